@@ -1,0 +1,86 @@
+"""The host backend's answers to the mint and refresh POSTs, checked before use."""
+
+import json
+
+from bridge.core.values import Value
+
+MAX_RESPONSE_CHARS = 65536
+MAX_TOKEN_CHARS = 8192
+MAX_ID_CHARS = 256
+
+
+class ResponseError(ValueError):
+    """A response we cannot use. The message names fields, never their values."""
+
+
+class Session(Value):
+    _fields = ("session_id", "access_token", "expires_at", "launch_url")
+
+    def __init__(
+        self, session_id: str, access_token: str, expires_at: "str | None", launch_url: str
+    ) -> None:
+        self.session_id = session_id
+        self.access_token = access_token
+        self.expires_at = expires_at
+        self.launch_url = launch_url
+
+    def __repr__(self) -> str:
+        # Never let a token reach a traceback or a log through repr().
+        return "Session(session_id=" + repr(self.session_id) + ", access_token=[redacted])"
+
+
+class Refreshed(Value):
+    _fields = ("access_token", "expires_at")
+
+    def __init__(self, access_token: str, expires_at: "str | None") -> None:
+        self.access_token = access_token
+        self.expires_at = expires_at
+
+    def __repr__(self) -> str:
+        return "Refreshed(access_token=[redacted], expires_at=" + repr(self.expires_at) + ")"
+
+
+def _printable(text: str) -> bool:
+    for ch in text:
+        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+            return False
+    return True
+
+
+def _object(text: str) -> dict:
+    if not isinstance(text, str) or len(text) > MAX_RESPONSE_CHARS:
+        raise ResponseError("response is missing or too large")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ResponseError("response is not JSON") from None
+    if not isinstance(data, dict):
+        raise ResponseError("response is not a JSON object")
+    return data
+
+
+def _string(data: dict, name: str, limit: int, required: bool = True) -> "str | None":
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > limit or not _printable(value):
+        raise ResponseError("response field " + name + " is missing or malformed")
+    return value
+
+
+def parse_session(text: str) -> Session:
+    data = _object(text)
+    return Session(
+        _string(data, "session_id", MAX_ID_CHARS),
+        _string(data, "access_token", MAX_TOKEN_CHARS),
+        _string(data, "expires_at", MAX_ID_CHARS, required=False),
+        _string(data, "launch_url", 4096),
+    )
+
+
+def parse_refresh(text: str) -> Refreshed:
+    data = _object(text)
+    return Refreshed(
+        _string(data, "access_token", MAX_TOKEN_CHARS),
+        _string(data, "expires_at", MAX_ID_CHARS, required=False),
+    )

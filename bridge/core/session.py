@@ -1,0 +1,440 @@
+"""One embed's whole protocol state, as a single machine (in the manner of h11).
+
+`EmbedSession.handle(event, now)` takes an input from `bridge.core.inputs` and the
+current monotonic time in seconds, and returns the actions (`bridge.core.actions`)
+the adapter must carry out, in order. `next_deadline()` says when the machine next
+needs `handle_timer(now)`; retries, request timeouts and the ready watchdog are all
+deadlines, so nothing here sleeps or reads a clock.
+"""
+
+from bridge.core import actions as act
+from bridge.core import inputs as inp
+from bridge.core import messages as msg
+from bridge.core.config import ContainerConfig
+from bridge.core.origins import OriginError, check_embed_origin, quote_component, split_url
+from bridge.core.redact import redact, redact_fields
+from bridge.core.resize import ResizeCoalescer, clamp_height
+from bridge.core.responses import ResponseError, parse_refresh, parse_session
+from bridge.core.retry import SESSION_GONE, backoff_delay, can_retry, is_retriable
+
+BOOTING = "booting"
+MINTING = "minting"
+MOUNTED = "mounted"
+AUTHENTICATED = "authenticated"
+REFRESHING = "refreshing"
+EXPIRED = "expired"
+ERROR = "error"
+
+# The legal moves, read top to bottom. Anything else is a bug and raises StateError.
+TRANSITIONS = {
+    BOOTING: (MINTING, ERROR),
+    MINTING: (MOUNTED, ERROR),
+    MOUNTED: (AUTHENTICATED, REFRESHING, EXPIRED, MINTING, ERROR),
+    AUTHENTICATED: (REFRESHING, EXPIRED, MINTING, ERROR),
+    REFRESHING: (AUTHENTICATED, MOUNTED, EXPIRED, MINTING, ERROR),
+    EXPIRED: (AUTHENTICATED, MOUNTED, MINTING, ERROR),
+    ERROR: (),
+}
+
+MINT_TIMEOUT = 15.0
+REFRESH_TIMEOUT = 10.0
+# Fresh sessions minted in a row without the iframe ever authenticating; then give up.
+MAX_REMOUNTS = 3
+
+# Where the document in the iframe stands with respect to meshes:ready.
+_NO_DOCUMENT = "none"
+_AWAITING_READY = "pending"
+_READY = "credited"
+
+
+class StateError(RuntimeError):
+    pass
+
+
+class EmbedSession:
+    def __init__(self, config: ContainerConfig, debug: bool = False) -> None:
+        self.config = config
+        self.debug = debug
+        self.state = BOOTING
+        self.session_id = None  # str | None
+        self.expires_at = None  # str | None
+        self.embed_origin = None  # str | None
+        self._token = None  # str | None: the access token, held here and nowhere else
+        self._closed = False
+        self._out = []
+        self._next_id = 0
+        self._mint_id = None
+        self._refresh_id = None
+        self._request_deadlines = {}
+        self._mint_attempt = 0
+        self._refresh_attempt = 0
+        self._mint_retry_at = None
+        self._refresh_retry_at = None
+        self._remounts = 0
+        self._iframe = False
+        self._document = _NO_DOCUMENT
+        self._next_document_ready = False
+        self._ready_deadline = None
+        self._resize = ResizeCoalescer()
+        self._handlers = {
+            inp.Start: self._on_start,
+            inp.MessageReceived: self._on_message,
+            inp.IframeLoaded: self._on_iframe_loaded,
+            inp.HttpAnswered: self._on_http_answered,
+            inp.HttpFailed: self._on_http_failed,
+            inp.FrameTick: self._on_frame,
+            inp.Teardown: self._on_teardown,
+        }
+        self._message_handlers = {
+            msg.Ready: self._on_ready,
+            msg.TokenRefreshAsked: self._on_token_refresh,
+            msg.TokenExpired: self._on_token_expired,
+            msg.NavigateAsked: self._on_navigate,
+            msg.ResizeAsked: self._on_resize,
+        }
+
+    # -- public verbs -------------------------------------------------------------
+
+    def handle(self, event: object, now: float) -> list:
+        """Feed one input; returns the actions to carry out, in order."""
+        if self._closed:
+            return []
+        self._out = []
+        self._handlers[type(event)](event, now)
+        return self._take()
+
+    def handle_timer(self, now: float) -> list:
+        """Call at (or after) next_deadline()."""
+        if self._closed:
+            return []
+        self._out = []
+        for request_id in list(self._request_deadlines):
+            if self._request_deadlines[request_id] <= now:
+                self._out.append(act.AbortRequest(request_id))
+                self._on_http_failed(inp.HttpFailed(request_id, "timed out"), now)
+        if self._mint_retry_at is not None and self._mint_retry_at <= now:
+            self._mint_retry_at = None
+            self._begin_mint(now)
+        if self._refresh_retry_at is not None and self._refresh_retry_at <= now:
+            self._refresh_retry_at = None
+            self._begin_refresh(now)
+        if self._ready_deadline is not None and self._ready_deadline <= now:
+            self._ready_deadline = None
+            seconds = str(self.config.ready_timeout)
+            self._log("warn", "no meshes:ready within " + seconds + " s; minting a fresh session")
+            self._report("ready-timeout", "the embed did not say ready within " + seconds + " s")
+            self._remount(now)
+        return self._take()
+
+    def next_deadline(self) -> "float | None":
+        """The earliest time handle_timer() has work to do, or None."""
+        times = list(self._request_deadlines.values())
+        for when in (self._mint_retry_at, self._refresh_retry_at, self._ready_deadline):
+            if when is not None:
+                times.append(when)
+        return min(times) if times else None
+
+    def can_post(self) -> bool:
+        """Has the iframe's current document said ready (so it may get the token)?"""
+        return self._iframe and (self._document == _READY or self._next_document_ready)
+
+    # -- inputs -------------------------------------------------------------------
+
+    def _on_start(self, event: inp.Start, now: float) -> None:
+        self._set_state(MINTING)
+        self._begin_mint(now)
+
+    def _on_message(self, event: inp.MessageReceived, now: float) -> None:
+        if self.embed_origin is None or event.origin != self.embed_origin:
+            self._reject(event, msg.Rejection("origin", "not the embed origin"))
+            return
+        if not event.from_iframe:
+            self._reject(event, msg.Rejection("source", "not this container's iframe"))
+            return
+        message = msg.parse_message(event.data)
+        if isinstance(message, msg.Rejection):
+            self._reject(event, message)
+            return
+        if self.debug:
+            self._log("debug", "received " + self._describe(event.data))
+        self._message_handlers[type(message)](message, now)
+
+    def _on_iframe_loaded(self, event: inp.IframeLoaded, now: float) -> None:
+        if not self._iframe:
+            return
+        # A ready that came before this load belonged to the document that just loaded;
+        # otherwise this document still owes us one, and the watchdog starts now.
+        if self._next_document_ready:
+            self._document = _READY
+            self._next_document_ready = False
+        else:
+            self._document = _AWAITING_READY
+            self._ready_deadline = now + self.config.ready_timeout
+
+    def _on_http_answered(self, event: inp.HttpAnswered, now: float) -> None:
+        self._request_deadlines.pop(event.request_id, None)
+        if event.request_id == self._mint_id:
+            self._mint_id = None
+            self._mint_answered(event.status, event.body, now)
+        elif event.request_id == self._refresh_id:
+            self._refresh_id = None
+            self._refresh_answered(event.status, event.body, now)
+
+    def _on_http_failed(self, event: inp.HttpFailed, now: float) -> None:
+        self._request_deadlines.pop(event.request_id, None)
+        if event.request_id == self._mint_id:
+            self._mint_id = None
+            self._mint_failed(None, "session request failed: " + event.reason, now)
+        elif event.request_id == self._refresh_id:
+            self._refresh_id = None
+            self._refresh_failed(None, "refresh request failed: " + event.reason, now)
+
+    def _on_frame(self, event: inp.FrameTick, now: float) -> None:
+        height = self._resize.take()
+        if height is not None and self._iframe:
+            self._out.append(act.SetHeight(height))
+            self._emit("resize", {"height": height})
+
+    def _on_teardown(self, event: inp.Teardown, now: float) -> None:
+        self._abort_requests()
+        if self._resize.frame_requested:
+            self._resize.take()
+            self._out.append(act.CancelFrame())
+        if self._iframe:
+            self._out.append(act.RemoveIframe())
+            self._iframe = False
+        self._clear_deadlines()
+        self._token = None
+        self._closed = True
+
+    # -- messages from the iframe -------------------------------------------------
+
+    def _on_ready(self, message: msg.Ready, now: float) -> None:
+        if self._document == _AWAITING_READY:
+            self._document = _READY
+        else:
+            self._next_document_ready = True
+        self._ready_deadline = None
+        self._emit("ready", {})
+        if self.state != EXPIRED:
+            self._post_auth()
+
+    def _on_token_refresh(self, message: msg.TokenRefreshAsked, now: float) -> None:
+        if self.state in (MOUNTED, AUTHENTICATED):
+            self._set_state(REFRESHING)
+        self._want_refresh(now)
+
+    def _on_token_expired(self, message: msg.TokenExpired, now: float) -> None:
+        self._set_state(EXPIRED)
+        self._log("warn", "the embed reports its token expired; refreshing")
+        self._emit("token-expired", {})
+        self._want_refresh(now)
+
+    def _on_navigate(self, message: msg.NavigateAsked, now: float) -> None:
+        detail = {}
+        for key in message.fields:
+            value = message.fields[key]
+            # Whatever the iframe sends, a token must not reach an event detail.
+            if isinstance(value, str) and self._token and self._token in value:
+                continue
+            detail[key] = value
+        self._emit("navigate", detail)
+
+    def _on_resize(self, message: msg.ResizeAsked, now: float) -> None:
+        height = clamp_height(message.height, self.config.min_height, self.config.max_height)
+        if self._resize.ask(height):
+            self._out.append(act.RequestFrame())
+
+    # -- minting and mounting -----------------------------------------------------
+
+    def _begin_mint(self, now: float) -> None:
+        self._mint_id = self._new_request(now, MINT_TIMEOUT)
+        config = self.config
+        self._out.append(act.StartMint(self._mint_id, config.session_url, config.session_body))
+
+    def _mint_answered(self, status: int, body: str, now: float) -> None:
+        if not 200 <= status < 300:
+            self._mint_failed(status, "session endpoint answered HTTP " + str(status), now)
+            return
+        try:
+            session = parse_session(body)
+            origin, _ = split_url(session.launch_url)
+            check_embed_origin(origin)
+        except ResponseError as exc:
+            self._fail("mint-invalid", "session response unusable: " + str(exc))
+            return
+        except OriginError as exc:
+            self._fail("launch-url", "launch_url refused: " + exc.message)
+            return
+        embed_origin = origin.serialize()
+        if self.config.embed_origin is not None and embed_origin != self.config.embed_origin:
+            text = "launch_url origin " + embed_origin + " is not data-embed-origin"
+            self._fail("embed-origin", text)
+            return
+        self._mint_attempt = 0
+        self.session_id = session.session_id
+        self.expires_at = session.expires_at
+        self._token = session.access_token
+        self.embed_origin = embed_origin
+        self._mount(session.launch_url, now)
+
+    def _mint_failed(self, status: "int | None", text: str, now: float) -> None:
+        if is_retriable(status) and can_retry(self._mint_attempt + 1):
+            self._mint_attempt += 1
+            self._mint_retry_at = now + backoff_delay(self._mint_attempt)
+            self._log("warn", text + "; retrying")
+            return
+        self._fail("mint-failed", text)
+
+    def _mount(self, launch_url: str, now: float) -> None:
+        self._iframe = True
+        self._document = _NO_DOCUMENT
+        self._next_document_ready = False
+        self._ready_deadline = now + self.config.ready_timeout
+        self._out.append(act.MountIframe(launch_url, int(self.config.min_height)))
+        self._set_state(MOUNTED)
+        self._log("info", "minted session " + self.session_id + "; iframe mounted")
+
+    def _remount(self, now: float) -> None:
+        """Drop the iframe and the session, then mint and mount afresh."""
+        self._remounts += 1
+        if self._remounts > MAX_REMOUNTS:
+            self._fail("remount-limit", "gave up after " + str(MAX_REMOUNTS) + " fresh sessions")
+            return
+        self._abort_requests()
+        self._clear_deadlines()
+        if self._iframe:
+            self._out.append(act.RemoveIframe())
+            self._iframe = False
+        self._token = None
+        self.session_id = None
+        self.expires_at = None
+        self.embed_origin = None
+        self._mint_attempt = 0
+        self._refresh_attempt = 0
+        self._set_state(MINTING)
+        self._begin_mint(now)
+
+    # -- refreshing ---------------------------------------------------------------
+
+    def _want_refresh(self, now: float) -> None:
+        # Single flight: asks while a request (or its retry) is pending share its answer.
+        if self._refresh_id is None and self._refresh_retry_at is None:
+            self._begin_refresh(now)
+
+    def _begin_refresh(self, now: float) -> None:
+        url = self.config.refresh_url.replace("{session_id}", quote_component(self.session_id))
+        self._refresh_id = self._new_request(now, REFRESH_TIMEOUT)
+        self._out.append(act.StartRefresh(self._refresh_id, url))
+
+    def _refresh_answered(self, status: int, body: str, now: float) -> None:
+        if not 200 <= status < 300:
+            self._refresh_failed(status, "refresh endpoint answered HTTP " + str(status), now)
+            return
+        try:
+            refreshed = parse_refresh(body)
+        except ResponseError as exc:
+            self._report("refresh-failed", "refresh response unusable: " + str(exc))
+            self._remount(now)
+            return
+        self._refresh_attempt = 0
+        self._token = refreshed.access_token
+        self.expires_at = refreshed.expires_at
+        self._log("info", "refreshed session " + self.session_id)
+        self._emit("token-refreshed", {"expires_at": refreshed.expires_at})
+        if self.can_post():
+            self._post_auth()
+        else:
+            self._set_state(MOUNTED)
+
+    def _refresh_failed(self, status: "int | None", text: str, now: float) -> None:
+        if status in SESSION_GONE:
+            self._log("warn", text + ": the session is gone; minting a fresh one")
+            self._remount(now)
+            return
+        if is_retriable(status) and can_retry(self._refresh_attempt + 1):
+            self._refresh_attempt += 1
+            self._refresh_retry_at = now + backoff_delay(self._refresh_attempt)
+            self._log("warn", text + "; retrying")
+            return
+        self._report("refresh-failed", text)
+        self._remount(now)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _post_auth(self) -> None:
+        if not self.can_post() or self._token is None:
+            return
+        self._out.append(act.PostAuth(msg.auth_message(self._token), self.embed_origin))
+        if self.debug:
+            self._log("debug", "sent meshes:auth (token [redacted]) to " + self.embed_origin)
+        self._remounts = 0
+        self._set_state(AUTHENTICATED)
+        self._emit("authenticated", {})
+
+    def _reject(self, event: inp.MessageReceived, rejection: msg.Rejection) -> None:
+        self._emit("rejected", {"reason": rejection.reason, "origin": event.origin})
+        kind = msg.message_type(event.data)
+        loud = event.origin == self.embed_origin or (kind or "").startswith("meshes:")
+        text = "rejected a message from " + event.origin + ": " + rejection.reason
+        self._log("warn" if loud else "debug", text + " (" + rejection.detail + ")")
+
+    def _fail(self, code: str, message: str) -> None:
+        """Give up for good: this container stays in `error` until it is removed."""
+        self._abort_requests()
+        self._clear_deadlines()
+        if self._iframe:
+            self._out.append(act.RemoveIframe())
+            self._iframe = False
+        self._token = None
+        self._set_state(ERROR)
+        self._report(code, message)
+
+    def _report(self, code: str, message: str) -> None:
+        message = self._redact(message)
+        self._log("error", code + ": " + message)
+        self._emit("error", {"code": code, "message": message})
+
+    def _new_request(self, now: float, timeout: float) -> int:
+        self._next_id += 1
+        self._request_deadlines[self._next_id] = now + timeout
+        return self._next_id
+
+    def _abort_requests(self) -> None:
+        for request_id in (self._mint_id, self._refresh_id):
+            if request_id is not None:
+                self._out.append(act.AbortRequest(request_id))
+        self._mint_id = None
+        self._refresh_id = None
+        self._request_deadlines = {}
+
+    def _clear_deadlines(self) -> None:
+        self._mint_retry_at = None
+        self._refresh_retry_at = None
+        self._ready_deadline = None
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        if state not in TRANSITIONS[self.state]:
+            raise StateError("illegal move from " + self.state + " to " + state)
+        self.state = state
+        self._out.append(act.SetState(state))
+
+    def _emit(self, name: str, detail: dict) -> None:
+        self._out.append(act.Emit(name, detail))
+
+    def _log(self, level: str, text: str) -> None:
+        self._out.append(act.Log(level, self._redact(text)))
+
+    def _redact(self, text: str) -> str:
+        return redact(text, [self._token] if self._token else [])
+
+    def _describe(self, data: "str | None") -> str:
+        value, _ = msg.decode(data)
+        return str(redact_fields(value))
+
+    def _take(self) -> list:
+        out = self._out
+        self._out = []
+        return out
