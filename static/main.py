@@ -1,0 +1,3 @@
+from bridge.browser.boot import boot
+
+boot()

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Populate bridge/_runtime/ with the browser runtime files the wheel ships.
+
+Sources, all pinned:
+- node_modules/ (package.json + package-lock.json; `npm ci` is run first when the
+  installed packages are missing or do not match the pins),
+- the installed pyodide-http distribution (its .py files),
+- static/loader.js and static/main.py.
+
+The wheel carries the result, so that installing and running meshes-bridge never needs
+npm or the network. Run it as `python tools/vendor.py` (or `make runtime`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = ROOT / "bridge" / "_runtime"
+NODE_MODULES = ROOT / "node_modules"
+
+PYSCRIPT = "@pyscript/core"
+MICROPYTHON = "@micropython/micropython-webassembly-pyscript"
+PYODIDE = "pyodide"
+NPM_PACKAGES = (PYSCRIPT, MICROPYTHON, PYODIDE)
+
+MICROPYTHON_FILES = ("micropython.mjs", "micropython.wasm")
+PYODIDE_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
+PYODIDE_HTTP_DIST = "pyodide-http"
+
+
+class VendorError(RuntimeError):
+    """The runtime files cannot be assembled (missing npm, package, or file)."""
+
+
+def _pinned_versions() -> dict[str, str]:
+    deps = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    return {name: deps[name] for name in NPM_PACKAGES}
+
+
+def _installed_version(name: str) -> str | None:
+    manifest = NODE_MODULES / name / "package.json"
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text()).get("version")
+
+
+def _node_modules_ok() -> bool:
+    return all(_installed_version(n) == v for n, v in _pinned_versions().items())
+
+
+def ensure_node_modules() -> None:
+    """Run `npm ci` when node_modules is missing or does not match package.json."""
+    if _node_modules_ok():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise VendorError("node_modules is missing or stale and npm is not on PATH")
+    print("vendor: running npm ci", file=sys.stderr)
+    # --ignore-scripts: these are data packages; nothing of theirs needs to run here.
+    subprocess.run(
+        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+        cwd=ROOT,
+        check=True,
+    )
+    if not _node_modules_ok():
+        raise VendorError(f"npm ci did not install the pinned versions {_pinned_versions()}")
+
+
+def _pyodide_http_dir() -> Path:
+    spec = importlib.util.find_spec("pyodide_http")
+    if spec is None or not spec.submodule_search_locations:
+        raise VendorError(
+            "the pyodide-http package is not installed (python3 -m pip install pyodide-http)"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _copy(src: Path, dest: Path) -> None:
+    if not src.is_file():
+        raise VendorError(f"missing file: {src}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+
+
+def _populate(out: Path) -> dict[str, str]:
+    dist = NODE_MODULES / PYSCRIPT / "dist"
+    pyscript_files = sorted(
+        p for p in dist.iterdir() if p.is_file() and p.suffix in (".js", ".css")
+    )
+    if not any(p.name == "core.js" for p in pyscript_files):
+        raise VendorError(f"no core.js in {dist}")
+    for p in pyscript_files:
+        _copy(p, out / "pyscript" / p.name)
+
+    for name in MICROPYTHON_FILES:
+        _copy(NODE_MODULES / MICROPYTHON / name, out / "micropython" / name)
+    for name in PYODIDE_FILES:
+        _copy(NODE_MODULES / PYODIDE / name, out / "pyodide" / name)
+
+    http_dir = _pyodide_http_dir()
+    http_files = sorted(http_dir.rglob("*.py"))
+    if not http_files:
+        raise VendorError(f"no .py files in {http_dir}")
+    for p in http_files:
+        _copy(p, out / "pyodide_http" / p.relative_to(http_dir))
+
+    _copy(ROOT / "static" / "loader.js", out / "loader.js")
+    _copy(ROOT / "static" / "main.py", out / "main.py")
+
+    versions = {name: _installed_version(name) or "" for name in NPM_PACKAGES}
+    versions[PYODIDE_HTTP_DIST] = importlib.metadata.version(PYODIDE_HTTP_DIST)
+    (out / "VERSIONS.json").write_text(json.dumps(versions, indent=2, sort_keys=True) + "\n")
+    return versions
+
+
+def vendor(dest: Path = RUNTIME) -> dict[str, str]:
+    """Rebuild `dest` from scratch; returns the versions written to VERSIONS.json.
+
+    Built beside `dest` and swapped in, so a failed run leaves the old tree intact.
+    """
+    ensure_node_modules()
+    tmp = dest.with_name(dest.name + ".tmp")
+    old = dest.with_name(dest.name + ".old")
+    for leftover in (tmp, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        versions = _populate(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if dest.exists():
+        dest.rename(old)
+    tmp.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return versions
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dest", type=Path, default=RUNTIME, help=f"output directory (default: {RUNTIME})"
+    )
+    args = parser.parse_args(argv)
+    try:
+        versions = vendor(args.dest)
+    except (VendorError, subprocess.CalledProcessError) as e:
+        print(f"vendor: error: {e}", file=sys.stderr)
+        return 1
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+    print(f"vendor: wrote {args.dest} ({summary})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
