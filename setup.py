@@ -1,0 +1,57 @@
+"""Build hook: vendor the browser runtime into bridge/_runtime before build_py copies it.
+
+All metadata lives in pyproject.toml. The runtime files come from npm (pinned by
+package-lock.json) at build time only, so the wheel works without npm or a network.
+Building where npm is not available (e.g. from an sdist that already holds
+bridge/_runtime) uses the files that are there.
+"""
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+RUNTIME_MARKER = ROOT / "bridge" / "_runtime" / "VERSIONS.json"
+
+
+def _load_vendor() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_meshes_vendor", ROOT / "tools" / "vendor.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def vendor_runtime() -> None:
+    vendor_py = ROOT / "tools" / "vendor.py"
+    if not vendor_py.is_file() or not (ROOT / "package.json").is_file():
+        if RUNTIME_MARKER.is_file():
+            return  # an sdist without the vendoring inputs: ship what is there
+        raise SystemExit("meshes-bridge: no tools/vendor.py and no bridge/_runtime to ship")
+    try:
+        versions = _load_vendor().vendor()
+    except Exception as e:
+        if RUNTIME_MARKER.is_file() and shutil.which("npm") is None:
+            print(
+                f"meshes-bridge: cannot vendor ({e}); npm is not available, "
+                "using the existing bridge/_runtime",
+                file=sys.stderr,
+            )
+            return
+        raise SystemExit(f"meshes-bridge: vendoring the runtime failed: {e}") from e
+    print(f"meshes-bridge: vendored runtime {versions}", file=sys.stderr)
+
+
+class BuildPyWithRuntime(build_py):
+    def run(self) -> None:
+        vendor_runtime()
+        # package_data globs are evaluated lazily; drop any list computed before vendoring.
+        self.__dict__.pop("data_files", None)
+        super().run()
+
+
+setup(cmdclass={"build_py": BuildPyWithRuntime})
