@@ -1,0 +1,136 @@
+"""Entry point: called once by the loader's main.py after PyScript has started."""
+
+import asyncio
+import json
+
+import js
+
+from bridge.browser import ffi
+from bridge.browser.embed import BrowserEmbed
+from bridge.browser.hooks import Hooks, load_hooks
+from bridge.browser.log import Console
+from bridge.core import inputs as inp
+from bridge.core.config import parse_loader_options
+
+SELECTOR = "[data-meshes-embed]"
+
+
+class Bridge:
+    """Every container on the page, one window message listener, one DOM observer."""
+
+    def __init__(self, options: object, console: Console) -> None:
+        self.options = options
+        self.console = console
+        self.hooks = None
+        self.embeds = []
+        self._on_message = ffi.create_proxy(self._message)
+        self._on_mutation = ffi.create_proxy(self._mutated)
+        self._observer = None
+
+    def listen(self) -> None:
+        # Before any container mints: no meshes:ready may arrive unheard.
+        js.window.addEventListener("message", self._on_message)
+
+    def watch(self) -> None:
+        self._observer = js.MutationObserver.new(self._on_mutation)
+        self._observer.observe(
+            js.document.documentElement, ffi.to_plain({"childList": True, "subtree": True})
+        )
+        self.reconcile()
+
+    def reconcile(self) -> None:
+        """Mount containers new to the document, tear down the ones that left it."""
+        kept = []
+        for embed in self.embeds:
+            if embed.element.isConnected:
+                kept.append(embed)
+            else:
+                embed.teardown()
+        self.embeds = kept
+        for element in js.document.querySelectorAll(SELECTOR):
+            if not self._known(element):
+                embed = BrowserEmbed(element, self.options.debug, self.console, self.hooks)
+                self.embeds.append(embed)
+                embed.start()
+
+    def _known(self, element: object) -> bool:
+        for embed in self.embeds:
+            if ffi.same_object(embed.element, element):
+                return True
+        return False
+
+    def _mutated(self, *args: object) -> None:
+        try:
+            self.reconcile()
+        except Exception as exc:
+            self.console.write(
+                "error", "internal error while scanning the page: " + type(exc).__name__
+            )
+
+    def _message(self, event: object) -> None:
+        try:
+            origin = str(event.origin)
+            data = ffi.message_json(event.data)
+            source = event.source
+            owner = None
+            for embed in self.embeds:
+                if embed.owns(source):
+                    owner = embed
+            for embed in list(self.embeds):
+                embed.feed(inp.MessageReceived(origin, embed is owner, data))
+        except Exception as exc:
+            self.console.write("error", "internal error on a message: " + type(exc).__name__)
+
+
+def _loader_config() -> dict:
+    import polyscript
+
+    config = json.loads(str(js.JSON.stringify(polyscript.config)))
+    if not isinstance(config, dict):
+        return {}
+    bridge = config.get("meshes_bridge")
+    return bridge if isinstance(bridge, dict) else {}
+
+
+def _patch_http(console: Console) -> None:
+    if ffi.RUNTIME != "pyodide":
+        return
+    try:
+        import pyodide_http
+
+        pyodide_http.patch_all()
+    except Exception as exc:
+        console.write("warn", "pyodide-http could not be patched in: " + type(exc).__name__)
+
+
+def _report_to_all(bridge: Bridge, code: str, message: str) -> None:
+    bridge.console.write("error", code + ": " + message)
+    for element in js.document.querySelectorAll(SELECTOR):
+        init = ffi.to_plain({"detail": {"code": code, "message": message}, "bubbles": True})
+        element.dispatchEvent(js.CustomEvent.new("meshes-bridge:error", init))
+
+
+async def _start(bridge: Bridge) -> None:
+    if bridge.options.hooks is not None:
+        try:
+            namespace = await load_hooks(bridge.options.hooks)
+            bridge.hooks = Hooks(
+                namespace,
+                lambda handle, code, message: handle._embed.report_hook_error(code, message),
+            )
+        except Exception as exc:
+            text = str(exc) if type(exc).__name__ == "HookError" else type(exc).__name__
+            _report_to_all(bridge, "hooks", "hooks module not loaded: " + text)
+    bridge.watch()
+
+
+def boot() -> Bridge:
+    options = parse_loader_options(_loader_config())
+    console = Console(options.debug)
+    for warning in options.warnings:
+        console.write("warn", warning)
+    bridge = Bridge(options, console)
+    bridge.listen()
+    _patch_http(console)
+    asyncio.create_task(_start(bridge))
+    return bridge

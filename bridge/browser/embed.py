@@ -1,0 +1,232 @@
+"""One container on the page: carries out its core machine's actions in the browser."""
+
+import asyncio
+
+import js
+
+from bridge.browser import ffi
+from bridge.browser.http import post_json
+from bridge.core import actions as act
+from bridge.core import inputs as inp
+from bridge.core.config import CONTAINER_ATTRIBUTES, ConfigError, parse_container
+from bridge.core.session import EmbedSession
+
+EVENT_PREFIX = "meshes-bridge:"
+
+
+class EmbedHandle:
+    """What a host hook sees of an embed."""
+
+    def __init__(self, embed: "BrowserEmbed") -> None:
+        self._embed = embed
+        self.element = embed.element
+
+    @property
+    def session_id(self) -> "str | None":
+        machine = self._embed.machine
+        return machine.session_id if machine is not None else None
+
+    @property
+    def state(self) -> str:
+        return str(self.element.getAttribute("data-state"))
+
+    @property
+    def iframe(self) -> object:
+        return self._embed.iframe
+
+    def __repr__(self) -> str:
+        return "<embed session_id=" + repr(self.session_id) + " state=" + self.state + ">"
+
+
+class BrowserEmbed:
+    def __init__(self, element: object, debug: bool, console: object, hooks: object) -> None:
+        self.element = element
+        self.debug = debug
+        self.console = console
+        self.hooks = hooks
+        self.machine = None  # EmbedSession | None
+        self.iframe = None
+        self.handle = EmbedHandle(self)
+        self._timer = None
+        self._frame = None
+        self._controllers = {}
+        self._on_load = ffi.create_proxy(self._loaded)
+        self._on_timer = ffi.create_proxy(self._timer_fired)
+        self._on_frame = ffi.create_proxy(self._frame_fired)
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        attrs = {}
+        for name in CONTAINER_ATTRIBUTES:
+            attrs[name] = self.element.getAttribute(name)
+        try:
+            config = parse_container(attrs, str(js.location.origin))
+        except ConfigError as exc:
+            self.element.setAttribute("data-state", "error")
+            self.console.write("error", "config: " + exc.message)
+            self.emit("error", {"code": "config", "message": exc.message})
+            return
+        self.machine = EmbedSession(config, self.debug)
+        self.feed(inp.Start())
+
+    def teardown(self) -> None:
+        if self.machine is not None:
+            self.feed(inp.Teardown())
+        if self._timer is not None:
+            js.clearTimeout(self._timer)
+            self._timer = None
+        for proxy in (self._on_load, self._on_timer, self._on_frame):
+            ffi.release(proxy)
+
+    def owns(self, source: object) -> bool:
+        """Is `source` (a message event's source) this container's iframe window?"""
+        if self.iframe is None or source is None:
+            return False
+        return ffi.same_object(source, self.iframe.contentWindow)
+
+    # -- inputs -------------------------------------------------------------------
+
+    def feed(self, event: object) -> None:
+        """The one ordered path: every input goes through here synchronously."""
+        if self.machine is None:
+            return
+        try:
+            self._perform_all(self.machine.handle(event, ffi.now()))
+        except Exception as exc:
+            self._internal_error(exc)
+
+    def _loaded(self, event: object = None) -> None:
+        self.feed(inp.IframeLoaded())
+
+    def _timer_fired(self, *args: object) -> None:
+        self._timer = None
+        try:
+            self._perform_all(self.machine.handle_timer(ffi.now()))
+        except Exception as exc:
+            self._internal_error(exc)
+
+    def _frame_fired(self, *args: object) -> None:
+        self._frame = None
+        self.feed(inp.FrameTick())
+
+    # -- actions ------------------------------------------------------------------
+
+    def _perform_all(self, actions: list) -> None:
+        for action in actions:
+            self._perform(action)
+        self._schedule_timer()
+
+    def _perform(self, action: object) -> None:
+        kind = type(action)
+        if kind is act.SetState:
+            self.element.setAttribute("data-state", action.state)
+        elif kind is act.Emit:
+            self.emit(action.name, action.detail)
+        elif kind is act.Log:
+            self.console.write(action.level, action.text)
+        elif kind is act.PostAuth:
+            self._post(action)
+        elif kind is act.SetHeight:
+            if self.iframe is not None:
+                self.iframe.style.height = str(action.height) + "px"
+        elif kind is act.RequestFrame:
+            self._frame = js.requestAnimationFrame(self._on_frame)
+        elif kind is act.CancelFrame:
+            if self._frame is not None:
+                js.cancelAnimationFrame(self._frame)
+                self._frame = None
+        elif kind is act.MountIframe:
+            self._mount(action)
+        elif kind is act.RemoveIframe:
+            self._unmount()
+        elif kind is act.StartMint:
+            self._start_request(action.request_id, action.url, action.body)
+        elif kind is act.StartRefresh:
+            self._start_request(action.request_id, action.url, {})
+        elif kind is act.AbortRequest:
+            controller = self._controllers.pop(action.request_id, None)
+            if controller is not None:
+                controller.abort()
+        else:
+            raise TypeError("unknown action " + type(action).__name__)
+
+    def _post(self, action: act.PostAuth) -> None:
+        window = self.iframe.contentWindow if self.iframe is not None else None
+        if window is None:
+            self.console.write("warn", "iframe gone before meshes:auth could be sent")
+            return
+        window.postMessage(ffi.to_plain(action.message), action.target_origin)
+
+    def _mount(self, action: act.MountIframe) -> None:
+        iframe = js.document.createElement("iframe")
+        iframe.setAttribute("title", "Meshes")
+        # OAuth connection setup may open popups from the iframe: no sandbox attribute.
+        iframe.setAttribute("allow", "clipboard-write")
+        iframe.setAttribute("referrerpolicy", "strict-origin-when-cross-origin")
+        iframe.style.width = "100%"
+        iframe.style.border = "0"
+        iframe.style.display = "block"
+        iframe.style.height = str(action.height) + "px"
+        iframe.addEventListener("load", self._on_load)
+        iframe.src = action.src
+        self.iframe = iframe
+        self.element.appendChild(iframe)
+
+    def _unmount(self) -> None:
+        iframe = self.iframe
+        self.iframe = None
+        if iframe is not None:
+            iframe.removeEventListener("load", self._on_load)
+            iframe.remove()
+
+    def _schedule_timer(self) -> None:
+        if self._timer is not None:
+            js.clearTimeout(self._timer)
+            self._timer = None
+        deadline = self.machine.next_deadline() if self.machine is not None else None
+        if deadline is not None:
+            delay = (deadline - ffi.now()) * 1000.0
+            self._timer = js.setTimeout(self._on_timer, delay if delay > 0 else 0)
+
+    # -- requests -----------------------------------------------------------------
+
+    def _start_request(self, request_id: int, url: str, body: dict) -> None:
+        controller = js.AbortController.new()
+        self._controllers[request_id] = controller
+        asyncio.create_task(self._request(request_id, url, body, controller))
+
+    async def _request(self, request_id: int, url: str, body: dict, controller: object) -> None:
+        config = self.machine.config
+        try:
+            status, text = await post_json(
+                url, body, config.csrf_cookie, config.csrf_header, controller.signal
+            )
+        except Exception:
+            # An abort we asked for is not news; anything else is a network failure.
+            if self._controllers.pop(request_id, None) is not None:
+                self.feed(inp.HttpFailed(request_id, "network error"))
+            return
+        if self._controllers.pop(request_id, None) is not None:
+            self.feed(inp.HttpAnswered(request_id, status, text))
+
+    # -- output to the host -------------------------------------------------------
+
+    def emit(self, name: str, detail: dict) -> None:
+        init = ffi.to_plain({"detail": detail, "bubbles": True})
+        self.element.dispatchEvent(js.CustomEvent.new(EVENT_PREFIX + name, init))
+        if self.hooks is not None:
+            self.hooks.dispatch(self.handle, name, detail)
+
+    def report_hook_error(self, code: str, message: str) -> None:
+        self.console.write("error", code + ": " + message)
+        self.emit("error", {"code": code, "message": message})
+
+    def _internal_error(self, exc: Exception) -> None:
+        # Only the exception's type: its text could quote data we must not log.
+        text = "internal error: " + type(exc).__name__
+        self.console.write("error", text)
+        try:
+            self.emit("error", {"code": "internal", "message": text})
+        except Exception:
+            pass

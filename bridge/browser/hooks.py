@@ -1,0 +1,64 @@
+"""Host hooks: an optional Python module named by the script tag's data-hooks.
+
+Hooks run in their own asyncio task, after the bridge has finished reacting to the
+event, so a slow or failing hook never delays or breaks the bridge itself.
+"""
+
+import asyncio
+
+import js
+
+# Event name -> (hook function name, how to build its arguments after `embed`).
+HOOKS = {
+    "ready": ("on_ready", lambda detail: ()),
+    "navigate": ("on_navigate", lambda detail: (detail,)),
+    "resize": ("on_resize", lambda detail: (detail["height"],)),
+    "token-expired": ("on_token_expired", lambda detail: ()),
+    "error": ("on_error", lambda detail: (detail["code"], detail["message"])),
+}
+
+
+class HookError(Exception):
+    pass
+
+
+async def load_hooks(url: str) -> dict:
+    """Fetch and run the hooks module; its namespace. Same origin only: it is code."""
+    if not js.URL.canParse(url, js.location.href):
+        raise HookError("data-hooks is not a valid URL")
+    resolved = js.URL.new(url, js.location.href)
+    if str(resolved.origin) != str(js.location.origin):
+        raise HookError("data-hooks must be on the page's own origin")
+    response = await js.fetch(resolved.href)
+    if not response.ok:
+        raise HookError("data-hooks answered HTTP " + str(response.status))
+    source = str(await response.text())
+    namespace = {"__name__": "meshes_hooks"}
+    exec(source, namespace)
+    return namespace
+
+
+class Hooks:
+    def __init__(self, namespace: dict, report: object) -> None:
+        self._namespace = namespace
+        self._report = report  # report(embed, code, message) for a hook that raised
+
+    def dispatch(self, embed: object, name: str, detail: dict) -> None:
+        entry = HOOKS.get(name)
+        if entry is None:
+            return
+        func = self._namespace.get(entry[0])
+        if func is None:
+            return
+        asyncio.create_task(self._call(embed, entry[0], func, entry[1](detail)))
+
+    async def _call(self, embed: object, hook_name: str, func: object, args: tuple) -> None:
+        try:
+            result = func(embed, *args)
+            if hasattr(result, "send") and hasattr(result, "throw"):
+                await result
+        except Exception as exc:  # a host's bug must not take the bridge down
+            if hook_name != "on_error":
+                self._report(embed, "hook", hook_name + " raised " + type(exc).__name__)
+            else:
+                js.console.error("[meshes-bridge] on_error raised " + type(exc).__name__)
