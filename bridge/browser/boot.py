@@ -121,7 +121,10 @@ async def _start(bridge: Bridge) -> None:
         except Exception as exc:
             text = str(exc) if type(exc).__name__ == "HookError" else type(exc).__name__
             _report_to_all(bridge, "hooks", "hooks module not loaded: " + text)
-    bridge.watch()
+    try:
+        bridge.watch()
+    except Exception as exc:
+        bridge.console.write("error", "internal error while starting: " + type(exc).__name__)
 
 
 def boot() -> Bridge:

@@ -28,7 +28,7 @@ class EmbedHandle:
 
     @property
     def state(self) -> str:
-        return str(self.element.getAttribute("data-state"))
+        return ffi.attribute(self.element, "data-state") or ""
 
     @property
     def iframe(self) -> object:
@@ -59,7 +59,7 @@ class BrowserEmbed:
     def start(self) -> None:
         attrs = {}
         for name in CONTAINER_ATTRIBUTES:
-            attrs[name] = self.element.getAttribute(name)
+            attrs[name] = ffi.attribute(self.element, name)
         try:
             config = parse_container(attrs, str(js.location.origin))
         except ConfigError as exc:

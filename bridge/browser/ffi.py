@@ -80,6 +80,12 @@ def message_json(data: object) -> "str | None":
     return json.dumps(out)
 
 
+def attribute(element: object, name: str) -> "str | None":
+    """An attribute's value; Pyodide gives JsNull (not None) for a missing one."""
+    value = element.getAttribute(name)
+    return value if isinstance(value, str) else None
+
+
 def now() -> float:
     """Monotonic seconds: the only clock the core ever sees."""
     return js.performance.now() / 1000.0

@@ -112,8 +112,13 @@ class ContainerConfig(Value):
         self.ready_timeout = ready_timeout
 
 
-def _required_url(attrs: dict, name: str, page_origin: str) -> str:
+def _get(attrs: dict, name: str) -> "str | None":
     value = attrs.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _required_url(attrs: dict, name: str, page_origin: str) -> str:
+    value = _get(attrs, name)
     if value is None or not value.strip():
         raise ConfigError(name, "is required")
     value = value.strip()
@@ -127,7 +132,7 @@ def _required_url(attrs: dict, name: str, page_origin: str) -> str:
 def _number(
     attrs: dict, name: str, default: "float | None", low: float, high: float
 ) -> "float | None":
-    raw = attrs.get(name)
+    raw = _get(attrs, name)
     if raw is None or not raw.strip():
         return default
     text = raw.strip()
@@ -145,7 +150,7 @@ def _number(
 
 
 def _session_body(attrs: dict) -> dict:
-    raw = attrs.get("data-session-body")
+    raw = _get(attrs, "data-session-body")
     if raw is None or not raw.strip():
         return {}
     if len(raw) > MAX_BODY_CHARS:
@@ -160,7 +165,7 @@ def _session_body(attrs: dict) -> dict:
 
 
 def _embed_origin(attrs: dict) -> "str | None":
-    raw = attrs.get("data-embed-origin")
+    raw = _get(attrs, "data-embed-origin")
     if raw is None or not raw.strip():
         return None
     try:
@@ -177,8 +182,8 @@ def _is_token(text: str) -> bool:
 
 
 def _csrf(attrs: dict) -> "tuple[str | None, str | None]":
-    cookie = (attrs.get("data-csrf-cookie") or "").strip() or None
-    header = (attrs.get("data-csrf-header") or "").strip() or None
+    cookie = (_get(attrs, "data-csrf-cookie") or "").strip() or None
+    header = (_get(attrs, "data-csrf-header") or "").strip() or None
     if (cookie is None) != (header is None):
         raise ConfigError("data-csrf-cookie", "data-csrf-cookie and data-csrf-header go together")
     if cookie is not None and not _is_token(cookie):
