@@ -1,0 +1,109 @@
+# meshes-bridge: everything a developer or CI runs.
+#
+#   make demo    set up, then run the demo page
+#   make test    set up, lint, then all tests (unit + browser)
+#
+# `setup` installs what is missing and is quick when nothing changed: the Python deps
+# (editable, with the dev extra), npm packages (pinned by package-lock.json), the vendored
+# runtime in bridge/_runtime, and Debian's chromium for the browser tests.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+SYS_PYTHON ?= python3
+# Debian's own Python refuses pip installs (PEP 668): use a project venv there. Any other
+# Python (an activated venv, pyenv, CI's image) is used as it is.
+EXTERNALLY_MANAGED := $(shell $(SYS_PYTHON) -c 'import os, sys, sysconfig; print(int(sys.prefix == sys.base_prefix and os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))' 2>/dev/null)
+ifeq ($(EXTERNALLY_MANAGED),1)
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+else
+VENV :=
+PYTHON := $(SYS_PYTHON)
+endif
+PIP := $(PYTHON) -m pip --disable-pip-version-check
+NPM ?= npm
+CHROMIUM ?= /usr/bin/chromium
+STATIC_DIR ?= build/static
+PYTEST_FLAGS ?= -p no:cacheprovider -ra --durations=10
+
+STAMPS := build/.stamps
+# One stamp per interpreter, so switching Pythons reinstalls.
+PY_ID := $(shell $(SYS_PYTHON) -c 'import hashlib, sys; print(hashlib.sha1(sys.executable.encode()).hexdigest()[:12])' 2>/dev/null)
+PIP_STAMP := $(STAMPS)/pip-$(PY_ID)$(if $(VENV),-venv)
+NPM_STAMP := node_modules/.package-lock.json
+RUNTIME_STAMP := bridge/_runtime/VERSIONS.json
+APT_ENV := DEBIAN_FRONTEND=noninteractive
+DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "build"
+# Dev packages present, and `bridge` installed editable from this very checkout (a clone
+# elsewhere, e.g. CI's, may have pointed it there). -I: the cwd must not count.
+DEPS_OK := import importlib.metadata as m, os, sys, bridge; [m.version(d) for d in ($(DEV_DISTS))]; \
+  sys.exit(os.path.dirname(os.path.abspath(bridge.__file__)) != os.path.abspath("$(CURDIR)/bridge"))
+
+.PHONY: help setup python-deps chromium runtime static lint unit e2e test demo wheel clean
+
+help:
+	@echo "make demo | test | setup | runtime | static | lint | unit | e2e | wheel | clean"
+
+setup: python-deps $(NPM_STAMP) $(RUNTIME_STAMP) chromium
+
+ifneq ($(VENV),)
+$(PYTHON):
+	$(SYS_PYTHON) -m venv $(VENV) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && $(APT_ENV) apt-get install -y python3-venv && $(SYS_PYTHON) -m venv $(VENV); \
+	  else echo "install python3-venv (sudo apt-get install python3-venv)" >&2; exit 1; fi; }
+endif
+
+# Reinstall when pyproject.toml or setup.py changed, or when a package is gone (a machine
+# may be new while the work tree is not).
+python-deps: $(if $(VENV),$(PYTHON))
+	@if [ ! -f $(PIP_STAMP) ] || [ pyproject.toml -nt $(PIP_STAMP) ] || [ setup.py -nt $(PIP_STAMP) ] \
+	   || ! $(PYTHON) -I -c '$(DEPS_OK)' 2>/dev/null; then \
+	  echo "$(PIP) install -e '.[dev]'"; \
+	  $(PIP) install -q --progress-bar off -e '.[dev]'; \
+	  mkdir -p $(STAMPS) && touch $(PIP_STAMP); \
+	fi
+
+$(NPM_STAMP): package.json package-lock.json
+	$(NPM) ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(RUNTIME_STAMP): $(NPM_STAMP) tools/vendor.py static/loader.js static/main.py
+	$(PYTHON) tools/vendor.py
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && $(APT_ENV) apt-get install -y chromium; \
+	  else echo "$(CHROMIUM) is missing: sudo apt-get install -y chromium" >&2; exit 1; fi; \
+	fi
+
+# Always re-vendor (cheap); `setup` does it only when an input changed.
+runtime: $(NPM_STAMP)
+	$(PYTHON) tools/vendor.py
+
+static: $(RUNTIME_STAMP)
+	$(PYTHON) -m bridge static $(STATIC_DIR)
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+unit:
+	$(PYTHON) -m pytest tests $(PYTEST_FLAGS)
+
+e2e:
+	$(PYTHON) -m pytest e2e $(PYTEST_FLAGS)
+
+test: setup lint
+	$(PYTHON) -m pytest $(wildcard tests e2e) $(PYTEST_FLAGS)
+
+demo: setup
+	$(PYTHON) -m e2e.demo
+
+wheel: $(RUNTIME_STAMP)
+	$(PYTHON) -m build --wheel --outdir dist .
+	@ls -l dist/*.whl
+
+clean:
+	rm -rf build dist bridge/_runtime *.egg-info bridge/*.egg-info

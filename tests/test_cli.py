@@ -1,0 +1,343 @@
+"""`meshes-bridge static DIR`: the asset tree, its replacement rules, and the wheel.
+
+These run the real command in subprocesses; they need the vendored runtime
+(bridge/_runtime, from `make runtime` / `make setup`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bridge import __version__, assets, cli
+
+REPO = Path(__file__).resolve().parent.parent
+PKG = REPO / "bridge"
+RUNTIME_FILES = [
+    "micropython/micropython.mjs",
+    "micropython/micropython.wasm",
+    "pyodide/pyodide.mjs",
+    "pyodide/pyodide.asm.mjs",
+    "pyodide/pyodide.asm.wasm",
+    "pyodide/python_stdlib.zip",
+    "pyodide/pyodide-lock.json",
+    "pyscript/core.js",
+    "pyscript/core.css",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _runtime_present() -> None:
+    missing = assets.missing_runtime_files()
+    assert not missing, f"bridge/_runtime incomplete ({missing}): run `make runtime`"
+
+
+def run_static(dest: Path, *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", "static", str(dest), *extra],
+        cwd=cwd or dest.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def loader_files(tree: Path) -> list[str]:
+    text = (tree / "loader.js").read_text()
+    assert assets.FILES_PLACEHOLDER not in text
+    m = re.search(r"^const FILES = (\[.*?\]);$", text, re.M)
+    assert m, "loader.js has no substituted FILES list"
+    return json.loads(m.group(1))
+
+
+def tree_files(tree: Path) -> set[str]:
+    return {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
+
+
+def expected_bridge_files() -> list[str]:
+    """What the browser needs from this source tree, found independently of assets.py."""
+    found = ["bridge/__init__.py"]
+    for sub in ("core", "browser"):
+        found += [
+            p.relative_to(REPO).as_posix()
+            for p in sorted((PKG / sub).rglob("*.py"))
+            if "__pycache__" not in p.parts
+        ]
+    return found
+
+
+def check_tree(tree: Path) -> None:
+    files = tree_files(tree)
+    listed = loader_files(tree)
+
+    assert listed, "empty file list"
+    for rel in listed:
+        assert (tree / "python" / rel).is_file(), rel
+    bridge_listed = [f for f in listed if f.startswith("bridge/")]
+    assert sorted(bridge_listed) == sorted(expected_bridge_files())
+    assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in listed)
+    assert any(f.startswith("pyodide_http/") for f in listed)
+    assert "pyodide_http/__init__.py" in listed
+
+    for rel in RUNTIME_FILES + ["loader.js", "python/main.py", assets.MARKER]:
+        assert rel in files, rel
+    assert not [f for f in files if f.endswith(".map")]
+    vendored_pyscript = {
+        p.name for p in (assets.runtime_dir() / "pyscript").iterdir() if p.suffix in (".js", ".css")
+    }
+    assert {f.split("/", 1)[1] for f in files if f.startswith("pyscript/")} == vendored_pyscript
+
+    # Everything in the tree is accounted for: nothing stray, nothing host-side.
+    top = {f.split("/", 1)[0] for f in files}
+    assert top == {"loader.js", assets.MARKER, "pyscript", "micropython", "pyodide", "python"}
+    python_files = {f.removeprefix("python/") for f in files if f.startswith("python/")}
+    assert python_files == set(listed) | {"main.py"}
+
+    assert (tree / "python/main.py").read_text() == (REPO / "static/main.py").read_text()
+    assert __version__ in (tree / assets.MARKER).read_text()
+
+
+def test_static_writes_complete_tree(tmp_path: Path) -> None:
+    dest = tmp_path / "deep" / "meshes-bridge"
+    r = run_static(dest, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert str(dest) in r.stdout
+    check_tree(dest)
+    for rel in loader_files(dest):
+        src = PKG.parent / rel if rel.startswith("bridge/") else assets.runtime_dir() / rel
+        assert (dest / "python" / rel).read_bytes() == src.read_bytes(), rel
+    # Modes as for any new directory (a web server running as another user can read it).
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    assert dest.stat().st_mode == ref.stat().st_mode
+
+
+def test_loader_is_valid_module_with_placeholder_filled(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    assert run_static(dest).returncode == 0
+    text = (dest / "loader.js").read_text()
+    assert "import.meta.url" in text
+    assert "MESHES_BRIDGE_FILES" not in text
+    # No other origin is ever named by the loader.
+    assert not re.search(r"https?://", text)
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed: syntax check skipped")
+    module = tmp_path / "loader.mjs"
+    shutil.copyfile(dest / "loader.js", module)
+    r = subprocess.run([node, "--check", str(module)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_rerun_replaces_tree(tmp_path: Path) -> None:
+    dest = tmp_path / "static"
+    assert run_static(dest).returncode == 0
+    (dest / "pyscript" / "stale.js").write_text("old")
+    (dest / "leftover.txt").write_text("old")
+    (dest / "loader.js").write_text("old")
+    r = run_static(dest)
+    assert r.returncode == 0, r.stderr
+    check_tree(dest)
+    assert not (dest / "pyscript" / "stale.js").exists()
+    assert not (dest / "leftover.txt").exists()
+    # The swap leaves nothing beside DIR.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["static"]
+
+
+def test_empty_existing_dir_is_used(tmp_path: Path) -> None:
+    dest = tmp_path / "empty"
+    dest.mkdir()
+    assert run_static(dest).returncode == 0
+    check_tree(dest)
+
+
+def test_refuses_foreign_non_empty_dir(tmp_path: Path) -> None:
+    dest = tmp_path / "important"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("precious")
+    r = run_static(dest)
+    assert r.returncode == 1
+    assert "refusing" in r.stderr and assets.MARKER in r.stderr
+    assert tree_files(dest) == {"keep.txt"}
+    assert (dest / "keep.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["important"]
+
+
+def test_refuses_a_file(tmp_path: Path) -> None:
+    dest = tmp_path / "file"
+    dest.write_text("x")
+    r = run_static(dest)
+    assert r.returncode == 1
+    assert "not a directory" in r.stderr
+    assert dest.read_text() == "x"
+
+
+def test_missing_runtime_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(assets, "runtime_dir", lambda: tmp_path / "nothing")
+    assert cli.main(["static", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "make runtime" in err and "reinstall the wheel" in err
+    assert not (tmp_path / "out").exists()
+
+
+def run_bridge(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "bridge", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_help_and_usage_errors() -> None:
+    r = run_bridge("--help")
+    assert r.returncode == 0 and "static" in r.stdout
+    r = run_bridge("static", "--help")
+    assert r.returncode == 0
+    assert "DIR" in r.stdout and "exit codes" in r.stdout and ".meshes-bridge" in r.stdout
+    r = run_bridge("--version")
+    assert r.returncode == 0 and __version__ in r.stdout
+    for args in ([], ["static"], ["bogus"]):
+        r = run_bridge(*args)
+        assert r.returncode == 2, args
+        assert "usage:" in r.stderr
+
+
+def test_python_files_follow_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list is read from the package on disk, so new modules are picked up."""
+    fake = tmp_path / "bridge"
+    for rel in ["__init__.py", "core/__init__.py", "core/new_mod.py", "browser/sub/deep.py"]:
+        (fake / rel).parent.mkdir(parents=True, exist_ok=True)
+        (fake / rel).write_text("")
+    (fake / "cli.py").write_text("")
+    (fake / "core/__pycache__").mkdir()
+    (fake / "core/__pycache__/x.py").write_text("")
+    real_runtime = assets.runtime_dir()
+    monkeypatch.setattr(assets, "package_dir", lambda: fake)
+    monkeypatch.setattr(assets, "runtime_dir", lambda: real_runtime)
+    files = assets.python_files()
+    assert [f for f in files if f.startswith("bridge/")] == [
+        "bridge/__init__.py",
+        "bridge/core/__init__.py",
+        "bridge/core/new_mod.py",
+        "bridge/browser/sub/deep.py",
+    ]
+
+
+def test_console_script(tmp_path: Path) -> None:
+    script = Path(sysconfig.get_path("scripts")) / "meshes-bridge"
+    if not script.exists():
+        found = shutil.which("meshes-bridge")
+        assert found, "meshes-bridge is not installed: run `make setup`"
+        script = Path(found)
+    dest = tmp_path / "out"
+    r = subprocess.run(
+        [str(script), "static", str(dest)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    check_tree(dest)
+
+
+# -- the wheel ---------------------------------------------------------------------------
+
+SOURCE_ITEMS = [
+    "bridge",
+    "static",
+    "tools",
+    "package.json",
+    "package-lock.json",
+    "setup.py",
+    "pyproject.toml",
+    "MANIFEST.in",
+    "README.md",
+]
+
+
+def _copy_source(dest: Path) -> None:
+    """A clean copy of the sources (no stale build/ dir) sharing node_modules."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in SOURCE_ITEMS:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    if (REPO / "node_modules").is_dir():
+        (dest / "node_modules").symlink_to(REPO / "node_modules")
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _copy_source(src)
+    wheels = tmp_path / "wheels"
+    r = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(wheels), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    (wheel,) = wheels.glob("meshes_bridge-*.whl")
+
+    names = zipfile.ZipFile(wheel).namelist()
+    for pkg in ("bridge", "bridge/core", "bridge/browser"):
+        assert f"{pkg}/__init__.py" in names
+    for rel in RUNTIME_FILES + ["loader.js", "main.py", "VERSIONS.json"]:
+        assert f"bridge/_runtime/{rel}" in names, rel
+    assert not [n for n in names if n.endswith(".map") or "node_modules" in n]
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    r = subprocess.run(
+        [str(py), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+
+    # No npm, no checkout: only the venv's own bin on PATH, run from an empty dir.
+    path = str(env_dir / "bin")
+    assert shutil.which("npm", path=path) is None
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = path
+    work = tmp_path / "work"
+    work.mkdir()
+    r = subprocess.run(
+        [str(py), "-c", "import bridge; print(bridge.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+    )
+    assert r.returncode == 0 and str(env_dir) in r.stdout, r.stdout + r.stderr
+
+    for cmd, out in (
+        ([str(env_dir / "bin" / "meshes-bridge"), "static"], work / "a"),
+        ([str(py), "-m", "bridge", "static"], work / "b"),
+    ):
+        r = subprocess.run(
+            [*cmd, str(out)], capture_output=True, text=True, cwd=work, env=env, timeout=60
+        )
+        assert r.returncode == 0, r.stderr
+        check_tree(out)
+
+    # Same tree as from the checkout.
+    local = tmp_path / "local"
+    assert run_static(local).returncode == 0
+    assert tree_files(work / "a") == tree_files(local)
+    assert (work / "a" / "loader.js").read_text() == (local / "loader.js").read_text()
