@@ -101,7 +101,9 @@ test: setup lint
 demo: setup
 	$(PYTHON) -m e2e.demo
 
+# build/lib is cleared first: setuptools would otherwise ship modules deleted since.
 wheel: $(RUNTIME_STAMP)
+	rm -rf build/lib build/bdist.*
 	$(PYTHON) -m build --wheel --outdir dist .
 	@ls -l dist/*.whl
 
