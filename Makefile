@@ -99,7 +99,7 @@ test: setup lint
 	$(PYTHON) -m pytest $(wildcard tests e2e) $(PYTEST_FLAGS)
 
 demo: setup
-	$(PYTHON) -m e2e.demo
+	$(PYTHON) -m e2e.demo $(DEMO_ARGS)
 
 # build/lib is cleared first: setuptools would otherwise ship modules deleted since.
 wheel: $(RUNTIME_STAMP)
