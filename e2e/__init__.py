@@ -1,0 +1,1 @@
+"""End-to-end checks and the test doubles (stub Meshes, host backend, hostile origin)."""
