@@ -1,0 +1,49 @@
+"""Test doubles for meshes-bridge: real HTTP servers on three loopback origins.
+
+* HOST: the host team's backend (mint/refresh endpoints, the asset tree, test pages);
+* EMBED: a stub of the Meshes embed that behaves as the embed contract says;
+* HOSTILE: attacker pages that post forged messages.
+
+Start them with :func:`start_servers`; see each module for details.
+"""
+
+from e2e.doubles.fake_meshes import (
+    DEFAULT_WORKSPACE_ID,
+    LAUNCH_PAGES,
+    FakeMeshes,
+    ManualClock,
+    MeshesError,
+    SessionNotFound,
+    SessionView,
+    TokenCheck,
+    ValidationError,
+)
+from e2e.doubles.host_backend import HostBackend, RecordedRequest, page_html
+from e2e.doubles.hostile import Hostile, HostileMessage
+from e2e.doubles.servers import Servers, start_servers
+from e2e.doubles.stub_embed import LAUNCH_ERROR, StubEmbed
+from e2e.doubles.transcript import Transcript, TranscriptEntry, redact
+
+__all__ = [
+    "DEFAULT_WORKSPACE_ID",
+    "LAUNCH_ERROR",
+    "LAUNCH_PAGES",
+    "FakeMeshes",
+    "HostBackend",
+    "Hostile",
+    "HostileMessage",
+    "ManualClock",
+    "MeshesError",
+    "RecordedRequest",
+    "Servers",
+    "SessionNotFound",
+    "SessionView",
+    "StubEmbed",
+    "TokenCheck",
+    "Transcript",
+    "TranscriptEntry",
+    "ValidationError",
+    "page_html",
+    "redact",
+    "start_servers",
+]
