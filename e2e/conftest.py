@@ -1,0 +1,71 @@
+"""Fixtures for the browser tests: one static tree and one set of servers per session,
+a fresh browser context and clean doubles per test, each test on both interpreters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from e2e.doubles.servers import Servers, start_servers
+from e2e.harness import RUNTIMES, HostPage
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    # Debian's chromium: `playwright install` cannot download a browser here.
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The asset tree, built exactly as a host builds it: `python -m bridge static DIR`."""
+    target = tmp_path_factory.mktemp("static") / "meshes-bridge"
+    subprocess.run([sys.executable, "-m", "bridge", "static", str(target), "-q"], check=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def session_servers(static_dir: Path) -> Iterator[Servers]:
+    with start_servers(static_dir) as servers:
+        yield servers
+
+
+@pytest.fixture
+def servers(session_servers: Servers) -> Iterator[Servers]:
+    """The running doubles, reset to their defaults for this test."""
+    yield session_servers
+    session_servers.backend.clear_injections()
+    session_servers.backend.csrf = False
+    session_servers.backend.clear_calls()
+    session_servers.fake.ttl_override_seconds = None
+    session_servers.fake.launch_ttl_override_seconds = None
+    session_servers.fake.ready_delay_ms = 0
+    session_servers.fake.launch_base_url = None
+    session_servers.fake.reset()
+    session_servers.transcript.clear()
+    session_servers.hostile.clear()
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def host(page: Page, servers: Servers, runtime: str) -> HostPage:
+    return HostPage(page, servers, runtime)

@@ -1,0 +1,189 @@
+"""Typed helpers so each browser test reads as the behaviour it checks.
+
+`HostPage` opens a host page (written the way a host team writes it) on the HOST origin
+with the bridge on a chosen interpreter, and records what a host or an attacker could
+observe: the bridge's DOM events, console lines, page errors and every request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.sync_api import ConsoleMessage, Frame, Page, Request, expect
+
+from e2e.doubles.host_backend import page_html
+from e2e.doubles.servers import Servers
+from e2e.doubles.transcript import ACCESS_TOKEN_PREFIX
+
+RUNTIMES = ("micropython", "pyodide")
+# Pyodide's cold start is seconds on a loaded 2-core machine; waits are on conditions.
+BOOT_TIMEOUT_MS = 60_000
+STEP_TIMEOUT_MS = 15_000
+EVENT_NAMES = (
+    "ready",
+    "authenticated",
+    "navigate",
+    "resize",
+    "token-refreshed",
+    "token-expired",
+    "rejected",
+    "error",
+)
+
+# Runs before any page script: records every bridge event as the host would see it.
+RECORDER = """
+window.__meshesEvents = [];
+for (const name of EVENT_NAMES_JSON) {
+  document.addEventListener("meshes-bridge:" + name, (e) => {
+    window.__meshesEvents.push({
+      name, target: e.target && e.target.id, bubbles: e.bubbles,
+      detail: JSON.parse(JSON.stringify(e.detail === undefined ? null : e.detail)),
+    });
+  });
+}
+""".replace("EVENT_NAMES_JSON", json.dumps(EVENT_NAMES))
+
+_page_numbers = itertools.count(1)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass
+class SeenRequest:
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: str
+    frame_url: str
+
+
+@dataclass
+class HostPage:
+    page: Page
+    servers: Servers
+    runtime: str
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: list[SeenRequest] = field(default_factory=list)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self.page.add_init_script(RECORDER)
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("request", self._on_request)
+
+    # -- opening pages ------------------------------------------------------------
+
+    def open(
+        self,
+        container_attrs: dict[str, Any] | None = None,
+        script_attrs: dict[str, Any] | None = None,
+        containers: int = 1,
+        extra_body: str = "",
+        csp: str | None = None,
+        head: str = "",
+    ) -> str:
+        """Serve a host page with the bridge on `self.runtime` and navigate to it."""
+        html = page_html(
+            runtime=self.runtime,
+            container_attrs=container_attrs,
+            script_attrs=script_attrs,
+            containers=containers,
+            extra_body=extra_body,
+            head=head,
+        )
+        return self.open_html(html, csp=csp)
+
+    def open_html(self, html: str, csp: str | None = None) -> str:
+        path = f"/t/{next(_page_numbers)}"
+        self.url = self.servers.backend.add_page(path, html, csp=csp)
+        self.page.goto(self.url)
+        return self.url
+
+    # -- waiting ------------------------------------------------------------------
+
+    def container(self, index: int = 1) -> Any:
+        return self.page.locator(f"#embed-{index}")
+
+    def wait_state(self, state: str, index: int = 1, timeout: int = BOOT_TIMEOUT_MS) -> None:
+        expect(self.container(index)).to_have_attribute("data-state", state, timeout=timeout)
+
+    def wait_authenticated(self, index: int = 1) -> None:
+        self.wait_state("authenticated", index)
+
+    def wait_event(
+        self, name: str, count: int = 1, timeout: int = STEP_TIMEOUT_MS, index: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Wait until `count` `meshes-bridge:<name>` events were seen; return them all."""
+        target = None if index is None else f"embed-{index}"
+        self.page.wait_for_function(
+            "([n, c, t]) => window.__meshesEvents.filter("
+            "e => e.name === n && (t === null || e.target === t)).length >= c",
+            arg=[name, count, target],
+            timeout=timeout,
+        )
+        return self.events(name, index)
+
+    def events(self, name: str | None = None, index: int | None = None) -> list[dict[str, Any]]:
+        seen = self.page.evaluate("window.__meshesEvents")
+        target = None if index is None else f"embed-{index}"
+        return [
+            e
+            for e in seen
+            if (name is None or e["name"] == name) and (target is None or e["target"] == target)
+        ]
+
+    # -- the embed ----------------------------------------------------------------
+
+    def iframe(self, index: int = 1) -> Any:
+        return self.container(index).locator("iframe")
+
+    def frame(self, index: int = 1) -> Frame:
+        """The bridge's iframe (the stub Meshes embed) as a Playwright frame."""
+        handle = self.iframe(index).element_handle(timeout=STEP_TIMEOUT_MS)
+        frame = handle.content_frame()
+        assert frame is not None, "the iframe has no frame"
+        frame.wait_for_function("window.stub !== undefined", timeout=STEP_TIMEOUT_MS)
+        return frame
+
+    def stub(self, call: str, index: int = 1) -> Any:
+        """Evaluate `window.stub.<call>` in the embed, e.g. stub("askRefresh()")."""
+        return self.frame(index).evaluate(f"window.stub.{call}")
+
+    def iframe_height(self, index: int = 1) -> str:
+        return self.iframe(index).evaluate("el => el.style.height")
+
+    # -- what leaked --------------------------------------------------------------
+
+    def access_tokens(self) -> list[str]:
+        return [t for t in self.servers.fake.issued_tokens() if t.startswith(ACCESS_TOKEN_PREFIX)]
+
+    def host_requests(self) -> list[SeenRequest]:
+        """Requests made by the host page itself (not by the embed's own document)."""
+        return [r for r in self.requests if origin_of(r.frame_url) == self.servers.host_url]
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        self.console.append(f"{message.type}: {message.text}")
+
+    def _on_request(self, request: Request) -> None:
+        try:
+            frame_url = request.frame.url
+        except Exception:  # a request from a worker or a detached frame
+            frame_url = ""
+        self.requests.append(
+            SeenRequest(
+                url=request.url,
+                method=request.method,
+                headers=dict(request.headers),
+                body=request.post_data or "",
+                frame_url=frame_url,
+            )
+        )
