@@ -17,6 +17,12 @@ async def _socket_info(request: web.Request) -> web.Response:
     return web.json_response({"tcp_nodelay": nodelay})
 
 
+async def _no_favicon(_request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={"Cache-Control": "max-age=3600"})
+
+
 def add_diagnostics(app: web.Application) -> None:
-    """Add ``GET /_doubles/socket`` (register it before any catch-all route)."""
+    """Add ``GET /_doubles/socket``, and an empty ``/favicon.ico`` so browsers log no 404
+    (register them before any catch-all route)."""
     app.router.add_get(DIAGNOSTICS_PATH, _socket_info)
+    app.router.add_get("/favicon.ico", _no_favicon)

@@ -71,6 +71,7 @@ _STYLE = """
           padding: 12px; box-sizing: border-box; }
   .card b { display: block; font-size: 24px; margin-top: 8px; }
   h2 { font-size: 15px; margin: 0 0 10px; }
+  h2.sub { margin-top: 18px; }
 """
 
 _ROWS: dict[str, list[tuple[str, str]]] = {
@@ -103,6 +104,13 @@ _CARDS = [
     ("Errors", "0"),
 ]
 
+_RECENT = [
+    ("deal.won -> Slack #sales", "delivered 2s ago"),
+    ("contact.created -> HubSpot", "delivered 9s ago"),
+    ("invoice.paid -> Stripe", "delivered 1m ago"),
+    ("contact.updated -> Google Sheets", "retried, delivered 3m ago"),
+]
+
 
 def _section(page: str, visible: bool) -> str:
     hidden = "" if visible else " hidden"
@@ -110,7 +118,14 @@ def _section(page: str, visible: bool) -> str:
         cards = "".join(
             f'<div class="card">{html.escape(a)}<b>{html.escape(b)}</b></div>' for a, b in _CARDS
         )
-        inner = f'<h2>Dashboard</h2><div class="cards">{cards}</div>'
+        recent = "".join(
+            f'<div class="row"><span>{html.escape(a)}</span><span>{html.escape(b)}</span></div>'
+            for a, b in _RECENT
+        )
+        inner = (
+            f'<h2>Dashboard</h2><div class="cards">{cards}</div>'
+            f'<h2 class="sub">Recent deliveries</h2>{recent}'
+        )
     else:
         rows = "".join(
             f'<div class="row"><span>{html.escape(a)}</span><span>{html.escape(b)}</span></div>'
