@@ -76,8 +76,12 @@ class Bridge:
             for embed in self.embeds:
                 if embed.owns(source):
                     owner = embed
+            if owner is not None:
+                # Another container's iframe is not a stranger: only its owner hears it.
+                owner.feed(inp.MessageReceived(origin, True, data))
+                return
             for embed in list(self.embeds):
-                embed.feed(inp.MessageReceived(origin, embed is owner, data))
+                embed.feed(inp.MessageReceived(origin, False, data))
         except Exception as exc:
             self.console.write("error", "internal error on a message: " + type(exc).__name__)
 
