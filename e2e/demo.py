@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 
 from e2e.doubles.host_backend import page_html
 from e2e.doubles.servers import Servers, start_servers
@@ -223,6 +225,10 @@ def stream(servers: Servers, out: Callable[[str], None] = print) -> None:
         for entry in servers.transcript.wait_new(seen, timeout=0.5):
             out(str(entry))
             seen = entry.index + 1
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 # -- the check --------------------------------------------------------------------------
@@ -450,6 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             other = "pyodide" if args.runtime == "micropython" else "micropython"
             print(f"\nOpen {page}  ({args.runtime}; {page}?runtime={other} for {other})")
             print("Live transcript (tokens redacted), Ctrl-C to stop:\n", flush=True)
+            signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under `timeout`, CI
             try:
                 stream(servers)
             except KeyboardInterrupt:
