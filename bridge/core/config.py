@@ -157,7 +157,7 @@ def _session_body(attrs: dict) -> dict:
         raise ConfigError("data-session-body", "is too long")
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RuntimeError):  # RecursionError on deeply nested JSON
         raise ConfigError("data-session-body", "must be valid JSON") from None
     if not isinstance(body, dict):
         raise ConfigError("data-session-body", "must be a JSON object")

@@ -134,7 +134,8 @@ def decode(text: "str | None") -> "tuple[object, Rejection | None]":
         return None, Rejection("too-large", "message data is larger than the limit")
     try:
         return json.loads(text), None
-    except ValueError:
+    except (ValueError, RuntimeError):
+        # RuntimeError: CPython's json raises RecursionError on deeply nested input.
         return None, Rejection("shape", "message data is not valid JSON")
 
 

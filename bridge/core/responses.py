@@ -52,7 +52,7 @@ def _object(text: str) -> dict:
         raise ResponseError("response is missing or too large")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RuntimeError):  # RecursionError on deeply nested JSON
         raise ResponseError("response is not JSON") from None
     if not isinstance(data, dict):
         raise ResponseError("response is not a JSON object")
