@@ -148,7 +148,9 @@ class EmbedSession:
         if self.embed_origin is None or event.origin != self.embed_origin:
             self._reject(event, msg.Rejection("origin", "not the embed origin"))
             return
-        if not event.from_iframe:
+        # Without an iframe (gone after an error) nothing can come from it, whatever
+        # the adapter says.
+        if not event.from_iframe or not self._iframe:
             self._reject(event, msg.Rejection("source", "not this container's iframe"))
             return
         message = msg.parse_message(event.data)
