@@ -30,7 +30,9 @@ TRANSITIONS = {
     BOOTING: (MINTING, ERROR),
     MINTING: (MOUNTED, ERROR),
     MOUNTED: (AUTHENTICATED, REFRESHING, EXPIRED, MINTING, ERROR),
-    AUTHENTICATED: (REFRESHING, EXPIRED, MINTING, ERROR),
+    # -> MOUNTED: a refresh answered after a hard reload whose document has not said
+    # ready yet (a ready during the refresh had made the state authenticated again).
+    AUTHENTICATED: (MOUNTED, REFRESHING, EXPIRED, MINTING, ERROR),
     REFRESHING: (AUTHENTICATED, MOUNTED, EXPIRED, MINTING, ERROR),
     EXPIRED: (AUTHENTICATED, MOUNTED, MINTING, ERROR),
     ERROR: (),
