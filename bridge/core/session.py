@@ -239,7 +239,9 @@ class EmbedSession:
         for key in message.fields:
             value = message.fields[key]
             # Whatever the iframe sends, a token must not reach an event detail.
-            if isinstance(value, str) and self._token and self._token in value:
+            if self._token and (
+                self._token in key or (isinstance(value, str) and self._token in value)
+            ):
                 continue
             detail[key] = value
         self._emit("navigate", detail)
