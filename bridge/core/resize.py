@@ -1,13 +1,16 @@
 """Resize policy: clamp the embed's content height, apply at most once per frame."""
 
 
+def _ceil(value: float) -> int:
+    whole = int(value)
+    return whole + 1 if whole < value else whole
+
+
 def clamp_height(height: float, low: float, high: "float | None") -> int:
     """Whole CSS pixels within [low, high]; rounding up never clips the content."""
-    value = int(height)
-    if value < height:
-        value += 1
+    value = _ceil(height)
     if value < low:
-        value = int(low)
+        value = _ceil(low)
     if high is not None and value > high:
         value = int(high)
     return value

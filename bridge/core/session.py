@@ -297,7 +297,8 @@ class EmbedSession:
         self._document = _NO_DOCUMENT
         self._next_document_ready = False
         self._ready_deadline = now + self.config.ready_timeout
-        self._out.append(act.MountIframe(launch_url, int(self.config.min_height)))
+        height = clamp_height(0, self.config.min_height, self.config.max_height)
+        self._out.append(act.MountIframe(launch_url, height))
         self._set_state(MOUNTED)
         self._log("info", "minted session " + self.session_id + "; iframe mounted")
 
