@@ -683,3 +683,19 @@ def test_hostile_records_what_it_receives(servers: Servers) -> None:
     posted = {"kind": "posted", "page": "other-frame", "to": "parent", "type": "meshes:ready"}
     assert http("POST", servers.embed_url + "/other-frame/report", posted).status == 204
     assert servers.hostile.messages("other-frame") == []
+
+
+def test_reset(servers: Servers) -> None:
+    servers.backend.csrf = True
+    servers.backend.fail_next("mint", 500, count=5)
+    servers.backend.delay("refresh", 3)
+    servers.fake.ttl_override_seconds = 5
+    servers.fake.ready_delay_ms = 100
+    servers.backend.add_page("/kept", "<p>kept</p>")
+    mint(servers)
+    servers.reset()
+    assert servers.backend.calls() == [] and servers.transcript.entries() == []
+    assert servers.fake.sessions() == [] and servers.fake.ttl_override_seconds is None
+    assert servers.fake.ready_delay_ms == 0
+    assert mint(servers).status == 200
+    assert http("GET", servers.url("/kept")).status == 200

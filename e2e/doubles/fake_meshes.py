@@ -499,6 +499,13 @@ class FakeMeshes:
         with self._lock:
             return list(self._by_token) + list(self._by_launch)
 
+    def reset_knobs(self) -> None:
+        """Put every test knob back to its default."""
+        self.ttl_override_seconds = None
+        self.launch_ttl_override_seconds = None
+        self.ready_delay_ms = 0
+        self.launch_base_url = None
+
     def reset(self) -> None:
         """Forget every session and token (the knobs keep their values)."""
         with self._lock:

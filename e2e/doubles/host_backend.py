@@ -252,6 +252,16 @@ class HostBackend:
                 self._delays[endpoint] = 0.0
                 self._hangs[endpoint] = 0
 
+    def reset(self) -> None:
+        """Back to defaults: no injections (hung requests released), no recorded calls,
+        CSRF off with Django's names. Registered pages and files stay."""
+        self.release_hung()
+        self.clear_injections()
+        self.clear_calls()
+        self.csrf = False
+        self.csrf_cookie = "csrftoken"
+        self.csrf_header = "X-CSRFToken"
+
     def calls(self, endpoint: Endpoint | None = None) -> list[RecordedRequest]:
         """Every request received by `endpoint` (or by both), oldest first."""
         with self._lock:

@@ -85,6 +85,16 @@ class Servers:
         """The embed-origin page that is not the bridge's iframe."""
         return f"{self.embed_url}/other-frame?target={self.host_url}"
 
+    def reset(self) -> None:
+        """Between tests: backend defaults (no injections, no calls, CSRF off), fake knobs
+        back to defaults and no sessions, an empty transcript and hostile record. Pages and
+        files registered on the backend stay."""
+        self.backend.reset()
+        self.fake.reset_knobs()
+        self.fake.reset()
+        self.transcript.clear()
+        self.hostile.clear()
+
     def stop(self) -> None:
         """Stop the three sites and the loop's thread (idempotent)."""
         with self._stop_lock:
