@@ -4,7 +4,8 @@
 * EMBED: a stub of the Meshes embed that behaves as the embed contract says;
 * HOSTILE: attacker pages that post forged messages.
 
-Start them with :func:`start_servers`; see each module for details.
+Start them with :func:`start_servers`; README.md here has the whole API and the
+transcript's event names.
 """
 
 from e2e.doubles.fake_meshes import (
