@@ -1,0 +1,60 @@
+"""The core's portable unit tests, run inside the browser on MicroPython and Pyodide.
+
+tests/test_core_portable.py uses nothing but plain asserts, so the very same file that
+pytest runs on CPython runs here on each interpreter, against the core files exactly as
+`meshes-bridge static` ships them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from e2e.doubles.servers import Servers
+from e2e.harness import BOOT_TIMEOUT_MS
+
+PORTABLE_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_core_portable.py"
+RUNNER = """
+import json
+import js
+import test_core_portable
+passed, failed, failures = test_core_portable.run_all()
+js.document.body.setAttribute(
+    "data-core-tests", json.dumps({"passed": passed, "failed": failed, "failures": failures})
+)
+"""
+
+
+def _page(static_dir: Path, runtime: str) -> str:
+    base = "/static/meshes-bridge/"
+    files = {"/portable/test_core_portable.py": "./test_core_portable.py"}
+    python_dir = static_dir / "python"
+    for path in sorted((python_dir / "bridge").rglob("*.py")):
+        rel = path.relative_to(python_dir).as_posix()
+        if not rel.startswith("bridge/browser/"):
+            files[f"{base}python/{rel}"] = f"./{rel}"
+    interpreter = "pyodide/pyodide.mjs" if runtime == "pyodide" else "micropython/micropython.mjs"
+    config = {"interpreter": base + interpreter, "plugins": ["!error"], "files": files}
+    kind = "py" if runtime == "pyodide" else "mpy"
+    return (
+        "<!doctype html><html><body>"
+        f"<script type=\"{kind}\" config='{json.dumps(config)}'>{RUNNER}</script>"
+        f'<script type="module" src="{base}pyscript/core.js"></script>'
+        "</body></html>"
+    )
+
+
+def test_core_unit_tests_pass_in_the_browser(
+    page: Page, servers: Servers, static_dir: Path, runtime: str
+) -> None:
+    servers.backend.add_file("/portable/test_core_portable.py", PORTABLE_TESTS.read_text())
+    url = servers.backend.add_page(f"/core-tests/{runtime}", _page(static_dir, runtime))
+    page.goto(url)
+    page.wait_for_selector("body[data-core-tests]", state="attached", timeout=BOOT_TIMEOUT_MS)
+    result = json.loads(page.get_attribute("body", "data-core-tests"))
+    assert result["failures"] == []
+    assert result["failed"] == 0
+    # Guard against a runner that finds nothing: the module has dozens of tests.
+    assert result["passed"] >= 30
