@@ -41,8 +41,11 @@ class Refreshed(Value):
 
 
 def _printable(text: str) -> bool:
+    # No control characters, and no lone surrogates (JSON "\ud800"): those cannot be
+    # UTF-8 encoded, so such a session id could never be put in the refresh URL.
     for ch in text:
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        code = ord(ch)
+        if code < 0x20 or code == 0x7F or 0xD800 <= code <= 0xDFFF:
             return False
     return True
 
