@@ -1256,6 +1256,18 @@ def test_hard_reload_with_ready_before_its_load_is_healthy():
     assert run.timer(100.0) == []
 
 
+def test_repeated_ready_long_before_a_hard_reload_does_not_vouch_for_it():
+    # The document says ready twice (both answered); much later the iframe is hard
+    # reloaded and the new document never says ready: the watchdog must still fire.
+    run = authenticated({"data-ready-timeout": "3"})
+    assert only(run.feed(ready(), 5.0), PostAuth) == [auth(TOKEN)]
+    assert run.feed(IframeLoaded(), 20.0) == []
+    assert run.deadline() == 23.0
+    out = run.timer(23.0)
+    assert error_codes(out) == ["ready-timeout"]
+    assert_remounted(out, 2)
+
+
 def test_hard_reload_without_ready_gets_no_token_from_a_refresh():
     run = refreshing(5.0)
     assert run.feed(IframeLoaded(), 5.5) == []  # hard reload, no ready yet

@@ -75,7 +75,7 @@ class EmbedSession:
         self._remounts = 0
         self._iframe = False
         self._document = _NO_DOCUMENT
-        self._next_document_ready = False
+        self._next_ready_at = None  # when a ready came that no loaded document claimed
         self._ready_deadline = None
         self._resize = ResizeCoalescer()
         self._handlers = {
@@ -138,7 +138,7 @@ class EmbedSession:
 
     def can_post(self) -> bool:
         """Has the iframe's current document said ready (so it may get the token)?"""
-        return self._iframe and (self._document == _READY or self._next_document_ready)
+        return self._iframe and (self._document == _READY or self._next_ready_at is not None)
 
     # -- inputs -------------------------------------------------------------------
 
@@ -166,11 +166,14 @@ class EmbedSession:
     def _on_iframe_loaded(self, event: inp.IframeLoaded, now: float) -> None:
         if not self._iframe:
             return
-        # A ready that came before this load belonged to the document that just loaded;
-        # otherwise this document still owes us one, and the watchdog starts now.
-        if self._next_document_ready:
+        # A ready that came shortly before this load belonged to the document that just
+        # loaded; otherwise this document still owes us one, and the watchdog starts now.
+        # "Shortly" matters: a repeated ready from the previous document, long before a
+        # hard reload, must not vouch for the reloaded one.
+        ready_at = self._next_ready_at
+        self._next_ready_at = None
+        if ready_at is not None and now - ready_at <= self.config.ready_timeout:
             self._document = _READY
-            self._next_document_ready = False
         else:
             self._document = _AWAITING_READY
             self._ready_deadline = now + self.config.ready_timeout
@@ -217,7 +220,7 @@ class EmbedSession:
         if self._document == _AWAITING_READY:
             self._document = _READY
         else:
-            self._next_document_ready = True
+            self._next_ready_at = now
         self._ready_deadline = None
         self._emit("ready", {})
         if self.state != EXPIRED:
@@ -295,7 +298,7 @@ class EmbedSession:
     def _mount(self, launch_url: str, now: float) -> None:
         self._iframe = True
         self._document = _NO_DOCUMENT
-        self._next_document_ready = False
+        self._next_ready_at = None
         self._ready_deadline = now + self.config.ready_timeout
         height = clamp_height(0, self.config.min_height, self.config.max_height)
         self._out.append(act.MountIframe(launch_url, height))
