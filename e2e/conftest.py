@@ -49,16 +49,7 @@ def session_servers(static_dir: Path) -> Iterator[Servers]:
 def servers(session_servers: Servers) -> Iterator[Servers]:
     """The running doubles, reset to their defaults for this test."""
     yield session_servers
-    session_servers.backend.clear_injections()
-    session_servers.backend.csrf = False
-    session_servers.backend.clear_calls()
-    session_servers.fake.ttl_override_seconds = None
-    session_servers.fake.launch_ttl_override_seconds = None
-    session_servers.fake.ready_delay_ms = 0
-    session_servers.fake.launch_base_url = None
-    session_servers.fake.reset()
-    session_servers.transcript.clear()
-    session_servers.hostile.clear()
+    session_servers.reset()
 
 
 @pytest.fixture(params=RUNTIMES)
