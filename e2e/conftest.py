@@ -48,6 +48,8 @@ def session_servers(static_dir: Path) -> Iterator[Servers]:
 @pytest.fixture
 def servers(session_servers: Servers) -> Iterator[Servers]:
     """The running doubles, reset to their defaults for this test."""
+    # Reset before too: the previous test's page may have spoken after its teardown.
+    session_servers.reset()
     yield session_servers
     session_servers.reset()
 
