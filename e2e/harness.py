@@ -7,6 +7,7 @@ observe: the bridge's DOM events, console lines, page errors and every request.
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -187,3 +188,30 @@ class HostPage:
                 frame_url=frame_url,
             )
         )
+
+
+# -- frames a test adds to the host page (attackers, probes) ---------------------------
+
+
+def iframe_tag(src: str, element_id: str) -> str:
+    """An `<iframe>` for a host page's `extra_body`, e.g. the hostile `/attack` page."""
+    return f'<iframe id="{element_id}" title="{element_id}" src="{html.escape(src)}"></iframe>'
+
+
+def child_frame(page: Page, element_id: str, ready: str = "window.attack !== undefined") -> Frame:
+    """The frame of the host page's `<iframe id=element_id>`, once `ready` holds in it."""
+    handle = page.locator(f"#{element_id}").element_handle(timeout=STEP_TIMEOUT_MS)
+    frame = handle.content_frame()
+    assert frame is not None, f"#{element_id} has no frame"
+    frame.wait_for_function(ready, timeout=STEP_TIMEOUT_MS)
+    return frame
+
+
+def after_frames(page: Page, count: int = 2) -> None:
+    """Return once the page has rendered `count` more animation frames (a resize the bridge
+    would have applied by now has been)."""
+    page.evaluate(
+        "n => new Promise(r => { const s = k => k ? requestAnimationFrame(() => s(k - 1)) : r();"
+        " s(n); })",
+        count,
+    )
