@@ -215,3 +215,70 @@ def after_frames(page: Page, count: int = 2) -> None:
         " s(n); })",
         count,
     )
+
+
+# -- the session lifecycle: data-state history, events heard on <body>, round trips ------
+
+# Runs before any page script: every data-state a container takes, in order (an attribute
+# set from absent included), from a MutationObserver's records and their old values.
+STATE_RECORDER = """
+window.__meshesStates = [];
+new MutationObserver((records) => {
+  for (const r of records) {
+    window.__meshesStates.push({ target: r.target.id, old: r.oldValue });
+  }
+}).observe(document, {
+  subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ["data-state"],
+});
+"""
+
+# Runs before any page script: every bridge event as a listener on <body> hears it in the
+# bubble phase (a non-bubbling event dispatched on a container never gets here).
+BODY_RECORDER = """
+window.__bodyEvents = [];
+document.addEventListener("DOMContentLoaded", () => {
+  for (const name of EVENT_NAMES_JSON) {
+    document.body.addEventListener("meshes-bridge:" + name, (e) => {
+      window.__bodyEvents.push({
+        name, target: e.target && e.target.id, bubbles: e.bubbles,
+        bubblePhase: e.eventPhase === Event.BUBBLING_PHASE,
+        keys: e.detail && typeof e.detail === "object" ? Object.keys(e.detail).sort() : null,
+        detail: JSON.parse(JSON.stringify(e.detail === undefined ? null : e.detail)),
+      });
+    }, false);
+  }
+});
+""".replace("EVENT_NAMES_JSON", json.dumps(EVENT_NAMES))
+
+
+def record_lifecycle(host: HostPage) -> None:
+    """Before `host.open()`: record data-state changes and the events heard on <body>."""
+    host.page.add_init_script(STATE_RECORDER)
+    host.page.add_init_script(BODY_RECORDER)
+
+
+def states(host: HostPage, index: int = 1) -> list[str]:
+    """Every data-state container `index` took so far, in order (needs record_lifecycle)."""
+    target = f"embed-{index}"
+    records = host.page.evaluate("window.__meshesStates")
+    olds = [r["old"] for r in records if r["target"] == target]
+    current = host.container(index).get_attribute("data-state")
+    return [s for s in [*olds[1:], current] if s is not None] if olds else []
+
+
+def body_events(host: HostPage, name: str | None = None) -> list[dict[str, Any]]:
+    """The bridge events heard on <body> (needs record_lifecycle)."""
+    seen = host.page.evaluate("window.__bodyEvents")
+    return [e for e in seen if name is None or e["name"] == name]
+
+
+def round_trip(host: HostPage, height: int, index: int = 1) -> None:
+    """Make the embed post a resize and wait until the bridge applied it: whatever the
+    bridge was going to do about the embed's earlier messages, it has done by then."""
+    host.stub(f"resize({int(height)})", index)
+    host.page.wait_for_function(
+        "([t, h]) => window.__meshesEvents.some("
+        "e => e.name === 'resize' && e.target === t && e.detail.height === h)",
+        arg=[f"embed-{index}", int(height)],
+        timeout=STEP_TIMEOUT_MS,
+    )
