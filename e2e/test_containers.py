@@ -1,0 +1,192 @@
+"""Containers (host interface 2): several on one page are independent, one added later is
+mounted, one removed is torn down, and one with wrong attributes goes to `error` with a
+`config` error naming the attribute while the good ones on the page keep working."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Request
+
+from e2e.doubles.host_backend import REFRESH_PATH, SESSION_PATH, render_attrs
+from e2e.harness import HostPage, after_frames
+
+GOOD = {
+    "data-meshes-embed": True,
+    "data-session-url": SESSION_PATH,
+    "data-refresh-url": REFRESH_PATH,
+}
+
+
+def _div(element_id: str, **overrides: Any) -> str:
+    attrs = {**GOOD, "id": element_id}
+    attrs.update({k.replace("_", "-"): v for k, v in overrides.items()})
+    return f"<div{render_attrs(attrs)}></div>"
+
+
+def _until(host: HostPage, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait, an animation frame at a time, for a condition on the doubles' side."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        after_frames(host.page, 1)
+
+
+def _bridge_problems(host: HostPage) -> list[str]:
+    """Console errors/warnings and page errors: there must be none on a healthy page."""
+    lines = [line for line in host.console if line.startswith(("error:", "warning:"))]
+    return lines + host.errors
+
+
+def test_two_containers_are_independent(host: HostPage) -> None:
+    servers = host.servers
+    host.open(containers=2)
+    host.wait_authenticated(1)
+    host.wait_authenticated(2)
+    assert host.iframe(1).count() == 1 and host.iframe(2).count() == 1
+    one, two = host.stub("status()", 1), host.stub("status()", 2)
+    assert one["session_id"] != two["session_id"]
+    assert one["last_token_valid"] is True and two["last_token_valid"] is True
+    assert len(servers.backend.calls("mint")) == 2
+    for index in (1, 2):
+        names = [e["name"] for e in host.events(index=index)]
+        assert names[:2] == ["ready", "authenticated"], names
+    host.wait_event("resize", index=1)
+    host.wait_event("resize", index=2)
+    before_two = host.events(index=2)
+
+    # A refresh in the first: its own session only; the second hears nothing of it.
+    host.stub("askRefresh()", 1)
+    host.wait_event("token-refreshed", index=1)
+    host.frame(1).wait_for_function("window.stub.status().token_generation === 2")
+    host.wait_state("authenticated", 1)
+    [refresh] = servers.backend.calls("refresh")
+    assert refresh.session_id == one["session_id"]
+    # A resize and a malformed message from the first iframe: handled by container 1 alone.
+    height_two = host.iframe_height(2)
+    host.stub("resize(777)", 1)
+    host.stub("postRaw({type: 'meshes:resize', height: 'tall'})", 1)
+    [rejected] = host.wait_event("rejected")
+    assert rejected["target"] == "embed-1"
+    assert rejected["detail"] == {"reason": "shape", "origin": servers.embed_url}
+    host.page.wait_for_function(
+        "() => window.__meshesEvents.some(e => e.target === 'embed-1'"
+        " && e.name === 'resize' && e.detail.height === 777)"
+    )
+    after_frames(host.page)
+    assert host.iframe_height(1) == "777px"
+    assert host.iframe_height(2) == height_two
+    assert host.events(index=2) == before_two
+    assert host.container(2).get_attribute("data-state") == "authenticated"
+    status_two = host.stub("status()", 2)
+    assert status_two["auth_count"] == 1 and status_two["token_generation"] == 1
+    assert host.events("rejected") == [rejected]
+    # The one rejection is logged once (not once per container); nothing else complained.
+    problems = _bridge_problems(host)
+    assert len(problems) == 1 and "rejected a message" in problems[0], problems
+
+
+def test_a_container_added_later_is_mounted(host: HostPage) -> None:
+    host.open()
+    host.wait_authenticated(1)
+    # An htmx swap / SPA route: a subtree holding a container arrives after boot.
+    host.page.evaluate(
+        "html => { const s = document.createElement('section');"
+        " s.innerHTML = html; document.body.appendChild(s); }",
+        _div("embed-2", data_min_height=520),
+    )
+    host.wait_authenticated(2)
+    assert host.iframe(2).count() == 1
+    one, two = host.stub("status()", 1), host.stub("status()", 2)
+    assert one["session_id"] != two["session_id"]
+    assert two["last_token_valid"] is True
+    assert len(host.servers.backend.calls("mint")) == 2
+    # The first container was not touched by the second's arrival.
+    assert host.container(1).get_attribute("data-state") == "authenticated"
+    assert one["auth_count"] == 1
+    assert [e["name"] for e in host.events(index=2)][:2] == ["ready", "authenticated"]
+    assert host.events("rejected") == []
+    assert _bridge_problems(host) == [], _bridge_problems(host)
+
+
+def test_a_container_removed_mid_refresh_is_torn_down(host: HostPage) -> None:
+    servers = host.servers
+    failed: list[Request] = []
+    host.page.on("requestfailed", lambda r: failed.append(r))
+    host.open()
+    host.wait_authenticated()
+    session_id = host.stub("status()")["session_id"]
+    servers.backend.delay("refresh", 2)
+    with host.page.expect_request(lambda r: r.url.endswith("/refresh")):
+        host.stub("askRefresh()")
+    # The refresh reached the backend (which holds it for 2 s); remove the container now.
+    _until(host, lambda: len(servers.backend.calls("refresh")) == 1)
+    assert host.container().get_attribute("data-state") == "refreshing"
+    host.page.evaluate("document.getElementById('embed-1').remove()")
+    assert host.page.locator("iframe").count() == 0
+    # Its pending refresh is aborted (the backend never gets to answer it) ...
+    refresh_url = servers.url(REFRESH_PATH.replace("{session_id}", session_id))
+    _until(host, lambda: len(failed) == 1)
+    assert failed[0].url == refresh_url
+    assert failed[0].failure == "net::ERR_ABORTED"
+    # ... and a round trip later, nothing else has happened.
+    host.page.evaluate("fetch('/_doubles/socket', {cache: 'no-store'}).then(r => r.text())")
+    after_frames(host.page)
+    assert len(servers.backend.calls("mint")) == 1
+    assert len(servers.backend.calls("refresh")) == 1
+    bridge_posts = [r for r in host.host_requests() if r.method == "POST"]
+    assert [r.url for r in bridge_posts] == [servers.url(SESSION_PATH), refresh_url]
+    # No meshes:auth reached anything after the removal, and nothing complained.
+    auths = [e for e in servers.transcript.entries() if (e.source, e.event) == ("embed", "auth")]
+    assert len(auths) == 1
+    assert _bridge_problems(host) == [], _bridge_problems(host)
+    assert host.events("error") == []
+
+
+BAD = {
+    # element id: (attributes, the attribute the error must name)
+    "no-session-url": ({"data-session-url": None}, "data-session-url"),
+    "foreign-session-url": (
+        {"data-session-url": "https://example.com/meshes/session"},
+        "data-session-url",
+    ),
+    "body-not-json": ({"data-session-body": "{launch_page: connections"}, "data-session-body"),
+    "body-not-object": ({"data-session-body": '["connections"]'}, "data-session-body"),
+    "min-not-number": ({"data-min-height": "tall"}, "data-min-height"),
+    "max-below-min": ({"data-min-height": "600", "data-max-height": "500"}, "data-max-height"),
+    "csrf-cookie-only": ({"data-csrf-cookie": "csrftoken"}, "data-csrf-cookie"),
+    "csrf-header-only": ({"data-csrf-header": "X-CSRFToken"}, "data-csrf-header"),
+}
+
+
+def test_wrong_attributes_are_a_config_error_and_spare_the_good_container(
+    host: HostPage,
+) -> None:
+    servers = host.servers
+    bad_html = "\n".join(
+        f"<div{render_attrs({**GOOD, 'id': name, **attrs})}></div>"
+        for name, (attrs, _) in BAD.items()
+    )
+    host.open(extra_body=bad_html)
+    host.wait_authenticated(1)
+    for name, (_attrs, attribute) in BAD.items():
+        container = host.page.locator(f"#{name}")
+        assert container.get_attribute("data-state") == "error", name
+        assert container.locator("iframe").count() == 0, name
+        errors = [e for e in host.events("error") if e["target"] == name]
+        assert len(errors) == 1, (name, errors)
+        detail = errors[0]["detail"]
+        assert set(detail) == {"code", "message"}
+        assert detail["code"] == "config", (name, detail)
+        assert attribute in detail["message"], (name, detail)
+        assert errors[0]["bubbles"] is True
+    # The good container minted alone and works; the bad ones made no request at all.
+    assert len(servers.backend.calls("mint")) == 1
+    assert host.stub("status()")["last_token_valid"] is True
+    host.stub("askRefresh()")
+    host.wait_event("token-refreshed", index=1)
+    host.wait_state("authenticated")
+    assert [e["target"] for e in host.events("error")] == list(BAD)
+    assert host.errors == []
