@@ -282,3 +282,31 @@ def round_trip(host: HostPage, height: int, index: int = 1) -> None:
         arg=[f"embed-{index}", int(height)],
         timeout=STEP_TIMEOUT_MS,
     )
+
+
+def open_authenticated(host: HostPage, **container_attrs: Any) -> dict[str, Any]:
+    """Record the lifecycle, open a page (with these container attributes), wait until the
+    embed holds a valid first token; returns the stub's status()."""
+    record_lifecycle(host)
+    host.open(container_attrs=container_attrs or None)
+    host.wait_authenticated()
+    return embed_authenticated(host, 1, 1)
+
+
+def embed_authenticated(
+    host: HostPage, auth_count: int, generation: int, index: int = 1
+) -> dict[str, Any]:
+    """Wait until the embed's `auth_count`-th meshes:auth proved valid (its session's token
+    generation `generation`, checked against the fake store); returns its status()."""
+    host.frame(index).wait_for_function(
+        "([n, g]) => { const s = window.stub.status(); return s.auth_count === n"
+        " && s.token_generation === g && s.last_token_valid === true && s.authenticated; }",
+        arg=[auth_count, generation],
+        timeout=STEP_TIMEOUT_MS,
+    )
+    return host.stub("status()", index)
+
+
+def has_run(sequence: list[str], run: list[str]) -> bool:
+    """Does `run` appear in `sequence` as consecutive items?"""
+    return any(sequence[i : i + len(run)] == run for i in range(len(sequence) - len(run) + 1))

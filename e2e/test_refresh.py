@@ -7,28 +7,20 @@ session is gone: a fresh mint, a fresh iframe.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from e2e.harness import (
     STEP_TIMEOUT_MS,
     HostPage,
     SeenRequest,
+    embed_authenticated,
+    open_authenticated,
     record_lifecycle,
     round_trip,
     states,
 )
 
 REFRESH_WAIT_S = STEP_TIMEOUT_MS / 1000
-
-
-def _boot(host: HostPage, **container_attrs: Any) -> dict[str, Any]:
-    record_lifecycle(host)
-    host.open(container_attrs=container_attrs or None)
-    host.wait_authenticated()
-    status = host.stub("status()")
-    assert status["auth_count"] == 1 and status["last_token_valid"] is True
-    return status
 
 
 def _refresh_requests(host: HostPage) -> list[SeenRequest]:
@@ -52,27 +44,15 @@ def _assert_no_token(host: HostPage, requests: list[SeenRequest]) -> None:
         assert not [s for s in secrets if s in call.text()]
 
 
-def _auth_settled(host: HostPage, auth_count: int, generation: int) -> dict[str, Any]:
-    """Wait until the embed's `auth_count`-th meshes:auth proved valid (token generation
-    `generation` of its session, checked against the fake store); return its status."""
-    host.frame().wait_for_function(
-        "([n, g]) => { const s = window.stub.status(); return s.auth_count === n"
-        " && s.token_generation === g && s.last_token_valid === true && s.authenticated; }",
-        arg=[auth_count, generation],
-        timeout=STEP_TIMEOUT_MS,
-    )
-    return host.stub("status()")
-
-
 def test_refresh_sends_a_new_token_to_the_embed(host: HostPage) -> None:
-    before = _boot(host)
+    before = open_authenticated(host)
     session_id = before["session_id"]
     fake = host.servers.fake
     old_token = fake.access_token(session_id)
 
     host.stub("askRefresh()")
     host.wait_event("token-refreshed")
-    status = _auth_settled(host, 2, 2)
+    status = embed_authenticated(host, 2, 2)
     host.wait_authenticated()
     round_trip(host, 611)
 
@@ -106,7 +86,7 @@ def test_refresh_sends_a_new_token_to_the_embed(host: HostPage) -> None:
 
 
 def test_concurrent_asks_share_one_request(host: HostPage) -> None:
-    before = _boot(host)
+    before = open_authenticated(host)
     backend = host.servers.backend
     backend.delay("refresh", 0.5)
 
@@ -115,7 +95,7 @@ def test_concurrent_asks_share_one_request(host: HostPage) -> None:
         "() => { window.stub.askRefresh(); window.stub.askRefresh(); window.stub.askRefresh(); }"
     )
     host.wait_event("token-refreshed")
-    status = _auth_settled(host, 2, 2)
+    status = embed_authenticated(host, 2, 2)
     round_trip(host, 622)
 
     assert status["refresh_asks"] == 3
@@ -130,13 +110,13 @@ def test_concurrent_asks_share_one_request(host: HostPage) -> None:
 
 
 def test_5xx_answers_are_retried_with_backoff(host: HostPage) -> None:
-    before = _boot(host)
+    before = open_authenticated(host)
     backend = host.servers.backend
     backend.fail_next("refresh", 503, count=2)
 
     host.stub("askRefresh()")
     host.wait_event("token-refreshed")
-    status = _auth_settled(host, 2, 2)
+    status = embed_authenticated(host, 2, 2)
     host.wait_authenticated()
 
     calls = backend.calls("refresh")
@@ -154,13 +134,13 @@ def test_5xx_answers_are_retried_with_backoff(host: HostPage) -> None:
 
 
 def test_a_network_error_is_retried(host: HostPage) -> None:
-    before = _boot(host)
+    before = open_authenticated(host)
     # The browser fails the first refresh POST itself (no answer at all).
     host.page.route("**/refresh", lambda route: route.abort("connectionreset"), times=1)
 
     host.stub("askRefresh()")
     host.wait_event("token-refreshed")
-    status = _auth_settled(host, 2, 2)
+    status = embed_authenticated(host, 2, 2)
     host.wait_authenticated()
 
     assert len(_refresh_requests(host)) == 2
@@ -172,7 +152,7 @@ def test_a_network_error_is_retried(host: HostPage) -> None:
 
 
 def test_session_gone_mints_and_mounts_afresh(host: HostPage) -> None:
-    first = _boot(host)
+    first = open_authenticated(host)
     backend = host.servers.backend
     sessions = [first["session_id"]]
     sources = [host.iframe().get_attribute("src")]
@@ -182,7 +162,7 @@ def test_session_gone_mints_and_mounts_afresh(host: HostPage) -> None:
         host.stub("askRefresh()")
         host.wait_event("authenticated", count=round_number)
         host.wait_authenticated()
-        status = _auth_settled(host, 1, 1)
+        status = embed_authenticated(host, 1, 1)
 
         # A fresh mint, a fresh iframe on a NEW launch_url, the new session authenticated.
         assert len(backend.calls("mint")) == round_number, status_code
@@ -238,7 +218,7 @@ def test_the_session_id_is_url_encoded_in_the_refresh_url(host: HostPage) -> Non
 
 
 def test_the_embeds_scheduled_refresh(host: HostPage) -> None:
-    before = _boot(host)
+    before = open_authenticated(host)
     transcript = host.servers.transcript
     # From now on tokens live 4 s: the embed asks for a refresh 2 s before expiry.
     host.servers.fake.ttl_override_seconds = 4
