@@ -236,7 +236,8 @@ new MutationObserver((records) => {
 # bubble phase (a non-bubbling event dispatched on a container never gets here).
 BODY_RECORDER = """
 window.__bodyEvents = [];
-document.addEventListener("DOMContentLoaded", () => {
+(() => {
+const listenOnBody = () => {
   for (const name of EVENT_NAMES_JSON) {
     document.body.addEventListener("meshes-bridge:" + name, (e) => {
       window.__bodyEvents.push({
@@ -247,7 +248,13 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     }, false);
   }
+};
+// Attach the moment <body> exists, before any container or the loader's tag is parsed.
+const bodyWatch = new MutationObserver(() => {
+  if (document.body) { bodyWatch.disconnect(); listenOnBody(); }
 });
+bodyWatch.observe(document, { childList: true, subtree: true });
+})();
 """.replace("EVENT_NAMES_JSON", json.dumps(EVENT_NAMES))
 
 

@@ -7,11 +7,13 @@ fresh iframe. A ready that comes late but in time raises no alarm, and every lat
 
 from __future__ import annotations
 
+from bridge.core.session import MAX_REMOUNTS
 from e2e.harness import (
     HostPage,
     embed_authenticated,
     has_run,
     open_authenticated,
+    record_lifecycle,
     round_trip,
     states,
 )
@@ -89,3 +91,26 @@ def test_a_second_ready_gets_the_token_again(host: HostPage) -> None:
     assert host.servers.backend.calls("refresh") == []
     assert states(host) == ["booting", "minting", "mounted", "authenticated"]
     assert host.iframe().count() == 1
+
+
+def test_an_embed_that_never_says_ready_is_given_up_on(host: HostPage) -> None:
+    """Every launch URL is already too old when the iframe loads it (Meshes' error page, no
+    ready): the bridge mints afresh a few times, then stops in `error` instead of minting
+    forever."""
+    servers = host.servers
+    servers.fake.launch_ttl_override_seconds = 0
+    record_lifecycle(host)
+    host.open(container_attrs={"data-ready-timeout": "1"})
+    host.wait_state("error")
+
+    mints = servers.backend.calls("mint")
+    assert len(mints) == 1 + MAX_REMOUNTS
+    refused = servers.transcript.find(lambda e: e.event == "launch-refused")
+    assert [e.fields["reason"] for e in refused] == ["expired"] * len(mints)
+    errors = host.events("error")
+    assert errors and errors[-1]["detail"]["code"] == "remount-limit"
+    assert host.iframe().count() == 0
+    assert host.events("authenticated") == []
+    seen = states(host)
+    assert seen[:2] == ["booting", "minting"] and seen[-1] == "error", seen
+    assert seen.count("mounted") == len(mints), seen

@@ -114,13 +114,19 @@ def test_5xx_answers_are_retried_with_backoff(host: HostPage) -> None:
     backend = host.servers.backend
     backend.fail_next("refresh", 503, count=2)
 
+    mark = host.servers.transcript.mark()
+    host.stub("askRefresh()")
+    # Another ask while the retries are under way joins them: no extra request.
+    host.servers.transcript.wait_for("refresh answered HTTP 503", after=mark)
     host.stub("askRefresh()")
     host.wait_event("token-refreshed")
     status = embed_authenticated(host, 2, 2)
     host.wait_authenticated()
+    round_trip(host, 677)
 
     calls = backend.calls("refresh")
     assert [c.status for c in calls] == [503, 503, 200]
+    assert status["refresh_asks"] == 2
     assert {c.session_id for c in calls} == {before["session_id"]}
     # Backoff 0.5 s, then 1 s, timed by when the backend received each request.
     assert calls[1].time - calls[0].time >= 0.45
