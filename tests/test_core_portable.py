@@ -1466,7 +1466,7 @@ def run_all():
             continue
         try:
             test()
-        except Exception as exc:  # noqa: BLE001 - report every failure, keep going
+        except Exception as exc:  # report every failure, keep going
             failures.append(name + ": " + type(exc).__name__ + " " + str(exc))
         else:
             passed += 1
