@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import Request
+from playwright.sync_api import Request, expect
 
 from e2e.doubles.host_backend import REFRESH_PATH, SESSION_PATH, render_attrs
 from e2e.harness import HostPage, after_frames
@@ -152,6 +152,15 @@ BAD = {
         {"data-session-url": "https://example.com/meshes/session"},
         "data-session-url",
     ),
+    "protocol-relative-session-url": (
+        {"data-session-url": "//example.com/meshes/session"},
+        "data-session-url",
+    ),
+    "script-session-url": ({"data-session-url": "javascript:alert(1)"}, "data-session-url"),
+    "foreign-refresh-url": (
+        {"data-refresh-url": "https://example.com/meshes/session/{session_id}/refresh"},
+        "data-refresh-url",
+    ),
     "body-not-json": ({"data-session-body": "{launch_page: connections"}, "data-session-body"),
     "body-not-object": ({"data-session-body": '["connections"]'}, "data-session-body"),
     "min-not-number": ({"data-min-height": "tall"}, "data-min-height"),
@@ -169,8 +178,15 @@ def test_wrong_attributes_are_a_config_error_and_spare_the_good_container(
         f"<div{render_attrs({**GOOD, 'id': name, **attrs})}></div>"
         for name, (attrs, _) in BAD.items()
     )
-    host.open(extra_body=bad_html)
+    # embed-1 is good, and so is "absolute" (same-origin absolute URLs).
+    absolute = _div(
+        "absolute",
+        data_session_url=servers.url(SESSION_PATH),
+        data_refresh_url=servers.url(REFRESH_PATH),
+    )
+    host.open(extra_body=bad_html + "\n" + absolute)
     host.wait_authenticated(1)
+    expect(host.page.locator("#absolute")).to_have_attribute("data-state", "authenticated")
     for name, (_attrs, attribute) in BAD.items():
         container = host.page.locator(f"#{name}")
         assert container.get_attribute("data-state") == "error", name
@@ -182,8 +198,8 @@ def test_wrong_attributes_are_a_config_error_and_spare_the_good_container(
         assert detail["code"] == "config", (name, detail)
         assert attribute in detail["message"], (name, detail)
         assert errors[0]["bubbles"] is True
-    # The good container minted alone and works; the bad ones made no request at all.
-    assert len(servers.backend.calls("mint")) == 1
+    # The good containers minted alone and work; the bad ones made no request at all.
+    assert len(servers.backend.calls("mint")) == 2
     assert host.stub("status()")["last_token_valid"] is True
     host.stub("askRefresh()")
     host.wait_event("token-refreshed", index=1)
