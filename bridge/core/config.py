@@ -185,7 +185,8 @@ def _csrf(attrs: dict) -> "tuple[str | None, str | None]":
     cookie = (_get(attrs, "data-csrf-cookie") or "").strip() or None
     header = (_get(attrs, "data-csrf-header") or "").strip() or None
     if (cookie is None) != (header is None):
-        raise ConfigError("data-csrf-cookie", "data-csrf-cookie and data-csrf-header go together")
+        missing = "data-csrf-cookie" if cookie is None else "data-csrf-header"
+        raise ConfigError(missing, "data-csrf-cookie and data-csrf-header go together")
     if cookie is not None and not _is_token(cookie):
         raise ConfigError("data-csrf-cookie", "is not a valid cookie name")
     if header is not None and not _is_token(header):

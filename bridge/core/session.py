@@ -42,6 +42,8 @@ MINT_TIMEOUT = 15.0
 REFRESH_TIMEOUT = 10.0
 # Fresh sessions minted in a row without the iframe ever authenticating; then give up.
 MAX_REMOUNTS = 3
+# Old tokens kept for redaction only; a handful covers any iframe that lags behind.
+MAX_SECRETS = 8
 
 # Where the document in the iframe stands with respect to meshes:ready.
 _NO_DOCUMENT = "none"
@@ -62,6 +64,8 @@ class EmbedSession:
         self.expires_at = None  # str | None
         self.embed_origin = None  # str | None
         self._token = None  # str | None: the access token, held here and nowhere else
+        # Every token this embed has held (the iframe may echo an old one): for redaction.
+        self._secrets = []
         self._closed = False
         self._out = []
         self._next_id = 0
@@ -143,6 +147,8 @@ class EmbedSession:
     # -- inputs -------------------------------------------------------------------
 
     def _on_start(self, event: inp.Start, now: float) -> None:
+        if self.state != BOOTING:
+            return  # started already: a second start must not mint a second iframe
         self._set_state(MINTING)
         self._begin_mint(now)
 
@@ -204,12 +210,7 @@ class EmbedSession:
 
     def _on_teardown(self, event: inp.Teardown, now: float) -> None:
         self._abort_requests()
-        if self._resize.frame_requested:
-            self._resize.take()
-            self._out.append(act.CancelFrame())
-        if self._iframe:
-            self._out.append(act.RemoveIframe())
-            self._iframe = False
+        self._drop_iframe()
         self._clear_deadlines()
         self._token = None
         self._closed = True
@@ -242,9 +243,7 @@ class EmbedSession:
         for key in message.fields:
             value = message.fields[key]
             # Whatever the iframe sends, a token must not reach an event detail.
-            if self._token and (
-                self._token in key or (isinstance(value, str) and self._token in value)
-            ):
+            if self._holds_secret(key) or (isinstance(value, str) and self._holds_secret(value)):
                 continue
             detail[key] = value
         self._emit("navigate", detail)
@@ -283,7 +282,7 @@ class EmbedSession:
         self._mint_attempt = 0
         self.session_id = session.session_id
         self.expires_at = session.expires_at
-        self._token = session.access_token
+        self._hold(session.access_token)
         self.embed_origin = embed_origin
         self._mount(session.launch_url, now)
 
@@ -313,9 +312,7 @@ class EmbedSession:
             return
         self._abort_requests()
         self._clear_deadlines()
-        if self._iframe:
-            self._out.append(act.RemoveIframe())
-            self._iframe = False
+        self._drop_iframe()
         self._token = None
         self.session_id = None
         self.expires_at = None
@@ -348,7 +345,7 @@ class EmbedSession:
             self._remount(now)
             return
         self._refresh_attempt = 0
-        self._token = refreshed.access_token
+        self._hold(refreshed.access_token)
         self.expires_at = refreshed.expires_at
         self._log("info", "refreshed session " + self.session_id)
         self._emit("token-refreshed", {"expires_at": refreshed.expires_at})
@@ -393,9 +390,7 @@ class EmbedSession:
         """Give up for good: this container stays in `error` until it is removed."""
         self._abort_requests()
         self._clear_deadlines()
-        if self._iframe:
-            self._out.append(act.RemoveIframe())
-            self._iframe = False
+        self._drop_iframe()
         self._token = None
         self._set_state(ERROR)
         self._report(code, message)
@@ -404,6 +399,27 @@ class EmbedSession:
         message = self._redact(message)
         self._log("error", code + ": " + message)
         self._emit("error", {"code": code, "message": message})
+
+    def _hold(self, token: str) -> None:
+        self._token = token
+        self._secrets.append(token)
+        if len(self._secrets) > MAX_SECRETS:
+            self._secrets.pop(0)
+
+    def _holds_secret(self, text: str) -> bool:
+        for secret in self._secrets:
+            if secret in text:
+                return True
+        return False
+
+    def _drop_iframe(self) -> None:
+        """Remove the iframe, and with it any height still waiting for a frame."""
+        if self._resize.frame_requested:
+            self._resize.take()
+            self._out.append(act.CancelFrame())
+        if self._iframe:
+            self._out.append(act.RemoveIframe())
+            self._iframe = False
 
     def _new_request(self, now: float, timeout: float) -> int:
         self._next_id += 1
@@ -438,7 +454,7 @@ class EmbedSession:
         self._out.append(act.Log(level, self._redact(text)))
 
     def _redact(self, text: str) -> str:
-        return redact(text, [self._token] if self._token else [])
+        return redact(text, self._secrets)
 
     def _describe(self, data: "str | None") -> str:
         value, _ = msg.decode(data)
