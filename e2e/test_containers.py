@@ -107,8 +107,19 @@ def test_a_container_added_later_is_mounted(host: HostPage) -> None:
     assert host.container(1).get_attribute("data-state") == "authenticated"
     assert one["auth_count"] == 1
     assert [e["name"] for e in host.events(index=2)][:2] == ["ready", "authenticated"]
-    assert host.events("rejected") == []
-    assert _bridge_problems(host) == [], _bridge_problems(host)
+    # One with a wrong attribute, added later: a config error, like one present at load.
+    host.page.evaluate(
+        "html => document.body.insertAdjacentHTML('beforeend', html)",
+        _div("late-bad", data_max_height="ten"),
+    )
+    [error] = host.wait_event("error")
+    assert error["target"] == "late-bad"
+    assert error["detail"]["code"] == "config"
+    assert "data-max-height" in error["detail"]["message"]
+    expect(host.page.locator("#late-bad")).to_have_attribute("data-state", "error")
+    assert len(host.servers.backend.calls("mint")) == 2
+    problems = _bridge_problems(host)
+    assert len(problems) == 1 and "config: data-max-height" in problems[0], problems
 
 
 def test_a_container_removed_mid_refresh_is_torn_down(host: HostPage) -> None:
@@ -124,7 +135,9 @@ def test_a_container_removed_mid_refresh_is_torn_down(host: HostPage) -> None:
     # The refresh reached the backend (which holds it for 2 s); remove the container now.
     _until(host, lambda: len(servers.backend.calls("refresh")) == 1)
     assert host.container().get_attribute("data-state") == "refreshing"
-    host.page.evaluate("document.getElementById('embed-1').remove()")
+    host.page.evaluate(
+        "window.__removed = document.getElementById('embed-1'); window.__removed.remove()"
+    )
     assert host.page.locator("iframe").count() == 0
     # Its pending refresh is aborted (the backend never gets to answer it) ...
     refresh_url = servers.url(REFRESH_PATH.replace("{session_id}", session_id))
@@ -143,6 +156,17 @@ def test_a_container_removed_mid_refresh_is_torn_down(host: HostPage) -> None:
     assert len(auths) == 1
     assert _bridge_problems(host) == [], _bridge_problems(host)
     assert host.events("error") == []
+    # Nothing touched the removed element since (its state is where the removal left it).
+    assert host.page.evaluate("window.__removed.getAttribute('data-state')") == "refreshing"
+
+    # The same element put back (a SPA caching its DOM) is a new container: mounted afresh.
+    servers.backend.delay("refresh", 0)
+    host.page.evaluate("document.body.prepend(window.__removed)")
+    host.wait_authenticated()
+    assert host.iframe().count() == 1
+    assert host.stub("status()")["session_id"] != session_id
+    assert len(servers.backend.calls("mint")) == 2
+    assert _bridge_problems(host) == [], _bridge_problems(host)
 
 
 BAD = {
