@@ -14,7 +14,7 @@ const FILES = /*MESHES_BRIDGE_FILES*/[];
 const BASE = new URL(".", import.meta.url).href;
 
 const CONTAINERS = "[data-meshes-embed]";
-const OFF = ["false", "0", "off"];
+const OFF = ["false", "0", "off", "no"]; // as the core's parse_flag
 
 // Module scripts have no document.currentScript, so find our tag by its resolved src.
 function ownScript() {
