@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from e2e.harness import HostPage, after_frames
 
 PREFIX = "[meshes-bridge] "
@@ -70,8 +72,10 @@ def test_debug_logs_traffic_with_tokens_redacted(host: HostPage) -> None:
     assert real not in json.dumps(host.events())
 
 
-def test_without_debug_no_message_lines(host: HostPage) -> None:
-    host.open()
+@pytest.mark.parametrize("debug", [None, "no"], ids=["absent", "no"])
+def test_without_debug_no_message_lines(host: HostPage, debug: str | None) -> None:
+    # data-debug="no" is off, as are "false", "0" and "off".
+    host.open(script_attrs={"data-debug": debug})
     host.wait_authenticated()
     host.wait_event("resize")
     host.stub("askRefresh()")
