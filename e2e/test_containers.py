@@ -19,6 +19,18 @@ GOOD = {
     "data-refresh-url": REFRESH_PATH,
 }
 
+# Removes embed-1 in the same task as the bridge handles a meshes:resize of that height
+# (this listener was added after the bridge's, so it runs right after it).
+REMOVE_ON_RESIZE = """
+(height) => window.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "meshes:resize" && event.data.height === height) {
+    window.__resizesAtRemoval = window.__meshesEvents.filter(e => e.name === "resize").length;
+    window.__removed = document.getElementById("embed-1");
+    window.__removed.remove();
+  }
+})
+"""
+
 
 def _div(element_id: str, **overrides: Any) -> str:
     attrs = {**GOOD, "id": element_id}
@@ -161,11 +173,22 @@ def test_a_container_removed_mid_refresh_is_torn_down(host: HostPage) -> None:
 
     # The same element put back (a SPA caching its DOM) is a new container: mounted afresh.
     servers.backend.delay("refresh", 0)
+    resizes = len(host.events("resize"))
     host.page.evaluate("document.body.prepend(window.__removed)")
     host.wait_authenticated()
     assert host.iframe().count() == 1
     assert host.stub("status()")["session_id"] != session_id
     assert len(servers.backend.calls("mint")) == 2
+
+    # Removed again with a resize pending (the page drops it in the very task that handled
+    # the message, before the next frame): that resize is never applied nor reported.
+    host.wait_event("resize", count=resizes + 1)
+    host.page.evaluate(REMOVE_ON_RESIZE, 901)
+    host.stub("postRaw({type: 'meshes:resize', height: 901})")
+    host.page.wait_for_function("window.__resizesAtRemoval !== undefined")
+    after_frames(host.page, 3)
+    assert len(host.events("resize")) == host.page.evaluate("window.__resizesAtRemoval")
+    assert host.page.evaluate("window.__removed.querySelector('iframe')") is None
     assert _bridge_problems(host) == [], _bridge_problems(host)
 
 
