@@ -122,7 +122,7 @@ async def _start(bridge: Bridge) -> None:
                 namespace,
                 lambda handle, code, message: handle._embed.report_hook_error(code, message),
             )
-        except Exception as exc:
+        except BaseException as exc:  # even SystemExit: the containers must still mount
             text = str(exc) if type(exc).__name__ == "HookError" else type(exc).__name__
             _report_to_all(bridge, "hooks", "hooks module not loaded: " + text)
     try:

@@ -57,7 +57,7 @@ class Hooks:
             result = func(embed, *args)
             if hasattr(result, "send") and hasattr(result, "throw"):
                 await result
-        except Exception as exc:  # a host's bug must not take the bridge down
+        except BaseException as exc:  # a host's bug (even sys.exit) must not take it down
             if hook_name != "on_error":
                 self._report(embed, "hook", hook_name + " raised " + type(exc).__name__)
             else:
