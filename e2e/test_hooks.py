@@ -84,10 +84,15 @@ RAISING_HOOKS = (
     PRELUDE
     + """
 import asyncio
+import sys
 
 
 def on_navigate(embed, detail):
     raise ValueError("the host's bug")
+
+
+def on_token_expired(embed):
+    sys.exit(3)  # not even SystemExit may take the bridge down
 
 
 async def on_resize(embed, height):
@@ -244,14 +249,17 @@ def test_a_hook_that_raises_is_reported_and_the_bridge_keeps_working(host: HostP
         "() => window.hookCalls.some(s => s.replace(/ /g, '') === '[\"resize\",640]')"
     )
     assert host.iframe_height() == "640px"
-    host.stub("askRefresh()")
+    host.stub("expire()")  # on_token_expired calls sys.exit()
+    errors = host.wait_event("error", count=3)
+    assert errors[2]["detail"] == {"code": "hook", "message": "on_token_expired raised SystemExit"}
     host.wait_event("token-refreshed")
     host.wait_state("authenticated")
     host.frame().wait_for_function("window.stub.status().token_generation === 2")
     assert host.container().get_attribute("data-state") == "authenticated"
-    assert len(host.events("error")) == 2
+    assert len(host.events("error")) == 3
+    assert _calls(host, "error", 3)[2] == ["hook", "on_token_expired raised SystemExit"]
     logged = [line for line in host.console if "on_error raised RuntimeError" in line]
-    assert len(logged) == 2, host.console
+    assert len(logged) == 3, host.console
     _no_pyscript_error(host)
 
 
@@ -268,18 +276,25 @@ def test_pyodide_hooks_can_use_urllib(host: HostPage) -> None:
     _no_pyscript_error(host)
 
 
-def test_hooks_on_another_origin_are_refused(host: HostPage) -> None:
+@pytest.mark.parametrize("case", ["another-origin", "exits-on-import"])
+def test_hooks_that_cannot_load_are_refused(host: HostPage, case: str) -> None:
     servers = host.servers
-    foreign = servers.embed_url + "/hooks/evil.py"
-    host.open(script_attrs={"data-hooks": foreign}, extra_body=RECORDER)
+    if case == "another-origin":
+        hooks = servers.embed_url + "/hooks/evil.py"
+        expected = "hooks module not loaded: data-hooks must be on the page's own origin"
+    else:
+        hooks = servers.backend.add_file("/hooks/exits.py", "import sys\nsys.exit(3)\n")
+        expected = "hooks module not loaded: SystemExit"
+    host.open(script_attrs={"data-hooks": hooks}, extra_body=RECORDER)
     [error] = host.wait_event("error")
-    assert error["detail"]["code"] == "hooks"
-    assert "origin" in error["detail"]["message"]
+    assert error["detail"] == {"code": "hooks", "message": expected}
     assert error["target"] == "embed-1"
-    # The bridge works without hooks; the foreign module was never even fetched.
+    # The bridge works without hooks.
     host.wait_authenticated()
     host.stub("askRefresh()")
     host.wait_event("token-refreshed")
-    assert not [r for r in host.requests if r.url.startswith(foreign)]
+    if case == "another-origin":  # the foreign module was never even fetched
+        assert not [r for r in host.requests if r.url.startswith(hooks)]
     assert host.page.evaluate("window.hookCalls") == []
+    assert len(host.events("error")) == 1
     _no_pyscript_error(host)
