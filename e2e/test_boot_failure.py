@@ -52,3 +52,13 @@ def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve) -> None
     (error,) = host.wait_event("error")
     assert error["detail"]["code"] == "boot"
     assert "core.js" in error["detail"]["message"]
+
+
+@pytest.mark.parametrize("runtime", ["micropython"])  # Pyodide's patience is 120 s
+def test_a_missing_python_file_is_reported(host: HostPage, serve_tree: Serve) -> None:
+    loader = serve_tree("/missing-python/", {"python/bridge/core/session.py": None})
+    host.open(script_attrs={"src": loader})
+    host.wait_state("error", timeout=60_000)
+    (error,) = host.wait_event("error")
+    assert error["detail"]["code"] == "boot"
+    assert "did not start" in error["detail"]["message"]

@@ -23,6 +23,15 @@ function ownScript() {
   for (const s of document.querySelectorAll("script[src]")) {
     if (strip(s.src) === me) return s;
   }
+  // import.meta.url is the URL after redirects (http -> https, a 301 to another path),
+  // script.src the one before: fall back to the last tag that names a loader.js.
+  const tags = [...document.querySelectorAll('script[type="module"][src]')].filter((s) =>
+    strip(s.src).endsWith("/loader.js"),
+  );
+  if (tags.length) {
+    console.warn("meshes-bridge: loader.js was redirected; reading options from its tag");
+    return tags[tags.length - 1];
+  }
   return null; // imported by other code: run with defaults
 }
 
@@ -67,9 +76,9 @@ function pyscriptConfig({ runtime, hooks, debug }) {
   };
 }
 
-function bootFailed(message) {
+function bootFailed(message, containers = document.querySelectorAll(CONTAINERS)) {
   console.error(`meshes-bridge: ${message}`);
-  for (const el of document.querySelectorAll(CONTAINERS)) {
+  for (const el of containers) {
     el.setAttribute("data-state", "error");
     el.dispatchEvent(
       new CustomEvent("meshes-bridge:error", {
@@ -105,7 +114,20 @@ async function start() {
   } catch (e) {
     // A 404 or a CSP refusal: without this the containers would say "booting" forever.
     bootFailed(`could not load PyScript from ${BASE}pyscript/core.js: ${e && e.message}`);
+    return;
   }
+  // PyScript swallows a failed interpreter or Python file download; Python's first act
+  // is to move every container out of "booting", so one still there much later means
+  // Python never ran. Pyodide is 13 MB: give it time on slow links.
+  const patience = opts.runtime === "pyodide" ? 120000 : 30000;
+  setTimeout(() => {
+    const stuck = [...document.querySelectorAll(CONTAINERS)].filter(
+      (el) => el.getAttribute("data-state") === "booting",
+    );
+    if (stuck.length) {
+      bootFailed(`the Python runtime did not start within ${patience / 1000} s`, stuck);
+    }
+  }, patience);
 }
 
 start();

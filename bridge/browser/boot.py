@@ -11,6 +11,7 @@ from bridge.browser.hooks import Hooks, load_hooks
 from bridge.browser.log import Console
 from bridge.core import inputs as inp
 from bridge.core.config import parse_loader_options
+from bridge.core.messages import OVERSIZED
 
 SELECTOR = "[data-meshes-embed]"
 
@@ -33,16 +34,19 @@ class Bridge:
 
     def watch(self) -> None:
         self._observer = js.MutationObserver.new(self._on_mutation)
-        self._observer.observe(
-            js.document.documentElement, ffi.to_plain({"childList": True, "subtree": True})
-        )
+        # Attributes too: an element may become a container (or stop being one) in place.
+        options = {"childList": True, "subtree": True, "attributes": True}
+        options["attributeFilter"] = ["data-meshes-embed"]
+        self._observer.observe(js.document.documentElement, ffi.to_plain(options))
         self.reconcile()
 
     def reconcile(self) -> None:
-        """Mount containers new to the document, tear down the ones that left it."""
+        """Mount containers new to the document, tear down the ones that left it, and
+        start afresh a container whose iframe was taken out from under it (an htmx swap,
+        a DOM morph): its launch URL is spent, so only a new session can bring it back."""
         kept = []
         for embed in self.embeds:
-            if embed.element.isConnected:
+            if embed.present() and not embed.iframe_lost():
                 kept.append(embed)
             else:
                 embed.teardown()
@@ -70,7 +74,6 @@ class Bridge:
     def _message(self, event: object) -> None:
         try:
             origin = str(event.origin)
-            data = ffi.message_json(event.data)
             source = event.source
             owner = None
             for embed in self.embeds:
@@ -78,12 +81,26 @@ class Bridge:
                     owner = embed
             if owner is not None:
                 # Another container's iframe is not a stranger: only its owner hears it.
+                # The data is read only when the origin is right: reading costs time.
+                data = None
+                if origin == owner.embed_origin():
+                    data = _read_data(ffi.message_json, event, OVERSIZED)
                 owner.feed(inp.MessageReceived(origin, True, data))
                 return
+            data = _read_data(ffi.message_type_json, event, None)
             for embed in list(self.embeds):
                 embed.feed(inp.MessageReceived(origin, False, data))
         except Exception as exc:
             self.console.write("error", "internal error on a message: " + type(exc).__name__)
+
+
+def _read_data(reader: object, event: object, too_big: "str | None") -> "str | None":
+    # MicroPython copies a JS string into its own small heap on first touch: a string of
+    # a few MB raises MemoryError right there, before any size check can run.
+    try:
+        return reader(event.data)
+    except MemoryError:
+        return too_big
 
 
 def _loader_config() -> dict:

@@ -81,9 +81,22 @@ class BrowserEmbed:
 
     def owns(self, source: object) -> bool:
         """Is `source` (a message event's source) this container's iframe window?"""
-        if self.iframe is None or source is None:
+        if self.iframe is None or ffi.is_null(source):
             return False
-        return ffi.same_object(source, self.iframe.contentWindow)
+        window = self.iframe.contentWindow
+        return not ffi.is_null(window) and ffi.same_object(source, window)
+
+    def embed_origin(self) -> "str | None":
+        return self.machine.embed_origin if self.machine is not None else None
+
+    def present(self) -> bool:
+        """Still in the document, and still a container."""
+        return bool(self.element.isConnected) and bool(
+            self.element.hasAttribute("data-meshes-embed")
+        )
+
+    def iframe_lost(self) -> bool:
+        return self.iframe is not None and not self.iframe.isConnected
 
     # -- inputs -------------------------------------------------------------------
 
@@ -153,7 +166,7 @@ class BrowserEmbed:
 
     def _post(self, action: act.PostAuth) -> None:
         window = self.iframe.contentWindow if self.iframe is not None else None
-        if window is None:
+        if ffi.is_null(window):
             self.console.write("warn", "iframe gone before meshes:auth could be sent")
             return
         window.postMessage(ffi.to_plain(action.message), action.target_origin)
@@ -198,6 +211,13 @@ class BrowserEmbed:
 
     async def _request(self, request_id: int, url: str, body: dict, controller: object) -> None:
         config = self.machine.config
+        # Resolve against the page's own URL, as the core's same-origin check did: a
+        # <base href> elsewhere must not carry the POST (and its CSRF header) away.
+        if not js.URL.canParse(url, js.location.href):
+            if self._controllers.pop(request_id, None) is not None:
+                self.feed(inp.HttpFailed(request_id, "URL does not parse"))
+            return
+        url = str(js.URL.new(url, js.location.href).href)
         try:
             status, text = await post_json(
                 url, body, config.csrf_cookie, config.csrf_header, controller.signal

@@ -9,6 +9,8 @@ import json
 
 import js
 
+from bridge.core.messages import MAX_FIELDS, MAX_MESSAGE_CHARS, OVERSIZED
+
 try:
     from pyodide.ffi import create_proxy as _create_proxy
 
@@ -43,14 +45,38 @@ def to_plain(value: object) -> object:
     return js.JSON.parse(json.dumps(value))
 
 
-def _scalar(value: object) -> "tuple[bool, object]":
-    """(present, value) for a field value; JS objects become {} so the core refuses them."""
+# Beyond this, an int is not a JS number but a BigInt (or a wrapped one): not a field value.
+_MAX_SAFE_INT = 9007199254740991
+
+
+def is_null(value: object) -> bool:
+    """JS null or undefined, as either interpreter presents them."""
+    return value is None or type(value).__name__ in ("JsNull", "undefined")
+
+
+def _is_plain_object(value: object) -> bool:
+    # Object.prototype.toString never throws, whatever the value (null included).
+    return str(_to_string.call(value)) == "[object Object]"
+
+
+def _scalar(data: object, key: object) -> "tuple[bool, object]":
+    """(present, value) of one field, as JSON.stringify would see it; a nested value
+    becomes {} so that the core refuses it."""
+    value = js.Reflect.get(data, key)
     kind = type(value).__name__
-    if kind == "undefined":
-        return False, None  # MicroPython's undefined: JSON.stringify would drop the field
+    if kind == "undefined" or (value is None and RUNTIME == "pyodide"):
+        return False, None  # undefined: JSON.stringify would drop the field
     if value is None or kind == "JsNull":
         return True, None
-    if isinstance(value, (bool, int, float, str)):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if RUNTIME == "micropython":
+            # MicroPython wraps integral JS numbers to 32 bits: read the number as text.
+            # A flat number field cannot make stringify throw.
+            value = json.loads(str(js.JSON.stringify(data, to_plain([str(key)])))).get(str(key))
+        if not isinstance(value, (int, float)) or abs(value) > _MAX_SAFE_INT:
+            return True, {}
+        return True, value
+    if isinstance(value, (bool, float, str)):
         return True, value
     return True, {}
 
@@ -60,24 +86,39 @@ def message_json(data: object) -> "str | None":
 
     MicroPython cannot catch a JS exception raised synchronously (JSON.stringify on a
     cyclic object, Object.keys on null), so the data is walked field by field. Contract
-    messages are flat; a nested value becomes {} and is refused by the core.
+    messages are flat; a nested value becomes {} and is refused by the core. Data over
+    the core's size limit is not serialised at all (OVERSIZED): json.dumps of a few MB
+    takes seconds on MicroPython, and any window may post to us.
     """
-    kind = type(data).__name__
-    if kind == "undefined":
-        return None
-    if data is None or isinstance(data, (bool, int, float, str)) or kind == "JsNull":
-        return json.dumps(None if kind == "JsNull" else data)
-    if str(_to_string.call(data)) != "[object Object]":
+    if isinstance(data, str):
+        return OVERSIZED if len(data) > MAX_MESSAGE_CHARS else json.dumps(data)
+    if is_null(data) or isinstance(data, (bool, int, float)):
+        return "null" if is_null(data) else "0"  # not an object: refused as such
+    if not _is_plain_object(data):
         return "[]"  # arrays, Dates, Blobs...: not an object, refused as such
     keys = js.Object.keys(data)
-    if keys.length > 64:
+    if keys.length > MAX_FIELDS * 4:
         return None
     out = {}
+    size = 0
     for key in keys:
-        present, value = _scalar(js.Reflect.get(data, key))
+        present, value = _scalar(data, key)
+        size += len(str(key)) + (len(value) if isinstance(value, str) else 8)
+        if size > MAX_MESSAGE_CHARS:
+            return OVERSIZED
         if present:
             out[str(key)] = value
     return json.dumps(out)
+
+
+def message_type_json(data: object) -> "str | None":
+    """Just the `type` of a message (as JSON text), for logging one not meant for us."""
+    if not _is_plain_object(data):
+        return None
+    kind = js.Reflect.get(data, "type")
+    if isinstance(kind, str) and len(kind) <= 64:
+        return json.dumps({"type": kind})
+    return None
 
 
 def attribute(element: object, name: str) -> "str | None":

@@ -8,6 +8,10 @@ import asyncio
 
 import js
 
+from bridge.browser.ffi import to_plain
+
+HOOKS_TIMEOUT_MS = 10000
+
 # Event name -> (hook function name, how to build its arguments after `embed`).
 HOOKS = {
     "ready": ("on_ready", lambda detail: ()),
@@ -29,9 +33,15 @@ async def load_hooks(url: str) -> dict:
     resolved = js.URL.new(url, js.location.href)
     if str(resolved.origin) != str(js.location.origin):
         raise HookError("data-hooks must be on the page's own origin")
-    response = await js.fetch(resolved.href)
+    # No hang may keep every container waiting for it.
+    init = to_plain({"credentials": "same-origin"})
+    init.signal = js.AbortSignal.timeout(HOOKS_TIMEOUT_MS)
+    response = await js.fetch(resolved.href, init)
     if not response.ok:
         raise HookError("data-hooks answered HTTP " + str(response.status))
+    # It is code: a redirect must not have taken it to another origin.
+    if str(js.URL.new(response.url).origin) != str(js.location.origin):
+        raise HookError("data-hooks redirected to another origin")
     source = str(await response.text())
     namespace = {"__name__": "meshes_hooks"}
     exec(source, namespace)

@@ -21,6 +21,10 @@ TOKEN_EXPIRED = "meshes:token-expired"
 NAVIGATE = "meshes:navigate"
 RESIZE = "meshes:resize"
 AUTH = "meshes:auth"
+# What an adapter passes instead of JSON text for data it did not serialise because it is
+# over the limit (serialising megabytes first would itself be the attack). json.dumps
+# never produces a raw NUL, so this cannot collide with real message text.
+OVERSIZED = "\x00oversized"
 
 
 class Ready(Value):
@@ -130,7 +134,7 @@ def decode(text: "str | None") -> "tuple[object, Rejection | None]":
     """The JSON value of a message, or why it cannot be one."""
     if text is None:
         return None, Rejection("shape", "message data is not JSON-serialisable")
-    if len(text) > MAX_MESSAGE_CHARS:
+    if text == OVERSIZED or len(text) > MAX_MESSAGE_CHARS:
         return None, Rejection("too-large", "message data is larger than the limit")
     try:
         return json.loads(text), None
