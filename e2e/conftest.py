@@ -12,17 +12,8 @@ import pytest
 from playwright.sync_api import Page
 
 from e2e.doubles.servers import Servers, start_servers
-from e2e.harness import RUNTIMES, HostPage
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from e2e.harness import HostPage
+from e2e.settings import CHROMIUM, CHROMIUM_ARGS, RUNTIMES
 
 
 @pytest.fixture(scope="session")

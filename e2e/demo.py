@@ -27,17 +27,8 @@ from types import FrameType
 
 from e2e.doubles.host_backend import page_html
 from e2e.doubles.servers import Servers, start_servers
+from e2e.settings import CHROMIUM, CHROMIUM_ARGS, RUNTIMES
 
-RUNTIMES = ("micropython", "pyodide")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BOOT_TIMEOUT_S = {"micropython": 60.0, "pyodide": 180.0}
 STEP_TIMEOUT_S = 20.0
 MIN_HEIGHT = 480

@@ -20,7 +20,6 @@ from e2e.doubles.host_backend import page_html
 from e2e.doubles.servers import Servers
 from e2e.doubles.transcript import ACCESS_TOKEN_PREFIX
 
-RUNTIMES = ("micropython", "pyodide")
 # Pyodide's cold start is seconds on a loaded 2-core machine; waits are on conditions.
 BOOT_TIMEOUT_MS = 60_000
 STEP_TIMEOUT_MS = 15_000
