@@ -131,17 +131,23 @@ def _report_to_all(bridge: Bridge, code: str, message: str) -> None:
         element.dispatchEvent(js.CustomEvent.new("meshes-bridge:error", init))
 
 
-async def _start(bridge: Bridge) -> None:
-    if bridge.options.hooks is not None:
-        try:
-            namespace = await load_hooks(bridge.options.hooks)
-            bridge.hooks = Hooks(
-                namespace,
-                lambda handle, code, message: handle._embed.report_hook_error(code, message),
-            )
-        except BaseException as exc:  # even SystemExit: the containers must still mount
-            text = str(exc) if type(exc).__name__ == "HookError" else type(exc).__name__
-            _report_to_all(bridge, "hooks", "hooks module not loaded: " + text)
+async def _load_hooks(bridge: Bridge) -> None:
+    # pyodide-http first, so hook code may use urllib at import time. Only with hooks:
+    # importing it pulls in urllib, http.client and email (a third of a second).
+    _patch_http(bridge.console)
+    try:
+        namespace = await load_hooks(bridge.options.hooks)
+        bridge.hooks = Hooks(
+            namespace,
+            lambda handle, code, message: handle._embed.report_hook_error(code, message),
+        )
+    except BaseException as exc:  # even SystemExit: the containers must still mount
+        text = str(exc) if type(exc).__name__ == "HookError" else type(exc).__name__
+        _report_to_all(bridge, "hooks", "hooks module not loaded: " + text)
+    _watch(bridge)
+
+
+def _watch(bridge: Bridge) -> None:
     try:
         bridge.watch()
     except Exception as exc:
@@ -155,6 +161,8 @@ def boot() -> Bridge:
         console.write("warn", warning)
     bridge = Bridge(options, console)
     bridge.listen()
-    _patch_http(console)
-    asyncio.create_task(_start(bridge))
+    if options.hooks is None:
+        _watch(bridge)  # nothing to wait for: mount now
+    else:
+        asyncio.create_task(_load_hooks(bridge))  # containers mount once the hooks are in
     return bridge
