@@ -6,6 +6,7 @@ crosses the boundary as JSON text and nothing else.
 """
 
 import json
+import time
 
 import js
 
@@ -128,5 +129,9 @@ def attribute(element: object, name: str) -> "str | None":
 
 
 def now() -> float:
-    """Monotonic seconds: the only clock the core ever sees."""
+    """Seconds, for deadlines: the only clock the core ever sees."""
+    if RUNTIME == "micropython":
+        # MicroPython wraps a whole JS number to 32 bits, and performance.now() is whole
+        # now and then: after 24.8 days a read could jump back. Its own clock does not wrap.
+        return time.time_ns() / 1000000000.0
     return js.performance.now() / 1000.0
