@@ -338,11 +338,10 @@ def test_transcript_wait_for() -> None:
     with pytest.raises(TimeoutError, match="no transcript entry matching .minted."):
         transcript.wait_for("minted", timeout=0.05, after=mark)
 
-    def later() -> None:
-        time.sleep(0.05)
-        transcript.add("host", "refreshed", "refreshed session sess_1 (token #2)")
-
-    threading.Thread(target=later).start()
+    # A producer on another thread, a moment after the waiter has started waiting.
+    threading.Timer(
+        0.05, transcript.add, ("host", "refreshed", "refreshed session sess_1 (token #2)")
+    ).start()
     entry = transcript.wait_for(lambda e: e.event == "refreshed", timeout=5, after=mark)
     assert "token #2" in entry.text
     assert transcript.count("sess_1") == 2
