@@ -127,8 +127,7 @@ def _patch_http(console: Console) -> None:
 def _report_to_all(bridge: Bridge, code: str, message: str) -> None:
     bridge.console.write("error", code + ": " + message)
     for element in js.document.querySelectorAll(SELECTOR):
-        init = ffi.to_plain({"detail": {"code": code, "message": message}, "bubbles": True})
-        element.dispatchEvent(js.CustomEvent.new("meshes-bridge:error", init))
+        ffi.dispatch(element, "meshes-bridge:error", {"code": code, "message": message})
 
 
 async def _load_hooks(bridge: Bridge) -> None:

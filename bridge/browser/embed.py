@@ -233,8 +233,7 @@ class BrowserEmbed:
     # -- output to the host -------------------------------------------------------
 
     def emit(self, name: str, detail: dict) -> None:
-        init = ffi.to_plain({"detail": detail, "bubbles": True})
-        self.element.dispatchEvent(js.CustomEvent.new(EVENT_PREFIX + name, init))
+        ffi.dispatch(self.element, EVENT_PREFIX + name, detail)
         if self.hooks is not None:
             self.hooks.dispatch(self.handle, name, detail)
 

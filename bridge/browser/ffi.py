@@ -122,6 +122,12 @@ def message_type_json(data: object) -> "str | None":
     return None
 
 
+def dispatch(element: object, name: str, detail: dict) -> None:
+    """A bubbling CustomEvent with plain-object detail, as the host interface promises."""
+    init = to_plain({"detail": detail, "bubbles": True})
+    element.dispatchEvent(js.CustomEvent.new(name, init))
+
+
 def attribute(element: object, name: str) -> "str | None":
     """An attribute's value; Pyodide gives JsNull (not None) for a missing one."""
     value = element.getAttribute(name)
