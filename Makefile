@@ -36,10 +36,10 @@ NPM_STAMP := node_modules/.package-lock.json
 RUNTIME_STAMP := bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
 DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "build"
-# Dev packages present, and `bridge` installed editable from this very checkout (a clone
+# Dev packages present, and `meshes_bridge` installed editable from this very checkout (a clone
 # elsewhere, e.g. CI's, may have pointed it there). -I: the cwd must not count.
-DEPS_OK := import importlib.metadata as m, os, sys, bridge; [m.version(d) for d in ($(DEV_DISTS))]; \
-  sys.exit(os.path.dirname(os.path.abspath(bridge.__file__)) != os.path.abspath("$(CURDIR)/bridge"))
+DEPS_OK := import importlib.metadata as m, os, sys, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]; \
+  sys.exit(os.path.dirname(os.path.abspath(meshes_bridge.__file__)) != os.path.abspath("$(CURDIR)/bridge"))
 
 .PHONY: help setup python-deps chromium runtime static lint unit e2e test demo wheel clean
 
@@ -83,7 +83,7 @@ runtime: $(NPM_STAMP)
 	$(PYTHON) tools/vendor.py
 
 static: $(RUNTIME_STAMP)
-	$(PYTHON) -m bridge static $(STATIC_DIR)
+	$(PYTHON) -m meshes_bridge static $(STATIC_DIR)
 
 lint:
 	$(PYTHON) -m ruff check .

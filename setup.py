@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -54,4 +54,10 @@ class BuildPyWithRuntime(build_py):
         super().run()
 
 
-setup(cmdclass={"build_py": BuildPyWithRuntime})
+def packages() -> list[str]:
+    """meshes_bridge and its subpackages, found in the bridge/ folder."""
+    found = find_packages(str(ROOT / "bridge"), exclude=["_runtime", "_runtime.*"])
+    return ["meshes_bridge", *(f"meshes_bridge.{name}" for name in found)]
+
+
+setup(packages=packages(), cmdclass={"build_py": BuildPyWithRuntime})

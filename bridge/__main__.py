@@ -1,7 +1,7 @@
-"""`python -m bridge ...`: the same as the `meshes-bridge` command."""
+"""`python -m meshes_bridge ...`: the same as the `meshes-bridge` command."""
 
 import sys
 
-from bridge.cli import main
+from meshes_bridge.cli import main
 
 sys.exit(main())

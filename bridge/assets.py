@@ -7,7 +7,7 @@ decides what goes where. The tree written by `write_static`:
     DIR/loader.js               static/loader.js with the Python file list filled in
     DIR/pyscript/  DIR/micropython/  DIR/pyodide/        vendored runtimes
     DIR/python/main.py          PyScript's entry point
-    DIR/python/bridge/...       __init__.py, core/ and browser/ of this installed package
+    DIR/python/meshes_bridge/...       __init__.py, core/ and browser/ of this installed package
     DIR/python/pyodide_http/... loaded only under Pyodide
 """
 
@@ -18,8 +18,9 @@ import os
 import shutil
 from pathlib import Path
 
-from bridge import __version__
+from meshes_bridge import __version__
 
+PACKAGE = "meshes_bridge"  # the import name, whatever the folder is called
 MARKER = ".meshes-bridge"
 FILES_PLACEHOLDER = "/*MESHES_BRIDGE_FILES*/[]"
 RUNTIME_HINT = "run `make runtime` (checkout) or reinstall the wheel"
@@ -48,7 +49,7 @@ class AssetsError(Exception):
 
 
 def package_dir() -> Path:
-    """The installed `bridge` package (a checkout's bridge/ in development)."""
+    """The installed `meshes_bridge` package (a checkout's bridge/ folder in development)."""
     return Path(__file__).resolve().parent
 
 
@@ -76,10 +77,11 @@ def _py_files(root: Path) -> list[Path]:
 def _python_sources() -> dict[str, Path]:
     """Relative path under DIR/python -> source file, in a stable order."""
     pkg = package_dir()
-    sources = {"bridge/__init__.py": pkg / "__init__.py"}
+    # The folder may be named bridge/ (a checkout): the browser imports `meshes_bridge`.
+    sources = {f"{PACKAGE}/__init__.py": pkg / "__init__.py"}
     for sub in BROWSER_PACKAGES:
         for p in _py_files(pkg / sub):
-            sources[p.relative_to(pkg.parent).as_posix()] = p
+            sources[f"{PACKAGE}/{p.relative_to(pkg).as_posix()}"] = p
     http = runtime_dir() / "pyodide_http"
     for p in _py_files(http):
         sources[p.relative_to(http.parent).as_posix()] = p

@@ -1,4 +1,4 @@
-"""Command line: `meshes-bridge static DIR` (also `python -m bridge static DIR`).
+"""Command line: `meshes-bridge static DIR` (also `python -m meshes_bridge static DIR`).
 
 Exit codes: 0 written, 1 could not write (runtime files missing, DIR not ours, I/O
 error), 2 bad usage.
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bridge import __version__, assets
+from meshes_bridge import __version__, assets
 
 EPILOG = """\
 The tree holds DIR/loader.js and everything it loads (the bridge's Python files,

@@ -38,7 +38,9 @@ def measure(runs: int) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {r: [] for r in RUNTIMES}
     with tempfile.TemporaryDirectory() as tmp:
         static = Path(tmp) / "meshes-bridge"
-        subprocess.run([sys.executable, "-m", "bridge", "static", str(static), "-q"], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "meshes_bridge", "static", str(static), "-q"], check=True
+        )
         with start_servers(static) as servers, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for runtime in RUNTIMES:

@@ -24,9 +24,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The asset tree, built exactly as a host builds it: `python -m bridge static DIR`."""
+    """The asset tree, built exactly as a host builds it: `python -m meshes_bridge static DIR`."""
     target = tmp_path_factory.mktemp("static") / "meshes-bridge"
-    subprocess.run([sys.executable, "-m", "bridge", "static", str(target), "-q"], check=True)
+    subprocess.run([sys.executable, "-m", "meshes_bridge", "static", str(target), "-q"], check=True)
     return target
 
 

@@ -4,7 +4,7 @@
     python -m e2e.demo --check          # one headless Chromium pass, exit 0 / 1
     python -m e2e.demo --check --runtime pyodide
 
-It builds the asset tree with ``python -m bridge static DIR`` (as a host would), starts the
+It builds the asset tree with ``python -m meshes_bridge static DIR`` (as a host would), starts the
 HOST (default port 8000), EMBED (8001) and HOSTILE (8002) origins, registers "Acme CRM -
 Integrations" at ``/`` (MicroPython; ``/?runtime=pyodide`` for Pyodide), then streams the
 doubles' transcript (tokens redacted) until Ctrl-C. ``--check`` instead drives headless
@@ -195,15 +195,17 @@ def register_demo(servers: Servers, default_runtime: str, csp: bool = True) -> s
 
 
 def build_static(target: Path) -> None:
-    """``python -m bridge static <target>``, as a host builds the tree; raises on failure."""
+    """``python -m meshes_bridge static <target>``, as a host builds the tree; raises on failure."""
     result = subprocess.run(
-        [sys.executable, "-m", "bridge", "static", str(target), "-q"],
+        [sys.executable, "-m", "meshes_bridge", "static", str(target), "-q"],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()
-        raise RuntimeError(f"`python -m bridge static` failed ({result.returncode}): {detail}")
+        raise RuntimeError(
+            f"`python -m meshes_bridge static` failed ({result.returncode}): {detail}"
+        )
 
 
 # -- serving ----------------------------------------------------------------------------
@@ -427,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if static is None:
             workdir = Path(tempfile.mkdtemp(prefix="meshes-demo-"))
             static = workdir / "meshes-bridge"
-            print(f"building the asset tree: python -m bridge static {static}", flush=True)
+            print(f"building the asset tree: python -m meshes_bridge static {static}", flush=True)
             try:
                 build_static(static)
             except RuntimeError as error:

@@ -35,7 +35,7 @@ def serve_tree(session_servers: Servers, static_dir: Path) -> Iterator[Serve]:
 
 
 def test_a_broken_bridge_file_is_reported(host: HostPage, serve_tree: Serve) -> None:
-    loader = serve_tree("/broken-python/", {"python/bridge/browser/boot.py": b"def (:\n"})
+    loader = serve_tree("/broken-python/", {"python/meshes_bridge/browser/boot.py": b"def (:\n"})
     host.open(script_attrs={"src": loader}, containers=2)
     host.wait_state("error", index=1)
     host.wait_state("error", index=2)
@@ -56,7 +56,7 @@ def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve) -> None
 
 @pytest.mark.parametrize("runtime", ["micropython"])  # Pyodide's patience is 120 s
 def test_a_missing_python_file_is_reported(host: HostPage, serve_tree: Serve) -> None:
-    loader = serve_tree("/missing-python/", {"python/bridge/core/session.py": None})
+    loader = serve_tree("/missing-python/", {"python/meshes_bridge/core/session.py": None})
     host.open(script_attrs={"src": loader})
     host.wait_state("error", timeout=60_000)
     (error,) = host.wait_event("error")

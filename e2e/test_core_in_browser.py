@@ -31,9 +31,9 @@ def _page(static_dir: Path, runtime: str) -> str:
     base = "/static/meshes-bridge/"
     files = {"/portable/test_core_portable.py": "./test_core_portable.py"}
     python_dir = static_dir / "python"
-    for path in sorted((python_dir / "bridge").rglob("*.py")):
+    for path in sorted((python_dir / "meshes_bridge").rglob("*.py")):
         rel = path.relative_to(python_dir).as_posix()
-        if not rel.startswith("bridge/browser/"):
+        if not rel.startswith("meshes_bridge/browser/"):
             files[f"{base}python/{rel}"] = f"./{rel}"
     interpreter = "pyodide/pyodide.mjs" if runtime == "pyodide" else "micropython/micropython.mjs"
     config = {"interpreter": base + interpreter, "plugins": ["!error"], "files": files}

@@ -95,7 +95,7 @@ def static_dir(tmp_path: Path) -> Path:
         "loader.js": "export {};",
         "pyscript/core.mjs": "export {};",
         "micropython/micropython.wasm": "\0asm",
-        "python/bridge/__init__.py": "x = 1\n",
+        "python/meshes_bridge/__init__.py": "x = 1\n",
         "pyodide/pyodide-lock.json": "{}",
         "pyodide/python_stdlib.zip": "PK",
     }
@@ -500,7 +500,7 @@ def test_hang_next(servers: Servers) -> None:
         ("loader.js", "text/javascript"),
         ("pyscript/core.mjs", "text/javascript"),
         ("micropython/micropython.wasm", "application/wasm"),
-        ("python/bridge/__init__.py", "text/plain"),
+        ("python/meshes_bridge/__init__.py", "text/plain"),
         ("pyodide/pyodide-lock.json", "application/json"),
         ("pyodide/python_stdlib.zip", "application/zip"),
     ],

@@ -7,7 +7,6 @@ fresh iframe. A ready that comes late but in time raises no alarm, and every lat
 
 from __future__ import annotations
 
-from bridge.core.session import MAX_REMOUNTS
 from e2e.harness import (
     HostPage,
     embed_authenticated,
@@ -17,6 +16,7 @@ from e2e.harness import (
     round_trip,
     states,
 )
+from meshes_bridge.core.session import MAX_REMOUNTS
 
 READY_TIMEOUT_S = 2
 

@@ -1,7 +1,7 @@
 """The script PyScript runs: start the bridge, or say plainly on every container why not."""
 
 try:
-    from bridge.browser.boot import boot
+    from meshes_bridge.browser.boot import boot
 
     boot()
 except Exception as exc:  # a missing or broken Python file: never leave "booting" forever

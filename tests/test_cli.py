@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge import __version__, assets, cli
+from meshes_bridge import __version__, assets, cli
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "bridge"
@@ -45,7 +45,7 @@ def _runtime_present() -> None:
 def run_static(dest: Path, *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "bridge", "static", str(dest), *extra],
+        [sys.executable, "-m", "meshes_bridge", "static", str(dest), *extra],
         cwd=cwd or dest.parent,
         env=env,
         capture_output=True,
@@ -68,10 +68,10 @@ def tree_files(tree: Path) -> set[str]:
 
 def expected_bridge_files() -> list[str]:
     """What the browser needs from this source tree, found independently of assets.py."""
-    found = ["bridge/__init__.py"]
+    found = ["meshes_bridge/__init__.py"]
     for sub in ("core", "browser"):
         found += [
-            p.relative_to(REPO).as_posix()
+            "meshes_bridge/" + p.relative_to(PKG).as_posix()
             for p in sorted((PKG / sub).rglob("*.py"))
             if "__pycache__" not in p.parts
         ]
@@ -85,7 +85,7 @@ def check_tree(tree: Path) -> None:
     assert listed, "empty file list"
     for rel in listed:
         assert (tree / "python" / rel).is_file(), rel
-    bridge_listed = [f for f in listed if f.startswith("bridge/")]
+    bridge_listed = [f for f in listed if f.startswith("meshes_bridge/")]
     assert sorted(bridge_listed) == sorted(expected_bridge_files())
     assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in listed)
     assert any(f.startswith("pyodide_http/") for f in listed)
@@ -116,7 +116,11 @@ def test_static_writes_complete_tree(tmp_path: Path) -> None:
     assert str(dest) in r.stdout
     check_tree(dest)
     for rel in loader_files(dest):
-        src = PKG.parent / rel if rel.startswith("bridge/") else assets.runtime_dir() / rel
+        src = (
+            PKG / rel.removeprefix("meshes_bridge/")
+            if rel.startswith("meshes_bridge/")
+            else assets.runtime_dir() / rel
+        )
         assert (dest / "python" / rel).read_bytes() == src.read_bytes(), rel
     # Modes as for any new directory (a web server running as another user can read it).
     ref = tmp_path / "ref"
@@ -196,7 +200,7 @@ def test_missing_runtime_is_a_clear_error(
 
 def run_bridge(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "bridge", *args]
+    cmd = [sys.executable, "-m", "meshes_bridge", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -227,11 +231,11 @@ def test_python_files_follow_the_package(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(assets, "package_dir", lambda: fake)
     monkeypatch.setattr(assets, "runtime_dir", lambda: real_runtime)
     files = assets.python_files()
-    assert [f for f in files if f.startswith("bridge/")] == [
-        "bridge/__init__.py",
-        "bridge/core/__init__.py",
-        "bridge/core/new_mod.py",
-        "bridge/browser/sub/deep.py",
+    assert [f for f in files if f.startswith("meshes_bridge/")] == [
+        "meshes_bridge/__init__.py",
+        "meshes_bridge/core/__init__.py",
+        "meshes_bridge/core/new_mod.py",
+        "meshes_bridge/browser/sub/deep.py",
     ]
 
 
@@ -293,10 +297,10 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     (wheel,) = wheels.glob("meshes_bridge-*.whl")
 
     names = zipfile.ZipFile(wheel).namelist()
-    for pkg in ("bridge", "bridge/core", "bridge/browser"):
+    for pkg in ("meshes_bridge", "meshes_bridge/core", "meshes_bridge/browser"):
         assert f"{pkg}/__init__.py" in names
     for rel in RUNTIME_FILES + ["loader.js", "main.py", "VERSIONS.json"]:
-        assert f"bridge/_runtime/{rel}" in names, rel
+        assert f"meshes_bridge/_runtime/{rel}" in names, rel
     assert not [n for n in names if n.endswith(".map") or "node_modules" in n]
 
     env_dir = tmp_path / "venv"
@@ -318,7 +322,7 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     r = subprocess.run(
-        [str(py), "-c", "import bridge; print(bridge.__file__)"],
+        [str(py), "-c", "import meshes_bridge; print(meshes_bridge.__file__)"],
         capture_output=True,
         text=True,
         cwd=work,
@@ -328,7 +332,7 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
 
     for cmd, out in (
         ([str(env_dir / "bin" / "meshes-bridge"), "static"], work / "a"),
-        ([str(py), "-m", "bridge", "static"], work / "b"),
+        ([str(py), "-m", "meshes_bridge", "static"], work / "b"),
     ):
         r = subprocess.run(
             [*cmd, str(out)], capture_output=True, text=True, cwd=work, env=env, timeout=60

@@ -8,8 +8,8 @@ the exact action lists. `run_all()` at the bottom runs every test without pytest
 
 import json
 
-from bridge.core import messages as msg
-from bridge.core.actions import (
+from meshes_bridge.core import messages as msg
+from meshes_bridge.core.actions import (
     AbortRequest,
     CancelFrame,
     Emit,
@@ -23,14 +23,14 @@ from bridge.core.actions import (
     StartMint,
     StartRefresh,
 )
-from bridge.core.config import (
+from meshes_bridge.core.config import (
     CONTAINER_ATTRIBUTES,
     ConfigError,
     parse_container,
     parse_flag,
     parse_loader_options,
 )
-from bridge.core.inputs import (
+from meshes_bridge.core.inputs import (
     FrameTick,
     HttpAnswered,
     HttpFailed,
@@ -39,7 +39,7 @@ from bridge.core.inputs import (
     Start,
     Teardown,
 )
-from bridge.core.origins import (
+from meshes_bridge.core.origins import (
     OriginError,
     check_embed_origin,
     check_same_origin_ref,
@@ -48,11 +48,11 @@ from bridge.core.origins import (
     quote_component,
     split_url,
 )
-from bridge.core.redact import REDACTED, redact, redact_fields
-from bridge.core.resize import ResizeCoalescer, clamp_height
-from bridge.core.responses import ResponseError, parse_refresh, parse_session
-from bridge.core.retry import backoff_delay, can_retry, is_retriable
-from bridge.core.session import (
+from meshes_bridge.core.redact import REDACTED, redact, redact_fields
+from meshes_bridge.core.resize import ResizeCoalescer, clamp_height
+from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
+from meshes_bridge.core.retry import backoff_delay, can_retry, is_retriable
+from meshes_bridge.core.session import (
     MAX_REMOUNTS,
     MINT_TIMEOUT,
     REFRESH_TIMEOUT,

@@ -23,8 +23,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from bridge.core import messages as msg
-from bridge.core.actions import (
+from meshes_bridge.core import messages as msg
+from meshes_bridge.core.actions import (
     AbortRequest,
     CancelFrame,
     Emit,
@@ -38,8 +38,8 @@ from bridge.core.actions import (
     StartMint,
     StartRefresh,
 )
-from bridge.core.config import CONTAINER_ATTRIBUTES, ConfigError, parse_container
-from bridge.core.inputs import (
+from meshes_bridge.core.config import CONTAINER_ATTRIBUTES, ConfigError, parse_container
+from meshes_bridge.core.inputs import (
     FrameTick,
     HttpAnswered,
     HttpFailed,
@@ -48,17 +48,17 @@ from bridge.core.inputs import (
     Start,
     Teardown,
 )
-from bridge.core.origins import (
+from meshes_bridge.core.origins import (
     OriginError,
     check_embed_origin,
     parse_origin,
     parse_origin_only,
     quote_component,
 )
-from bridge.core.redact import REDACTED, redact
-from bridge.core.resize import clamp_height
-from bridge.core.responses import ResponseError, parse_refresh, parse_session
-from bridge.core.session import TRANSITIONS, EmbedSession
+from meshes_bridge.core.redact import REDACTED, redact
+from meshes_bridge.core.resize import clamp_height
+from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
+from meshes_bridge.core.session import TRANSITIONS, EmbedSession
 
 PAGE = "https://host.example"
 EMBED = "https://embed.meshes.io"

@@ -5,13 +5,13 @@ import json
 
 import js
 
-from bridge.browser import ffi
-from bridge.browser.embed import BrowserEmbed
-from bridge.browser.hooks import Hooks, load_hooks
-from bridge.browser.log import Console
-from bridge.core import inputs as inp
-from bridge.core.config import parse_loader_options
-from bridge.core.messages import OVERSIZED
+from meshes_bridge.browser import ffi
+from meshes_bridge.browser.embed import BrowserEmbed
+from meshes_bridge.browser.hooks import Hooks, load_hooks
+from meshes_bridge.browser.log import Console
+from meshes_bridge.core import inputs as inp
+from meshes_bridge.core.config import parse_loader_options
+from meshes_bridge.core.messages import OVERSIZED
 
 SELECTOR = "[data-meshes-embed]"
 

@@ -4,12 +4,12 @@ import asyncio
 
 import js
 
-from bridge.browser import ffi
-from bridge.browser.http import post_json
-from bridge.core import actions as act
-from bridge.core import inputs as inp
-from bridge.core.config import CONTAINER_ATTRIBUTES, ConfigError, parse_container
-from bridge.core.session import EmbedSession
+from meshes_bridge.browser import ffi
+from meshes_bridge.browser.http import post_json
+from meshes_bridge.core import actions as act
+from meshes_bridge.core import inputs as inp
+from meshes_bridge.core.config import CONTAINER_ATTRIBUTES, ConfigError, parse_container
+from meshes_bridge.core.session import EmbedSession
 
 EVENT_PREFIX = "meshes-bridge:"
 

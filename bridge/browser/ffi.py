@@ -10,7 +10,7 @@ import time
 
 import js
 
-from bridge.core.messages import MAX_FIELDS, MAX_MESSAGE_CHARS, OVERSIZED
+from meshes_bridge.core.messages import MAX_FIELDS, MAX_MESSAGE_CHARS, OVERSIZED
 
 try:
     from pyodide.ffi import create_proxy as _create_proxy

@@ -8,7 +8,7 @@ import asyncio
 
 import js
 
-from bridge.browser.ffi import to_plain
+from meshes_bridge.browser.ffi import to_plain
 
 HOOKS_TIMEOUT_MS = 10000
 

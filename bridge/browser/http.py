@@ -4,7 +4,7 @@ import json
 
 import js
 
-from bridge.browser.ffi import to_plain
+from meshes_bridge.browser.ffi import to_plain
 
 
 def read_cookie(name: str) -> "str | None":

@@ -1,6 +1,6 @@
 """What the core asks the adapter to do. Each action is a plain value."""
 
-from bridge.core.values import Value
+from meshes_bridge.core.values import Value
 
 
 class SetState(Value):

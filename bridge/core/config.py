@@ -7,13 +7,13 @@ which attribute to fix.
 
 import json
 
-from bridge.core.origins import (
+from meshes_bridge.core.origins import (
     OriginError,
     check_same_origin_ref,
     parse_origin,
     parse_origin_only,
 )
-from bridge.core.values import Value
+from meshes_bridge.core.values import Value
 
 RUNTIMES = ("micropython", "pyodide")
 DEFAULT_MIN_HEIGHT = 480

@@ -1,6 +1,6 @@
 """What happened, as the adapter tells the core. Each input is a plain value."""
 
-from bridge.core.values import Value
+from meshes_bridge.core.values import Value
 
 
 class Start(Value):

@@ -7,7 +7,7 @@ message values below or a `Rejection`. It never raises.
 
 import json
 
-from bridge.core.values import Value
+from meshes_bridge.core.values import Value
 
 MAX_MESSAGE_CHARS = 16384
 MAX_FIELDS = 16

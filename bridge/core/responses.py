@@ -2,7 +2,7 @@
 
 import json
 
-from bridge.core.values import Value
+from meshes_bridge.core.values import Value
 
 MAX_RESPONSE_CHARS = 65536
 MAX_TOKEN_CHARS = 8192

@@ -7,15 +7,15 @@ needs `handle_timer(now)`; retries, request timeouts and the ready watchdog are 
 deadlines, so nothing here sleeps or reads a clock.
 """
 
-from bridge.core import actions as act
-from bridge.core import inputs as inp
-from bridge.core import messages as msg
-from bridge.core.config import ContainerConfig
-from bridge.core.origins import OriginError, check_embed_origin, quote_component, split_url
-from bridge.core.redact import redact, redact_fields
-from bridge.core.resize import ResizeCoalescer, clamp_height
-from bridge.core.responses import ResponseError, parse_refresh, parse_session
-from bridge.core.retry import SESSION_GONE, backoff_delay, can_retry, is_retriable
+from meshes_bridge.core import actions as act
+from meshes_bridge.core import inputs as inp
+from meshes_bridge.core import messages as msg
+from meshes_bridge.core.config import ContainerConfig
+from meshes_bridge.core.origins import OriginError, check_embed_origin, quote_component, split_url
+from meshes_bridge.core.redact import redact, redact_fields
+from meshes_bridge.core.resize import ResizeCoalescer, clamp_height
+from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
+from meshes_bridge.core.retry import SESSION_GONE, backoff_delay, can_retry, is_retriable
 
 BOOTING = "booting"
 MINTING = "minting"

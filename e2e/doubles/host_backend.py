@@ -6,7 +6,7 @@ Routes (all on the host origin):
   for this origin; answers the session JSON.
 * ``POST /meshes/session/{session_id}/refresh``: a new access token; 404 when the session
   is unknown or revoked.
-* ``GET /static/meshes-bridge/...``: the asset tree written by ``python -m bridge static``.
+* ``GET /static/meshes-bridge/...``: the asset tree written by ``python -m meshes_bridge static``.
 * ``GET /set-csrf``: sets the ``csrftoken`` cookie.
 * any other ``GET``: a page or file registered with :meth:`HostBackend.add_page` /
   :meth:`HostBackend.add_file`.

@@ -163,7 +163,7 @@ def start_servers(
 ) -> Servers:
     """Start the HOST, EMBED and HOSTILE origins on 127.0.0.1 and return them running.
 
-    `static_dir` is the tree from ``python -m bridge static DIR``, served at
+    `static_dir` is the tree from ``python -m meshes_bridge static DIR``, served at
     ``/static/meshes-bridge/`` (None: nothing there). Ports 0 pick free ports. `clock`
     is the fake Meshes' clock (e.g. a :class:`~e2e.doubles.fake_meshes.ManualClock`).
     Use the result as a context manager, or call ``stop()``.
