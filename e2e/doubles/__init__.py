@@ -1,8 +1,9 @@
-"""Test doubles for meshes-bridge: real HTTP servers on three loopback origins.
+"""Test doubles for meshes-bridge: real HTTP servers on four loopback origins.
 
 * HOST: the host team's backend (mint/refresh endpoints, the asset tree, test pages);
 * EMBED: a stub of the Meshes embed that behaves as the embed contract says;
-* HOSTILE: attacker pages that post forged messages.
+* HOSTILE: attacker pages that post forged messages;
+* API: a fake Meshes management API (machine-JWT auth, sessions, fault injection).
 
 Start them with :func:`start_servers`; README.md here has the whole API and the
 transcript's event names.
@@ -21,18 +22,38 @@ from e2e.doubles.fake_meshes import (
 )
 from e2e.doubles.host_backend import HostBackend, RecordedRequest, page_html
 from e2e.doubles.hostile import Hostile, HostileMessage
+from e2e.doubles.management_api import (
+    API_ENDPOINTS,
+    TEST_ACCESS_KEY,
+    TEST_KEY,
+    TEST_ORG_ID,
+    TEST_SECRET_KEY,
+    ApiCall,
+    MachineKey,
+    ManagementAPI,
+    TokenRejected,
+    machine_jwt,
+)
 from e2e.doubles.servers import Servers, start_servers
 from e2e.doubles.stub_embed import LAUNCH_ERROR, StubEmbed
 from e2e.doubles.transcript import Transcript, TranscriptEntry, redact
 
 __all__ = [
+    "API_ENDPOINTS",
     "DEFAULT_WORKSPACE_ID",
     "LAUNCH_ERROR",
     "LAUNCH_PAGES",
+    "TEST_ACCESS_KEY",
+    "TEST_KEY",
+    "TEST_ORG_ID",
+    "TEST_SECRET_KEY",
+    "ApiCall",
     "FakeMeshes",
     "HostBackend",
     "Hostile",
     "HostileMessage",
+    "MachineKey",
+    "ManagementAPI",
     "ManualClock",
     "MeshesError",
     "RecordedRequest",
@@ -41,9 +62,11 @@ __all__ = [
     "SessionView",
     "StubEmbed",
     "TokenCheck",
+    "TokenRejected",
     "Transcript",
     "TranscriptEntry",
     "ValidationError",
+    "machine_jwt",
     "page_html",
     "redact",
     "start_servers",

@@ -1,4 +1,4 @@
-"""Start the three loopback origins (HOST, EMBED, HOSTILE) on one asyncio loop in a thread.
+"""Start the four loopback origins (HOST, EMBED, HOSTILE, API) on one asyncio loop in a thread.
 
     with start_servers(static_dir) as servers:
         servers.backend.add_page("/", page_html())
@@ -22,9 +22,10 @@ from types import TracebackType
 
 from aiohttp import web
 
-from e2e.doubles.fake_meshes import FakeMeshes
+from e2e.doubles.fake_meshes import DEFAULT_WORKSPACE_ID, FakeMeshes
 from e2e.doubles.host_backend import HostBackend
 from e2e.doubles.hostile import Hostile
+from e2e.doubles.management_api import TEST_KEY, ManagementAPI
 from e2e.doubles.stub_embed import StubEmbed
 from e2e.doubles.transcript import Transcript
 
@@ -36,13 +37,15 @@ START_TIMEOUT = 15.0
 class Servers:
     """The running origins and the doubles behind them.
 
-    * ``host_url``, ``embed_url``, ``hostile_url``: e.g. ``http://127.0.0.1:41234``
+    * ``host_url``, ``embed_url``, ``hostile_url``, ``api_url``: e.g. ``http://127.0.0.1:41234``
     * ``fake``: the :class:`~e2e.doubles.fake_meshes.FakeMeshes` session store
     * ``backend``: the :class:`~e2e.doubles.host_backend.HostBackend` (pages, failure
       injection, recorded requests)
     * ``transcript``: the shared, redacted :class:`~e2e.doubles.transcript.Transcript`
     * ``hostile``: the :class:`~e2e.doubles.hostile.Hostile` attackers' record
     * ``stub``: the :class:`~e2e.doubles.stub_embed.StubEmbed` server side
+    * ``api``: the :class:`~e2e.doubles.management_api.ManagementAPI` (the fake Meshes
+      management API: machine keys, fault injection, recorded calls)
     """
 
     def __init__(
@@ -55,6 +58,8 @@ class Servers:
         transcript: Transcript,
         hostile: Hostile,
         stub: StubEmbed,
+        api_url: str,
+        api: ManagementAPI,
         loop: asyncio.AbstractEventLoop,
         thread: threading.Thread,
         runners: list[web.AppRunner],
@@ -67,6 +72,8 @@ class Servers:
         self.transcript = transcript
         self.hostile = hostile
         self.stub = stub
+        self.api_url = api_url
+        self.api = api
         self._loop = loop
         self._thread = thread
         self._runners = runners
@@ -85,23 +92,39 @@ class Servers:
         """The embed-origin page that is not the bridge's iframe."""
         return f"{self.embed_url}/other-frame?target={self.host_url}"
 
+    def meshes_env(self) -> dict[str, str]:
+        """The environment an app needs to mint through the fake API with the test key
+        (``MESHES_*`` as in server-interface.md)."""
+        key = TEST_KEY
+        return {
+            "MESHES_ORG_ID": key.org_id,
+            "MESHES_ACCESS_KEY": key.access_key,
+            "MESHES_SECRET_KEY": key.secret_key,
+            "MESHES_WORKSPACE_ID": DEFAULT_WORKSPACE_ID,
+            "MESHES_API_URL": self.api_url,
+            "MESHES_EMBED_ORIGIN": self.embed_url,
+            "MESHES_ALLOWED_ORIGINS": self.host_url,
+        }
+
     def reset(self) -> None:
-        """Between tests: backend defaults (no injections, no calls, CSRF off), fake knobs
-        back to defaults and no sessions, an empty transcript and hostile record. Pages and
-        files registered on the backend stay."""
+        """Between tests: backend and API defaults (no injections, no calls, CSRF off, only
+        the test machine key), fake knobs back to defaults and no sessions, an empty
+        transcript and hostile record. Pages and files registered on the backend stay."""
         self.backend.reset()
+        self.api.reset()
         self.fake.reset_knobs()
         self.fake.reset()
         self.transcript.clear()
         self.hostile.clear()
 
     def stop(self) -> None:
-        """Stop the three sites and the loop's thread (idempotent)."""
+        """Stop the four sites and the loop's thread (idempotent)."""
         with self._stop_lock:
             if self._stopped:
                 return
             self._stopped = True
         self.backend.release_hung()
+        self.api.release_hung()
         if self._loop.is_running():
             future = asyncio.run_coroutine_threadsafe(_cleanup(self._runners), self._loop)
             try:
@@ -124,7 +147,10 @@ class Servers:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"Servers(host={self.host_url}, embed={self.embed_url}, hostile={self.hostile_url})"
+        return (
+            f"Servers(host={self.host_url}, embed={self.embed_url}, "
+            f"hostile={self.hostile_url}, api={self.api_url})"
+        )
 
 
 def _bind(port: int) -> socket.socket:
@@ -158,10 +184,11 @@ def start_servers(
     host_port: int = 0,
     embed_port: int = 0,
     hostile_port: int = 0,
+    api_port: int = 0,
     *,
     clock: Callable[[], float] = time.time,
 ) -> Servers:
-    """Start the HOST, EMBED and HOSTILE origins on 127.0.0.1 and return them running.
+    """Start the HOST, EMBED, HOSTILE and API origins on 127.0.0.1 and return them running.
 
     `static_dir` is the tree from ``python -m meshes_bridge static DIR``, served at
     ``/static/meshes-bridge/`` (None: nothing there). Ports 0 pick free ports. `clock`
@@ -170,13 +197,13 @@ def start_servers(
     """
     sockets: list[socket.socket] = []
     try:
-        for port in (host_port, embed_port, hostile_port):
+        for port in (host_port, embed_port, hostile_port, api_port):
             sockets.append(_bind(port))
     except OSError:
         for sock in sockets:
             sock.close()
         raise
-    host_url, embed_url, hostile_url = (
+    host_url, embed_url, hostile_url, api_url = (
         f"http://{LOOPBACK}:{sock.getsockname()[1]}" for sock in sockets
     )
     transcript = Transcript()
@@ -184,12 +211,14 @@ def start_servers(
     backend = HostBackend(fake, transcript, host_url, static_dir)
     stub = StubEmbed(fake, transcript)
     hostile = Hostile(transcript, host_url)
+    api = ManagementAPI(fake, transcript, default_host_origin=host_url)
     embed_app = stub.make_app()
     hostile.add_other_frame(embed_app)
     apps = [
         (backend.make_app(), sockets[0]),
         (embed_app, sockets[1]),
         (hostile.make_app(), sockets[2]),
+        (api.make_app(), sockets[3]),
     ]
 
     loop = asyncio.new_event_loop()
@@ -212,6 +241,8 @@ def start_servers(
         transcript=transcript,
         hostile=hostile,
         stub=stub,
+        api_url=api_url,
+        api=api,
         loop=loop,
         thread=thread,
         runners=runners,

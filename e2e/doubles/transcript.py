@@ -19,7 +19,12 @@ ACCESS_TOKEN_PREFIX = "mat_"
 #: Prefix of every single-use launch token the fake Meshes issues.
 LAUNCH_TOKEN_PREFIX = "mlt_"
 
-_TOKEN_RE = re.compile(r"\b(mat|mlt)_[A-Za-z0-9_\-]+")
+#: Prefix of the fake machine secret keys (``MESHES_SECRET_KEY``).
+SECRET_KEY_PREFIX = "msk_"
+
+_TOKEN_RE = re.compile(r"\b(mat|mlt|msk)_[A-Za-z0-9_\-]+")
+# A JWT (header.payload.signature, base64url; the signature may be empty with alg none).
+_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_\-]*\.eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*")
 _BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+")
 _LAUNCH_QUERY_RE = re.compile(r"([?&]launch=)[^&#\s\"']+")
 REDACTED_SUFFIX = "…(redacted)"
@@ -30,13 +35,15 @@ Match = str | Callable[["TranscriptEntry"], bool]
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every token-shaped value replaced by a placeholder.
 
-    Access tokens become ``mat_…(redacted)``, launch tokens ``mlt_…(redacted)``, the value
-    of a ``launch=`` query parameter and of an ``Authorization: Bearer`` header likewise;
-    any extra literal `secrets` (e.g. a forged token a test injected) are blanked too.
+    Access tokens become ``mat_…(redacted)``, launch tokens ``mlt_…(redacted)``, machine
+    secret keys ``msk_…(redacted)``, a JWT ``eyJ…(redacted)``, the value of a ``launch=``
+    query parameter and of an ``Authorization: Bearer`` header likewise; any extra literal
+    `secrets` (e.g. a forged token a test injected) are blanked too.
     """
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "…(redacted)")
+    text = _JWT_RE.sub("eyJ" + REDACTED_SUFFIX, text)
     text = _TOKEN_RE.sub(lambda m: m.group(1) + "_" + REDACTED_SUFFIX, text)
     text = _BEARER_RE.sub(lambda m: m.group(1) + " " + REDACTED_SUFFIX, text)
     return _LAUNCH_QUERY_RE.sub(lambda m: m.group(1) + REDACTED_SUFFIX, text)
@@ -58,8 +65,8 @@ def _redact_value(value: Any, secrets: Iterable[str]) -> Any:
 class TranscriptEntry:
     """One line of the transcript.
 
-    `source` is the double that wrote it (``host``, ``embed`` or ``hostile``), `event` a
-    short stable name (``minted``, ``refreshed``, ``ready``, ``auth``, ``resize``,
+    `source` is the double that wrote it (``host``, ``embed``, ``hostile`` or ``api``),
+    `event` a short stable name (``minted``, ``refreshed``, ``ready``, ``auth``, ``resize``,
     ``navigate``, ``refresh-asked``, ``expired``, ...), `text` the human-readable line and
     `fields` the structured details; all of them already redacted.
     """
