@@ -94,6 +94,9 @@ def check_tree(tree: Path) -> None:
     for rel in RUNTIME_FILES + ["loader.js", "python/main.py", assets.MARKER]:
         assert rel in files, rel
     assert not [f for f in files if f.endswith(".map")]
+    # ...and no script names one (hashing static storages would look for it).
+    scripts = [f for f in files if f.endswith((".js", ".mjs", ".css"))]
+    assert not [f for f in scripts if b"sourceMappingURL" in (tree / f).read_bytes()]
     vendored_pyscript = {
         p.name for p in (assets.runtime_dir() / "pyscript").iterdir() if p.suffix in (".js", ".css")
     }
@@ -299,6 +302,17 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for pkg in ("meshes_bridge", "meshes_bridge/core", "meshes_bridge/browser"):
         assert f"{pkg}/__init__.py" in names
+    # The server half and its adapters ship too (the browser tree leaves them out).
+    for module in (
+        "server/service.py",
+        "server/client.py",
+        "flask/__init__.py",
+        "django/apps.py",
+        "django/templatetags/meshes_bridge.py",
+        "fastapi/__init__.py",
+        "testing/processes.py",
+    ):
+        assert f"meshes_bridge/{module}" in names, module
     for rel in RUNTIME_FILES + ["loader.js", "main.py", "VERSIONS.json"]:
         assert f"meshes_bridge/_runtime/{rel}" in names, rel
     assert not [n for n in names if n.endswith(".map") or "node_modules" in n]

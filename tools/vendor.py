@@ -17,6 +17,7 @@ import argparse
 import importlib.metadata
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -89,11 +90,23 @@ def _pyodide_http_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+# The tree ships no source maps, so its scripts must not name any: a missing .map breaks
+# hashing static storages (Django's ManifestStaticFilesStorage, WhiteNoise) and makes
+# browsers' devtools request files that are not there.
+_SOURCE_MAP_RE = re.compile(
+    rb"\n?[ \t]*(//[#@] sourceMappingURL=\S*|/\*[#@] sourceMappingURL=[^*]*\*/)[ \t]*$"
+)
+
+
 def _copy(src: Path, dest: Path) -> None:
     if not src.is_file():
         raise VendorError(f"missing file: {src}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
+    if src.suffix in (".js", ".mjs", ".css"):
+        text = src.read_bytes()
+        dest.write_bytes(_SOURCE_MAP_RE.sub(b"", text.rstrip(b"\n")) + b"\n")
+    else:
+        shutil.copyfile(src, dest)
 
 
 def _populate(out: Path) -> dict[str, str]:
