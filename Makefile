@@ -35,18 +35,18 @@ PIP_STAMP := $(STAMPS)/pip-$(PY_ID)$(if $(VENV),-venv)
 NPM_STAMP := node_modules/.package-lock.json
 RUNTIME_STAMP := bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
-DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "build"
+DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "build", "httpx", "PyJWT", "Flask-Login", "Django", "fastapi", "uvicorn", "redis"
 # Dev packages present, and `meshes_bridge` installed editable from this very checkout (a clone
 # elsewhere, e.g. CI's, may have pointed it there). -I: the cwd must not count.
 DEPS_OK := import importlib.metadata as m, os, sys, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]; \
   sys.exit(os.path.dirname(os.path.abspath(meshes_bridge.__file__)) != os.path.abspath("$(CURDIR)/bridge"))
 
-.PHONY: help setup python-deps chromium runtime static lint unit e2e test demo wheel clean
+.PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test demo wheel clean
 
 help:
 	@echo "make demo | test | setup | runtime | static | lint | unit | e2e | wheel | clean"
 
-setup: python-deps $(NPM_STAMP) $(RUNTIME_STAMP) chromium
+setup: python-deps $(NPM_STAMP) $(RUNTIME_STAMP) system-deps
 
 ifneq ($(VENV),)
 $(PYTHON):
@@ -72,11 +72,18 @@ $(NPM_STAMP): package.json package-lock.json
 $(RUNTIME_STAMP): $(NPM_STAMP) tools/vendor.py static/loader.js static/main.py
 	$(PYTHON) tools/vendor.py
 
-chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update && $(APT_ENV) apt-get install -y chromium; \
-	  else echo "$(CHROMIUM) is missing: sudo apt-get install -y chromium" >&2; exit 1; fi; \
+# Debian packages the tests need: chromium (browser tests) and redis-server (the Redis
+# store; tests start their own instance on a free port, never the system service).
+REDIS_SERVER ?= /usr/bin/redis-server
+APT_NEEDS := $(if $(wildcard $(CHROMIUM)),,chromium) $(if $(wildcard $(REDIS_SERVER)),,redis-server)
+
+system-deps:
+	@if [ -n "$(strip $(APT_NEEDS))" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && $(APT_ENV) apt-get install -y $(APT_NEEDS); \
+	  else echo "missing: sudo apt-get install -y $(APT_NEEDS)" >&2; exit 1; fi; \
 	fi
+
+chromium: system-deps
 
 # Always re-vendor (cheap); `setup` does it only when an input changed.
 runtime: $(NPM_STAMP)

@@ -106,23 +106,33 @@ def _copy(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)
 
 
-def _fill(tree: Path) -> list[str]:
+def tree_sources() -> dict[str, Path]:
+    """Every file of the tree but loader.js (rendered) and the marker: relative path in
+    the tree -> the installed file it is a copy of. Lets a web framework serve the tree
+    straight from the installed package (`meshes_bridge.server.static_files`)."""
     runtime = runtime_dir()
-    written: list[str] = []
-
-    def put(rel: str, src: Path) -> None:
-        _copy(src, tree / rel)
-        written.append(rel)
-
+    sources: dict[str, Path] = {}
     for sub in RUNTIME_DIRS:
         for p in sorted(q for q in (runtime / sub).rglob("*") if q.is_file()):
             if p.suffix != ".map":
-                put(p.relative_to(runtime).as_posix(), p)
-    put("python/main.py", runtime / "main.py")
-    sources = _python_sources()
-    for rel, src in sources.items():
-        put(f"python/{rel}", src)
-    (tree / "loader.js").write_text(render_loader(list(sources)), encoding="utf-8")
+                sources[p.relative_to(runtime).as_posix()] = p
+    sources["python/main.py"] = runtime / "main.py"
+    for rel, src in _python_sources().items():
+        sources[f"python/{rel}"] = src
+    return sources
+
+
+def loader_text() -> str:
+    """loader.js as the tree holds it (the Python file list filled in)."""
+    return render_loader(python_files())
+
+
+def _fill(tree: Path) -> list[str]:
+    written: list[str] = []
+    for rel, src in tree_sources().items():
+        _copy(src, tree / rel)
+        written.append(rel)
+    (tree / "loader.js").write_text(loader_text(), encoding="utf-8")
     written.append("loader.js")
     (tree / MARKER).write_text(f"meshes-bridge {__version__}\n", encoding="utf-8")
     written.append(MARKER)

@@ -1,0 +1,430 @@
+"""The two endpoints the bridge calls, framework-free: every decision is made here.
+
+A framework adapter turns its request into an `EndpointRequest` (who is logged in, the
+`Origin` and `Content-Type` headers, the raw body), calls `EmbedService.mint` or
+`EmbedService.refresh`, and turns the `EndpointReply` back into its own response. So the
+rules below are written (and tested) once for Flask, Django and FastAPI:
+
+1. no logged-in user -> 401 ``login-required``;
+2. an `Origin` header not in MESHES_ALLOWED_ORIGINS -> 403 ``origin-not-allowed``;
+3. a `Content-Type` other than application/json -> 415 ``unsupported-media-type``
+   (a cross-site HTML form can send neither 2 nor 3);
+4. over the per-user limit -> 429 ``rate-limited`` with `Retry-After`;
+5. mint: the body may choose only `launch_page` (and `resource` + `resource_id` where the
+   policy allows); anything else -> 400 ``field-not-allowed`` / ``bad-value`` with the
+   field, and nothing is minted. User, workspace, role, TTLs and origins come from the
+   host's policy, never from the browser;
+6. refresh: a session not bound to this user -> 404 ``not-found`` (the same answer as an
+   unknown id); Meshes says it is gone -> 404 ``session-gone``;
+7. Meshes down or 5xx after retries -> 502 ``meshes-unavailable``; Meshes refusing our
+   credentials -> 500 ``meshes-credentials`` and a log line naming the cause.
+
+Every reply carries `Cache-Control: no-store`; no error body or log line holds a token,
+a launch URL, the JWT or the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from meshes_bridge.core.origins import OriginError, parse_origin_only
+from meshes_bridge.server.client import MeshesClient
+from meshes_bridge.server.errors import (
+    MeshesAPIError,
+    MeshesCredentialsError,
+    MeshesNotFoundError,
+    MeshesRateLimitedError,
+    MeshesUnavailableError,
+)
+from meshes_bridge.server.redaction import redact_text
+from meshes_bridge.server.settings import ConfigurationError, MeshesSettings
+from meshes_bridge.server.stores import BindingStore, MemoryStore, RedisStore
+
+log = logging.getLogger("meshes_bridge.server")
+
+LAUNCH_PAGES = ("dashboard", "connections", "rules", "events")
+ROLES = ("member", "admin", "owner")
+SESSION_TYPES = ("workspace", "dashboard", "resource")
+BROWSER_FIELDS = ("launch_page", "resource", "resource_id")
+MAX_BODY_BYTES = 4096
+RATE_WINDOW = 60
+BINDING_GRACE = 120  # seconds a binding outlives the token's expiry (clock skew, late refresh)
+FALLBACK_BINDING_TTL = 3600
+_SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@dataclass(frozen=True)
+class MintPolicy:
+    """What a minted session is: the host's decision, never the browser's.
+
+    `workspace_id` None = MESHES_WORKSPACE_ID. `launch_pages` are the pages the browser
+    may ask for (`data-session-body`), `default_launch_page` the one used when it asks for
+    none (None = Meshes' default). `allowed_resources` names the resource types a
+    `resource` session may be minted for; `authorize_resource(resource, resource_id)`
+    says whether this user may see that one (required when resources are allowed).
+    """
+
+    workspace_id: str | None = None
+    role: str = "member"
+    session_type: str = "workspace"
+    ttl_seconds: int | None = None
+    launch_ttl_seconds: int | None = None
+    launch_pages: tuple[str, ...] = LAUNCH_PAGES
+    default_launch_page: str | None = None
+    allowed_resources: tuple[str, ...] = ()
+    authorize_resource: Callable[[str, str], bool] | None = None
+    scopes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}")
+        if self.session_type not in SESSION_TYPES:
+            raise ValueError(f"session_type must be one of {SESSION_TYPES}")
+        unknown = [p for p in self.launch_pages if p not in LAUNCH_PAGES]
+        if unknown:
+            raise ValueError(f"unknown launch page {unknown[0]!r}")
+        if self.default_launch_page is not None and self.default_launch_page not in LAUNCH_PAGES:
+            raise ValueError(f"unknown launch page {self.default_launch_page!r}")
+        if self.ttl_seconds is not None and not 300 <= self.ttl_seconds <= 3600:
+            raise ValueError("ttl_seconds must be 300-3600")
+        if self.launch_ttl_seconds is not None and not 15 <= self.launch_ttl_seconds <= 60:
+            raise ValueError("launch_ttl_seconds must be 15-60")
+        if self.allowed_resources and self.authorize_resource is None:
+            raise ValueError("allowed_resources needs authorize_resource(resource, resource_id)")
+
+
+#: A policy, or a callback `(user, request) -> MintPolicy` for per-user policies.
+PolicySource = MintPolicy | Callable[[Any, Any], MintPolicy]
+
+
+@dataclass(frozen=True)
+class EndpointRequest:
+    """A request to one of the two endpoints, as the framework adapter saw it.
+
+    `user_key` is the logged-in user's id as a string (None = anonymous); `user` and
+    `native` (the framework's user and request objects) are passed to a policy callback.
+    """
+
+    user_key: str | None
+    origin: str | None
+    content_type: str | None
+    body: bytes = b""
+    user: Any = field(default=None, repr=False)
+    native: Any = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class EndpointReply:
+    """What to answer: `status`, a JSON `body`, and `headers` (always no-store)."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=lambda: dict(NO_STORE))
+
+    def json_bytes(self) -> bytes:
+        return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
+
+    def __repr__(self) -> str:  # the body may hold a token
+        return f"EndpointReply(status={self.status}, error={self.body.get('error')!r})"
+
+
+def _error(status: int, code: str, **extra: Any) -> EndpointReply:
+    headers = dict(NO_STORE)
+    retry_after = extra.pop("retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return EndpointReply(status, {"error": code, **extra}, headers)
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _canonical_origin(value: str) -> str | None:
+    try:
+        return parse_origin_only(value.strip()).serialize()
+    except (OriginError, AttributeError):
+        return None
+
+
+def _seconds_until(expires_at: str, now: float) -> float | None:
+    try:
+        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.timestamp() - now
+
+
+class EmbedService:
+    """Mint and refresh, bound to the logged-in user; revoke on logout.
+
+    `client` defaults to a `MeshesClient` built from `settings`; `store` to a
+    `RedisStore` when MESHES_BRIDGE_REDIS_URL is set, else a `MemoryStore` (with a
+    start-up warning: it suits one process only). `policy` is a `MintPolicy` or a
+    callback `(user, native_request) -> MintPolicy`.
+    """
+
+    def __init__(
+        self,
+        settings: MeshesSettings,
+        *,
+        client: MeshesClient | None = None,
+        store: BindingStore | None = None,
+        policy: PolicySource | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.client = client or MeshesClient.from_settings(settings)
+        self.store = store if store is not None else default_store(settings)
+        self.policy: PolicySource = policy if policy is not None else MintPolicy()
+        self._clock = clock
+        self._secrets = (settings.secret_key,)
+
+    # -- the endpoints -------------------------------------------------------------------
+
+    def mint(self, request: EndpointRequest) -> EndpointReply:
+        """`POST <prefix>/session` -> 200 {session_id, access_token, expires_at, launch_url}."""
+        return self._guarded("mint", self._mint, request)
+
+    def refresh(self, request: EndpointRequest, session_id: str) -> EndpointReply:
+        """`POST <prefix>/session/{session_id}/refresh` -> 200 {access_token, expires_at}."""
+        return self._guarded("refresh", self._refresh, request, session_id)
+
+    def _guarded(
+        self, endpoint: str, handler: Callable[..., EndpointReply], *args: Any
+    ) -> EndpointReply:
+        # A failing store, policy callback or bug answers a JSON 500 with no-store, and is
+        # logged by type only: an exception's text could quote a request or a response.
+        try:
+            return handler(*args)
+        except Exception as exc:
+            log.error("%s failed: internal error (%s)", endpoint, type(exc).__name__)
+            log.debug("%s failure", endpoint, exc_info=True)
+            return _error(500, "internal")
+
+    def _mint(self, request: EndpointRequest) -> EndpointReply:
+        refused = self._gate(request, "mint", self.settings.mint_limit)
+        if refused is not None:
+            return refused
+        assert request.user_key is not None  # _gate refused anonymous requests
+        policy = self._policy_for(request)
+        chosen = self._browser_choices(request.body, policy)
+        if isinstance(chosen, EndpointReply):
+            return chosen
+        fields: dict[str, Any] = {
+            "session_type": policy.session_type,
+            "role": policy.role,
+            "external_user_id": request.user_key,
+            "ttl_seconds": policy.ttl_seconds,
+            "launch_ttl_seconds": policy.launch_ttl_seconds,
+            "launch_page": policy.default_launch_page,
+            "allowed_origins": list(self.settings.allowed_origins),
+            "scopes": list(policy.scopes) or None,
+            **chosen,
+        }
+        if "resource" in chosen:
+            fields["session_type"] = "resource"
+        try:
+            session = self.client.create_session(
+                workspace_id=policy.workspace_id or self.settings.workspace_id, **fields
+            )
+        except MeshesAPIError as exc:
+            return self._meshes_failed("mint", exc)
+        self.store.bind(session.session_id, request.user_key, self._binding_ttl(session.expires_at))
+        log.info("minted Meshes session %s for user %s", session.session_id, request.user_key)
+        return EndpointReply(200, session.browser_json())
+
+    def _refresh(self, request: EndpointRequest, session_id: str) -> EndpointReply:
+        refused = self._gate(request, "refresh", self.settings.refresh_limit)
+        if refused is not None:
+            return refused
+        # Unknown, malformed and someone else's: one answer, so ids cannot be probed.
+        if not _SESSION_ID_RE.match(session_id or "") or (
+            self.store.owner(session_id) != request.user_key
+        ):
+            log.info("refresh of a session not bound to user %s refused", request.user_key)
+            return _error(404, "not-found")
+        try:
+            token = self.client.refresh_session(session_id)
+        except MeshesNotFoundError:
+            self.store.unbind(session_id)
+            log.info("Meshes session %s is gone; the bridge will mint afresh", session_id)
+            return _error(404, "session-gone")
+        except MeshesAPIError as exc:
+            return self._meshes_failed("refresh", exc)
+        assert request.user_key is not None
+        self.store.bind(session_id, request.user_key, self._binding_ttl(token.expires_at))
+        return EndpointReply(200, token.browser_json())
+
+    def revoke_user(self, user_key: str) -> int:
+        """Revoke every live session bound to `user_key` (call on logout); returns how many
+        Meshes revoked. Failures are logged, never raised: logout must not fail."""
+        revoked = 0
+        for session_id in self.store.sessions_of(str(user_key)):
+            try:
+                self.client.revoke_session(session_id)
+                revoked += 1
+            except MeshesNotFoundError:
+                pass  # already gone: nothing to do
+            except MeshesAPIError as exc:
+                log.warning(
+                    "could not revoke Meshes session %s on logout: %s",
+                    session_id,
+                    redact_text(str(exc), self._secrets),
+                )
+            self.store.unbind(session_id)
+        if revoked:
+            log.info("revoked %d Meshes session(s) of user %s on logout", revoked, user_key)
+        return revoked
+
+    # -- the rules -----------------------------------------------------------------------
+
+    def _gate(self, request: EndpointRequest, endpoint: str, limit: int) -> EndpointReply | None:
+        if request.user_key is None or request.user_key == "":
+            return _error(401, "login-required")
+        if request.origin is not None and request.origin != "":
+            origin = _canonical_origin(request.origin)
+            if origin is None or origin not in self.settings.allowed_origins:
+                log.warning("%s refused: Origin %r is not allowed", endpoint, request.origin[:100])
+                return _error(403, "origin-not-allowed")
+        if _media_type(request.content_type) != "application/json":
+            return _error(415, "unsupported-media-type")
+        retry_after = self.store.hit(f"{endpoint}:{request.user_key}", limit, RATE_WINDOW)
+        if retry_after is not None:
+            log.warning("%s rate limit reached for user %s", endpoint, request.user_key)
+            return _error(429, "rate-limited", retry_after=retry_after)
+        return None
+
+    def _policy_for(self, request: EndpointRequest) -> MintPolicy:
+        if isinstance(self.policy, MintPolicy):
+            return self.policy
+        policy = self.policy(request.user, request.native)
+        if not isinstance(policy, MintPolicy):
+            raise TypeError("the policy callback must return a MintPolicy")
+        return policy
+
+    def _browser_choices(self, raw: bytes, policy: MintPolicy) -> dict[str, Any] | EndpointReply:
+        """The fields the browser may choose, checked; or the 400 to answer."""
+        if len(raw) > MAX_BODY_BYTES:
+            return _error(400, "bad-value", field="body")
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            # RecursionError: a few KB of "[[[[..." nest deeper than the decoder goes.
+            return _error(400, "bad-value", field="body")
+        if not isinstance(body, dict):
+            return _error(400, "bad-value", field="body")
+        for name in sorted(body):
+            allowed = name == "launch_page" or (
+                name in ("resource", "resource_id") and policy.allowed_resources
+            )
+            if not allowed:
+                return _error(400, "field-not-allowed", field=str(name)[:64])
+        chosen: dict[str, Any] = {}
+        if "launch_page" in body:
+            page = body["launch_page"]
+            if not isinstance(page, str) or page not in policy.launch_pages:
+                return _error(400, "bad-value", field="launch_page")
+            chosen["launch_page"] = page
+        if "resource" in body or "resource_id" in body:
+            resource, resource_id = body.get("resource"), body.get("resource_id")
+            if not isinstance(resource, str) or resource not in policy.allowed_resources:
+                return _error(400, "bad-value", field="resource")
+            if not isinstance(resource_id, str) or not 0 < len(resource_id) <= 255:
+                return _error(400, "bad-value", field="resource_id")
+            assert policy.authorize_resource is not None
+            if not policy.authorize_resource(resource, resource_id):
+                return _error(403, "resource-forbidden")
+            chosen.update(resource=resource, resource_id=resource_id)
+        return chosen
+
+    def _meshes_failed(self, endpoint: str, exc: MeshesAPIError) -> EndpointReply:
+        text = redact_text(str(exc), self._secrets)
+        if isinstance(exc, MeshesCredentialsError):
+            log.error(
+                "Meshes refused the machine credentials on %s (%s): check MESHES_ORG_ID, "
+                "MESHES_ACCESS_KEY and MESHES_SECRET_KEY",
+                endpoint,
+                text,
+            )
+            return _error(500, "meshes-credentials")
+        if isinstance(exc, MeshesUnavailableError | MeshesRateLimitedError):
+            log.warning("Meshes unavailable on %s: %s", endpoint, text)
+            retry_after = exc.retry_after if isinstance(exc, MeshesRateLimitedError) else None
+            return _error(502, "meshes-unavailable", retry_after=retry_after)
+        log.error("Meshes refused the %s request (%s): check the mint policy", endpoint, text)
+        return _error(500, "meshes-rejected")
+
+    def _binding_ttl(self, expires_at: str) -> float:
+        left = _seconds_until(expires_at, self._clock())
+        if left is None or left <= 0:
+            return FALLBACK_BINDING_TTL
+        return left + BINDING_GRACE
+
+    def with_policy(self, policy: PolicySource) -> EmbedService:
+        """The same service with another policy (sharing client and store)."""
+        clone = object.__new__(EmbedService)
+        clone.__dict__.update(self.__dict__)
+        clone.policy = policy
+        return clone
+
+
+def default_store(settings: MeshesSettings) -> BindingStore:
+    """Redis when MESHES_BRIDGE_REDIS_URL is set, else in-process (with a warning)."""
+    if settings.redis_url:
+        store = RedisStore(settings.redis_url)
+        try:
+            store.ping()  # a wrong URL fails the start, not the first request
+        except Exception as exc:
+            raise ConfigurationError(
+                [f"MESHES_BRIDGE_REDIS_URL: cannot reach Redis ({type(exc).__name__})"]
+            ) from None
+        return store
+    log.warning(
+        "meshes-bridge keeps session bindings and rate limits in this process only: fine "
+        "for development and one worker; set MESHES_BRIDGE_REDIS_URL for several processes"
+    )
+    return MemoryStore()
+
+
+def request_from_headers(
+    user_key: str | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    user: Any = None,
+    native: Any = None,
+) -> EndpointRequest:
+    """An `EndpointRequest` from a case-insensitive header mapping (adapters' helper)."""
+    return EndpointRequest(
+        user_key=user_key,
+        origin=headers.get("Origin"),
+        content_type=headers.get("Content-Type"),
+        body=body,
+        user=user,
+        native=native,
+    )
+
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "EmbedService",
+    "EndpointReply",
+    "EndpointRequest",
+    "MintPolicy",
+    "PolicySource",
+    "default_store",
+    "request_from_headers",
+]
