@@ -384,6 +384,10 @@ def test_http_mint(servers: Servers) -> None:
     assert (call.method, call.path, call.status) == ("POST", "/meshes/session", 200)
     assert json.loads(call.body) == {"launch_page": "rules"}
     assert call.headers["Content-Type"] == "application/json"
+    # The backend minted through the management API, with a machine JWT the fake verified.
+    (api_call,) = servers.api.calls("create")
+    assert api_call.status == 201 and api_call.claims is not None
+    assert api_call.body["allowed_origins"] == [servers.host_url]
 
 
 def test_http_mint_errors(servers: Servers) -> None:
@@ -410,6 +414,7 @@ def test_http_refresh(servers: Servers) -> None:
     assert me.json()["generation"] == 2 and me.json()["session_id"] == session["session_id"]
     (call,) = servers.backend.calls("refresh")
     assert call.session_id == session["session_id"]
+    assert [c.endpoint for c in servers.api.calls()] == ["create", "refresh"]
 
 
 def test_http_refresh_unknown_or_revoked_is_404(servers: Servers) -> None:

@@ -6,6 +6,10 @@ Routes (all on the host origin):
   for this origin; answers the session JSON.
 * ``POST /meshes/session/{session_id}/refresh``: a new access token; 404 when the session
   is unknown or revoked.
+
+Both go through the real management API client (``AsyncMeshesClient``) to the fake
+management API (the API origin), exactly as a host's backend does; without an API URL
+(a backend built on its own) they call the fake session store directly.
 * ``GET /static/meshes-bridge/...``: the asset tree written by ``python -m meshes_bridge static``.
 * ``GET /set-csrf``: sets the ``csrftoken`` cookie.
 * any other ``GET``: a page or file registered with :meth:`HostBackend.add_page` /
@@ -33,8 +37,10 @@ from typing import Any, Literal
 from aiohttp import web
 
 from e2e.doubles._http import add_diagnostics
-from e2e.doubles.fake_meshes import FakeMeshes, MeshesError
+from e2e.doubles.fake_meshes import DEFAULT_WORKSPACE_ID, FakeMeshes, MeshesError, SessionNotFound
 from e2e.doubles.transcript import Transcript
+from meshes_bridge.server.client import CREATE_FIELDS, NO_RETRY, AsyncMeshesClient
+from meshes_bridge.server.errors import MeshesAPIError, MeshesNotFoundError
 
 Endpoint = Literal["mint", "refresh"]
 ENDPOINTS: tuple[Endpoint, ...] = ("mint", "refresh")
@@ -182,7 +188,10 @@ class HostBackend:
         transcript: Transcript,
         host_url: str,
         static_dir: Path | None = None,
+        api: ApiAccess | None = None,
     ) -> None:
+        self.api = api
+        self._client: AsyncMeshesClient | None = None
         self.fake = fake
         self.transcript = transcript
         self.host_url = host_url.rstrip("/")
@@ -318,11 +327,59 @@ class HostBackend:
         app.router.add_get("/set-csrf", self._set_csrf)
         app.router.add_get("/{path:.*}", self._registered)
         app.on_startup.append(self._on_startup)
+        app.on_cleanup.append(self._on_cleanup)
         return app
 
     async def _on_startup(self, _app: web.Application) -> None:
         self._loop = asyncio.get_running_loop()
         self._release = asyncio.Event()
+        if self.api is not None:
+            # No retries: tests inject failures on this backend or on the API themselves.
+            self._client = AsyncMeshesClient(
+                self.api.url,
+                self.api.org_id,
+                self.api.access_key,
+                self.api.secret_key,
+                retry=NO_RETRY,
+            )
+
+    async def _on_cleanup(self, _app: web.Application) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _create(self, body: Any) -> dict[str, Any]:
+        """Mint through the management API (or the store when there is none); raises
+        MeshesError with the status and field Meshes answered."""
+        if self._client is None:
+            return self.fake.create_session(body, allowed_origin=self.host_url)
+        if not isinstance(body, dict):
+            raise MeshesError(400, "validation_error", "the request body must be a JSON object")
+        fields = dict(body)
+        workspace_id = fields.pop("workspace_id", DEFAULT_WORKSPACE_ID)
+        fields.setdefault("allowed_origins", [self.host_url])
+        unknown = sorted(set(fields) - set(CREATE_FIELDS))
+        if unknown:
+            raise MeshesError(400, "validation_error", f"unknown field: {unknown[0]}", unknown[0])
+        try:
+            session = await self._client.create_session(workspace_id=workspace_id, **fields)
+        except MeshesAPIError as error:
+            raise _as_fake_error(error) from None
+        answer = session.browser_json()
+        answer.update(
+            workspace_id=session.workspace_id, role=session.role, session_type=session.session_type
+        )
+        return answer
+
+    async def _refresh_session(self, session_id: str) -> dict[str, Any]:
+        if self._client is None:
+            return self.fake.refresh(session_id)
+        try:
+            token = await self._client.refresh_session(session_id)
+        except MeshesNotFoundError:
+            raise SessionNotFound(session_id) from None
+        except MeshesAPIError as error:
+            raise _as_fake_error(error) from None
+        return {"session_id": session_id, **token.browser_json()}
 
     async def _mint(self, request: web.Request) -> web.StreamResponse:
         call = await self._record("mint", request)
@@ -330,7 +387,7 @@ class HostBackend:
         if response is None:
             try:
                 body = json.loads(call.body)
-                answer = self.fake.create_session(body, allowed_origin=self.host_url)
+                answer = await self._create(body)
             except json.JSONDecodeError:
                 response = _json_error(400, "invalid_json", "the request body is not JSON")
             except MeshesError as error:
@@ -357,7 +414,7 @@ class HostBackend:
         response = await self._guarded(call, request)
         if response is None:
             try:
-                answer = self.fake.refresh(call.session_id)
+                answer = await self._refresh_session(call.session_id)
             except MeshesError as error:
                 self.transcript.add(
                     "host",
@@ -475,6 +532,21 @@ class HostBackend:
                 self.csrf_cookie, secrets.token_urlsafe(24), path="/", samesite="Lax"
             )
         return response
+
+
+@dataclass(frozen=True)
+class ApiAccess:
+    """Where the management API is and the machine key to sign with."""
+
+    url: str
+    org_id: str
+    access_key: str
+    secret_key: str = field(repr=False)
+
+
+def _as_fake_error(error: MeshesAPIError) -> MeshesError:
+    status = error.status or 502
+    return MeshesError(status, error.code or "error", error.message or str(error), error.field)
 
 
 def _check_endpoint(endpoint: str) -> None:

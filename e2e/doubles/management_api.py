@@ -338,7 +338,7 @@ class ManagementAPI:
         self.fake.revoke(session_id)
         self.transcript.add(
             "api",
-            "revoked",
+            "api-revoked",
             f"api revoked session {session_id} (by the test)",
             session_id=session_id,
         )
@@ -530,7 +530,7 @@ class ManagementAPI:
         user = session.external_user_id or "(none)"
         self.transcript.add(
             "api",
-            "minted",
+            "api-minted",
             f"api minted session {session.session_id} for user {user} (page {session.launch_page})",
             session_id=session.session_id,
             role=session.role,
@@ -562,7 +562,7 @@ class ManagementAPI:
         generation = self.fake.session(session_id).token_generation
         self.transcript.add(
             "api",
-            "refreshed",
+            "api-refreshed",
             f"api refreshed session {session_id} (token #{generation}, "
             f"expires {answer['expires_at']})",
             session_id=session_id,
@@ -578,7 +578,7 @@ class ManagementAPI:
         with self._lock:
             self._revoked.append(session_id)
         self.transcript.add(
-            "api", "revoked", f"api revoked session {session_id}", session_id=session_id
+            "api", "api-revoked", f"api revoked session {session_id}", session_id=session_id
         )
         return web.Response(status=204)
 
@@ -635,7 +635,7 @@ class ManagementAPI:
                 )
         self.transcript.add(
             "api",
-            "listed",
+            "api-listed",
             f"api listed {len(page)} sessions of workspace {workspace_id} "
             f"(status {status or 'any'}, {'more' if more else 'last page'})",
             workspace_id=workspace_id,
@@ -683,7 +683,7 @@ class ManagementAPI:
                 self._hangs[endpoint] -= 1
             delay = self._delays[endpoint]
         if hang:
-            self.transcript.add("api", "hang", f"api {endpoint} request hangs (injected)")
+            self.transcript.add("api", "api-hang", f"api {endpoint} request hangs (injected)")
             if self._release is None:
                 self._release = asyncio.Event()
             await self._release.wait()
@@ -702,7 +702,7 @@ class ManagementAPI:
         if failure is None:
             return None
         self.transcript.add(
-            "api", "injected", f"api {endpoint} answered HTTP {failure.status} (injected)"
+            "api", "api-injected", f"api {endpoint} answered HTTP {failure.status} (injected)"
         )
         headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
         if failure.status in (204, 205, 304):
@@ -723,7 +723,7 @@ class ManagementAPI:
     def _note_refusal(self, call: ApiCall, what: str, code: str, reason: str) -> None:
         self.transcript.add(
             "api",
-            "refused",
+            "api-refused",
             f"api refused a {what}: {code} ({reason})",
             endpoint=call.endpoint,
             code=code,

@@ -23,7 +23,7 @@ from types import TracebackType
 from aiohttp import web
 
 from e2e.doubles.fake_meshes import DEFAULT_WORKSPACE_ID, FakeMeshes
-from e2e.doubles.host_backend import HostBackend
+from e2e.doubles.host_backend import ApiAccess, HostBackend
 from e2e.doubles.hostile import Hostile
 from e2e.doubles.management_api import TEST_KEY, ManagementAPI
 from e2e.doubles.stub_embed import StubEmbed
@@ -208,7 +208,14 @@ def start_servers(
     )
     transcript = Transcript()
     fake = FakeMeshes(embed_url, now=clock)
-    backend = HostBackend(fake, transcript, host_url, static_dir)
+    key = TEST_KEY
+    backend = HostBackend(
+        fake,
+        transcript,
+        host_url,
+        static_dir,
+        api=ApiAccess(api_url, key.org_id, key.access_key, key.secret_key),
+    )
     stub = StubEmbed(fake, transcript)
     hostile = Hostile(transcript, host_url)
     api = ManagementAPI(fake, transcript, default_host_origin=host_url)

@@ -1,0 +1,163 @@
+"""The Django settings of meshes-bridge, read with the environment as fallback.
+
+Section 2 of the server interface, each also a Django setting of the same name (a setting
+that is not defined, or is None, falls back to the environment variable):
+
+    MESHES_ORG_ID, MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_WORKSPACE_ID,
+    MESHES_API_URL, MESHES_EMBED_ORIGIN, MESHES_ALLOWED_ORIGINS (a list, or a
+    comma-separated string), MESHES_BRIDGE_REDIS_URL (unused by Django: point the cache
+    below at Redis instead), MESHES_BRIDGE_MINT_LIMIT, MESHES_BRIDGE_REFRESH_LIMIT
+
+Django only:
+
+    MESHES_BRIDGE_CACHE     alias in CACHES holding bindings and rate limits ("default")
+    MESHES_BRIDGE_POLICY    a MintPolicy, or a callable / dotted path to a callable
+                            (user, request) -> MintPolicy (default: MintPolicy())
+    MESHES_BRIDGE_USER_KEY  a callable / dotted path (user) -> str, the id sent to Meshes as
+                            external_user_id and used for bindings (default: str(user.pk))
+
+Every function here reads the settings when called; `meshes_bridge.django.service` caches
+what it builds and drops it when a test changes a setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from meshes_bridge.server.service import MintPolicy, PolicySource
+from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
+
+CACHE_SETTING = "MESHES_BRIDGE_CACHE"
+POLICY_SETTING = "MESHES_BRIDGE_POLICY"
+USER_KEY_SETTING = "MESHES_BRIDGE_USER_KEY"
+DEFAULT_CACHE = "default"
+
+#: Every Django setting this app reads (a change to one rebuilds the service in tests).
+SETTING_NAMES = frozenset({*ENVIRONMENT.values(), CACHE_SETTING, POLICY_SETTING, USER_KEY_SETTING})
+
+_INT_FIELDS = ("mint_limit", "refresh_limit")
+_SETTING_NAME_RE = re.compile(r"MESHES_[A-Z_]+")
+
+
+def _from_django(field: str, name: str, value: Any) -> Any:
+    """A Django setting's value as MeshesSettings wants it; ValueError names the setting."""
+    if field == "allowed_origins":
+        if isinstance(value, str):
+            return value  # from_env splits a comma-separated string
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ValueError(f"{name} must be a list of origins or a comma-separated string")
+    if field in _INT_FIELDS:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        raise ValueError(f"{name} must be a whole number")
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    return value
+
+
+def meshes_settings() -> MeshesSettings:
+    """The validated settings; `ConfigurationError` lists every problem, each naming its
+    setting (the same name as the environment variable)."""
+    overrides: dict[str, Any] = {}
+    problems: list[str] = []
+    for field, name in ENVIRONMENT.items():
+        value = getattr(settings, name, None)
+        if value is None:
+            continue
+        try:
+            overrides[field] = _from_django(field, name, value)
+        except ValueError as exc:
+            problems.append(str(exc))
+    # A variable the settings override is not read at all: a stale or malformed value in
+    # the environment must not hide the one the project chose.
+    overridden = {n for n in ENVIRONMENT.values() if getattr(settings, n, None) is not None}
+    environ = {k: v for k, v in os.environ.items() if k not in overridden}
+    built: MeshesSettings | None = None
+    try:
+        built = MeshesSettings.from_env(environ, **overrides)
+    except ConfigurationError as exc:
+        problems.extend(exc.problems)
+    if problems or built is None:
+        raise ConfigurationError(problems)
+    return built
+
+
+def setting_named(problem: str) -> str | None:
+    """The setting a problem line of `ConfigurationError` is about (for check hints)."""
+    match = _SETTING_NAME_RE.search(problem)
+    return match.group(0) if match else None
+
+
+def _resolve(name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return import_string(value)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"{name}: cannot import {value!r} ({exc})") from exc
+    return value
+
+
+def mint_policy() -> PolicySource:
+    """MESHES_BRIDGE_POLICY: a MintPolicy, or a callable (user, request) -> MintPolicy."""
+    value = _resolve(POLICY_SETTING, getattr(settings, POLICY_SETTING, None))
+    if value is None:
+        return MintPolicy()
+    if isinstance(value, MintPolicy) or callable(value):
+        return value
+    raise ImproperlyConfigured(
+        f"{POLICY_SETTING} must be a MintPolicy or a callable (user, request) -> MintPolicy"
+    )
+
+
+def _primary_key(user: Any) -> str:
+    return str(user.pk)
+
+
+def user_key_function() -> Callable[[Any], str]:
+    """MESHES_BRIDGE_USER_KEY: (user) -> str; default str(user.pk)."""
+    value = _resolve(USER_KEY_SETTING, getattr(settings, USER_KEY_SETTING, None))
+    if value is None:
+        return _primary_key
+    if not callable(value):
+        raise ImproperlyConfigured(f"{USER_KEY_SETTING} must be a callable (user) -> str")
+    return value
+
+
+def user_key(user: Any) -> str | None:
+    """The key of a logged-in user, None for an anonymous one (or no user at all)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    key = user_key_function()(user)
+    return str(key) if key not in (None, "") else None
+
+
+def cache_alias() -> str:
+    """MESHES_BRIDGE_CACHE, checked against CACHES."""
+    alias = getattr(settings, CACHE_SETTING, None) or DEFAULT_CACHE
+    if not isinstance(alias, str) or alias not in settings.CACHES:
+        raise ImproperlyConfigured(f"{CACHE_SETTING} names {alias!r}, which is not in CACHES")
+    return alias
+
+
+def csrf_header() -> str:
+    """The header Django reads the CSRF token from, as a browser sends it: CSRF_HEADER_NAME
+    is a META key (HTTP_X_CSRFTOKEN -> X-CSRFToken)."""
+    meta = settings.CSRF_HEADER_NAME
+    name = meta[5:] if meta.startswith("HTTP_") else meta
+    header = "-".join(part.capitalize() for part in name.split("_") if part)
+    # Header names are case-insensitive; this spelling is the one Django's docs use.
+    return "X-CSRFToken" if header.lower() == "x-csrftoken" else header
+
+
+def csrf_cookie() -> str:
+    return str(settings.CSRF_COOKIE_NAME)

@@ -1,0 +1,19 @@
+"""The two endpoints, for ``path("meshes/", include("meshes_bridge.django.urls"))``:
+
+    POST meshes/session                          name "meshes_bridge:session"
+    POST meshes/session/<session_id>/refresh     name "meshes_bridge:refresh"
+
+No trailing slash (the bridge posts to the URLs as rendered): the paths match as they
+are, so APPEND_SLASH never redirects them.
+"""
+
+from django.urls import path
+
+from meshes_bridge.django import views
+
+app_name = "meshes_bridge"
+
+urlpatterns = [
+    path("session", views.session, name="session"),
+    path("session/<str:session_id>/refresh", views.refresh, name="refresh"),
+]

@@ -1,0 +1,315 @@
+"""`MeshesBridge`: the two endpoints, the asset tree and the template helper for FastAPI.
+
+Every rule (401/403/415/400/404/429/502/500, no-store) lives in
+`meshes_bridge.server.service.EmbedService`; this module only turns a Starlette request
+into an `EndpointRequest` and the `EndpointReply` back into a response. The service is
+synchronous (httpx, redis-py), so each call runs in Starlette's threadpool and the event
+loop never waits on Meshes or Redis.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from jinja2.runtime import Context
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Mount
+from starlette.templating import Jinja2Templates
+
+from meshes_bridge.fastapi.static import AssetApp
+from meshes_bridge.server import render
+from meshes_bridge.server.client import MeshesClient
+from meshes_bridge.server.service import (
+    MAX_BODY_BYTES,
+    EmbedService,
+    EndpointReply,
+    EndpointRequest,
+    PolicySource,
+)
+from meshes_bridge.server.settings import MeshesSettings
+from meshes_bridge.server.stores import BindingStore
+
+DEFAULT_PREFIX = "/meshes"
+DEFAULT_STATIC_PATH = "/static/meshes-bridge"
+SESSION_ROUTE = "meshes_bridge_session"
+REFRESH_ROUTE = "meshes_bridge_refresh"
+STATIC_ROUTE = "meshes_bridge_static"
+JINJA_GLOBAL = "meshes_embed"
+
+
+def default_user_key(user: Any) -> str:
+    """`str(user.id)` when the user has an `id`, else `str(user)`."""
+    user_id = getattr(user, "id", None)
+    return str(user_id) if user_id is not None else str(user)
+
+
+def _url_path(value: str, what: str, *, allow_root: bool) -> str:
+    path = value.rstrip("/")
+    if (path and not path.startswith("/")) or (not path and not allow_root):
+        raise ValueError(f"{what} must be a path starting with '/', like {DEFAULT_PREFIX!r}")
+    if any(c in path for c in "?#{} \t\r\n"):
+        raise ValueError(f"{what} must be a plain path (no query, fragment or placeholder)")
+    return path
+
+
+def _app_root(request: Request | None) -> str:
+    """The app's own mount point (a proxy's `--root-path`), so rendered URLs still reach the
+    router when the app is served below a path prefix."""
+    if request is None:
+        return ""
+    root: str = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    return root.rstrip("/")
+
+
+async def _read_body(request: Request) -> bytes:
+    """The raw body, but never more than the service accepts plus one byte: enough for it
+    to answer 400, without buffering whatever size a client chooses to send."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)[: MAX_BODY_BYTES + 1]
+
+
+class MeshesBridge:
+    """The server half of meshes-bridge for a FastAPI (or Starlette) app.
+
+        bridge = MeshesBridge(get_user=current_user)   # settings from MESHES_* variables
+        app.include_router(bridge.router)              # POST /meshes/session, .../refresh
+        bridge.mount_static(app)                       # /static/meshes-bridge/loader.js, ...
+        bridge.install_templates(templates)            # {{ meshes_embed(launch_page=...) }}
+        bridge.revoke_user(key)                        # on logout (await arevoke_user(key))
+
+    `get_user` is a FastAPI dependency (sync or async, with sub-dependencies of its own)
+    returning the logged-in user or None; `user_key(user)` turns that user into the
+    `external_user_id` Meshes sees and the key its sessions are bound to (default
+    `default_user_key`). `policy` (a `MintPolicy`, or a callback `(user, request) ->
+    MintPolicy`), `store` and `client` go to the `EmbedService`; their defaults come from
+    the settings (Redis when MESHES_BRIDGE_REDIS_URL is set).
+
+    A missing or bad setting raises `ConfigurationError` here, at app start.
+    """
+
+    def __init__(
+        self,
+        settings: MeshesSettings | None = None,
+        *,
+        get_user: Callable[..., Any],
+        user_key: Callable[[Any], str] | None = None,
+        policy: PolicySource | None = None,
+        store: BindingStore | None = None,
+        client: MeshesClient | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        static_path: str = DEFAULT_STATIC_PATH,
+    ) -> None:
+        if not callable(get_user):
+            raise TypeError("get_user must be a FastAPI dependency: a callable")
+        self.settings = settings if settings is not None else MeshesSettings.from_env()
+        self.prefix = _url_path(prefix, "prefix", allow_root=True)
+        self.static_path = _url_path(static_path, "static_path", allow_root=False)
+        self.service = EmbedService(self.settings, client=client, store=store, policy=policy)
+        self._owns_client = client is None
+        self._get_user = get_user
+        self._user_key = user_key or default_user_key
+        self._static_app: AssetApp | None = None
+        self.router = self._build_router()
+
+    # -- URLs ----------------------------------------------------------------------------
+
+    @property
+    def session_path(self) -> str:
+        """The mint endpoint's path (below the app's root path)."""
+        return f"{self.prefix}/session"
+
+    @property
+    def refresh_path(self) -> str:
+        """The refresh endpoint's path, with the literal ``{session_id}`` placeholder the
+        browser half fills in."""
+        return f"{self.prefix}/session/{{session_id}}/refresh"
+
+    @property
+    def loader_path(self) -> str:
+        return f"{self.static_path}/loader.js"
+
+    # -- the endpoints -------------------------------------------------------------------
+
+    def user_key_of(self, user: Any) -> str | None:
+        """The key of `user` (None for an anonymous request)."""
+        return None if user is None else self._user_key(user)
+
+    def _build_router(self) -> APIRouter:
+        router = APIRouter()
+        # Annotated (evaluated here, not as a string) so FastAPI sees this bridge's get_user.
+        User = Annotated[Any, Depends(self._get_user)]
+
+        async def mint_session(request: Request, user: User) -> Response:
+            return await self._answer(request, user, None)
+
+        async def refresh_session(request: Request, session_id: str, user: User) -> Response:
+            return await self._answer(request, user, session_id)
+
+        router.add_api_route(
+            self.session_path,
+            mint_session,
+            methods=["POST"],
+            name=SESSION_ROUTE,
+            response_class=Response,
+            include_in_schema=False,
+        )
+        router.add_api_route(
+            self.refresh_path,
+            refresh_session,
+            methods=["POST"],
+            name=REFRESH_ROUTE,
+            response_class=Response,
+            include_in_schema=False,
+        )
+        return router
+
+    async def _answer(self, request: Request, user: Any, session_id: str | None) -> Response:
+        endpoint_request = EndpointRequest(
+            user_key=self.user_key_of(user),
+            origin=request.headers.get("origin"),
+            content_type=request.headers.get("content-type"),
+            body=await _read_body(request),
+            user=user,
+            native=request,
+        )
+        reply: EndpointReply
+        if session_id is None:
+            reply = await run_in_threadpool(self.service.mint, endpoint_request)
+        else:
+            reply = await run_in_threadpool(self.service.refresh, endpoint_request, session_id)
+        return Response(
+            reply.json_bytes(),
+            status_code=reply.status,
+            headers=reply.headers,
+            media_type="application/json",
+        )
+
+    # -- logout --------------------------------------------------------------------------
+
+    def revoke_user(self, user_key: str) -> int:
+        """Revoke every live Meshes session of `user_key` (call it on logout, before the
+        app forgets who the user was). Returns how many Meshes revoked; never raises for a
+        Meshes failure (logout must not fail). Blocks: from `async def` code use
+        `await arevoke_user(user_key)`."""
+        return self.service.revoke_user(str(user_key))
+
+    async def arevoke_user(self, user_key: str) -> int:
+        """`revoke_user` in the threadpool, for `async def` logout handlers."""
+        return await run_in_threadpool(self.revoke_user, user_key)
+
+    # -- assets --------------------------------------------------------------------------
+
+    @property
+    def static_app(self) -> AssetApp:
+        """The ASGI app serving the asset tree (`app.mount(bridge.static_path, ...)`)."""
+        if self._static_app is None:
+            self._static_app = AssetApp()
+        return self._static_app
+
+    def mount_static(self, app: FastAPI) -> None:
+        """Serve the asset tree at `static_path`. The mount goes first in the app's routes,
+        so an app's own ``/static`` mount, whenever it was added, cannot shadow it."""
+        app.router.routes.insert(0, Mount(self.static_path, app=self.static_app, name=STATIC_ROUTE))
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def embed(
+        self,
+        request: Request | None = None,
+        *,
+        launch_page: str | None = None,
+        runtime: str | None = None,
+        min_height: int | None = None,
+        max_height: int | None = None,
+        element_id: str | None = None,
+        hooks_url: str | None = None,
+        include_script: bool = True,
+        css_class: str | None = None,
+        ready_timeout: float | None = None,
+        debug: bool = False,
+    ) -> Markup:
+        """The container and the loader's script tag (escaped, safe to insert as is).
+
+        With `request`, the URLs carry the app's root path (a proxy's path prefix).
+        `include_script=False` for a second embed on the same page.
+        """
+        root = _app_root(request)
+        return Markup(
+            render.embed_html(
+                session_url=root + self.session_path,
+                refresh_url=root + self.refresh_path,
+                loader_url=root + self.loader_path,
+                embed_origin=self.settings.embed_origin,
+                launch_page=launch_page,
+                runtime=runtime,
+                min_height=min_height,
+                max_height=max_height,
+                hooks_url=hooks_url,
+                ready_timeout=ready_timeout,
+                element_id=element_id,
+                css_class=css_class,
+                debug=debug,
+                include_script=include_script,
+            )
+        )
+
+    def install_templates(self, templates: Jinja2Templates | jinja2.Environment) -> None:
+        """Add the Jinja global ``meshes_embed(launch_page=None, runtime=None, min_height=None,
+        max_height=None, element_id=None, hooks_url=None, include_script=True,
+        css_class=None, ready_timeout=None, debug=False)``; it reads the template's
+        ``request`` (TemplateResponse puts it there) for the app's root path."""
+        env = templates if isinstance(templates, jinja2.Environment) else templates.env
+
+        @jinja2.pass_context
+        def meshes_embed(
+            context: Context,
+            launch_page: str | None = None,
+            runtime: str | None = None,
+            min_height: int | None = None,
+            max_height: int | None = None,
+            element_id: str | None = None,
+            hooks_url: str | None = None,
+            include_script: bool = True,
+            css_class: str | None = None,
+            ready_timeout: float | None = None,
+            debug: bool = False,
+        ) -> Markup:
+            request = context.get("request")
+            return self.embed(
+                request if isinstance(request, Request) else None,
+                launch_page=launch_page,
+                runtime=runtime,
+                min_height=min_height,
+                max_height=max_height,
+                element_id=element_id,
+                hooks_url=hooks_url,
+                include_script=include_script,
+                css_class=css_class,
+                ready_timeout=ready_timeout,
+                debug=debug,
+            )
+
+        env.globals[JINJA_GLOBAL] = meshes_embed
+
+    def content_security_policy(self, extra: Mapping[str, str] | None = None) -> str:
+        """The Content-Security-Policy for a page with the embed (`frame-src` = the embed
+        origin); `extra` adds or replaces directives. Set it on those pages' responses."""
+        return render.content_security_policy(self.settings.embed_origin, extra)
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the management API client if this bridge created it (app shutdown)."""
+        if self._owns_client:
+            self.service.client.close()
+
+
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_STATIC_PATH", "MeshesBridge", "default_user_key"]

@@ -1,0 +1,368 @@
+"""meshes-bridge for Flask: the two endpoints, the asset tree, the template helper, logout.
+
+    from flask_login import LoginManager
+    from meshes_bridge.flask import MeshesBridge
+
+    login_manager = LoginManager()
+    bridge = MeshesBridge()                  # one object, like LoginManager
+
+    def create_app():
+        app = Flask(__name__)
+        app.config["MESHES_BRIDGE_MINT_LIMIT"] = 5   # optional: app.config wins over the env
+        login_manager.init_app(app)
+        bridge.init_app(app)                 # ConfigurationError here if a MESHES_* is missing
+        return app
+
+    # a template:  {{ meshes_embed(launch_page="dashboard") }}
+    # a view:      response.headers["Content-Security-Policy"] = bridge.content_security_policy()
+
+`init_app` reads the section 2 settings from `app.config` keys named like the environment
+variables (``MESHES_ORG_ID``, ..., ``MESHES_BRIDGE_MINT_LIMIT``), each falling back to the
+environment, and registers the blueprint ``meshes_bridge``:
+
+* ``POST {url_prefix}/session`` and ``POST {url_prefix}/session/<session_id>/refresh``;
+* ``GET {static_url_path}/<path:filename>``: the asset tree from the installed package;
+* the Jinja global ``meshes_embed(...)``;
+* with Flask-Login, logout (its ``user_logged_out`` signal) revokes the user's sessions.
+
+The logged-in user is Flask-Login's ``current_user`` (its ``get_id()`` is the key Meshes
+sees as ``external_user_id``), or what a ``@bridge.user_loader`` callback returns.
+
+Flask-WTF's ``CSRFProtect`` would refuse the bridge's POSTs (they carry no form token).
+Exempt the blueprint: ``csrf.exempt(bridge.blueprint)``. The endpoints stay safe from
+cross-site forms without it: a form can neither send ``Content-Type: application/json``
+(-> 415) nor a foreign ``Origin`` that passes MESHES_ALLOWED_ORIGINS (-> 403).
+
+Every rule of the endpoints lives in `meshes_bridge.server.service.EmbedService`; this
+package only translates Flask's request and response.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, Response, current_app, url_for
+from markupsafe import Markup
+
+from meshes_bridge.flask import signals
+from meshes_bridge.flask.signals import session_minted, session_refreshed, sessions_revoked
+from meshes_bridge.flask.static import serve_asset
+from meshes_bridge.flask.views import endpoint_request, to_response
+from meshes_bridge.server import render
+from meshes_bridge.server.client import MeshesClient
+from meshes_bridge.server.service import EmbedService, MintPolicy, default_store
+from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
+from meshes_bridge.server.static_files import asset_tree
+from meshes_bridge.server.stores import BindingStore
+
+log = logging.getLogger("meshes_bridge.flask")
+
+#: The key of `app.extensions` holding the app's `EmbedService`, and the blueprint's name.
+EXTENSION_KEY = "meshes_bridge"
+BLUEPRINT_NAME = "meshes_bridge"
+DEFAULT_URL_PREFIX = "/meshes"
+DEFAULT_STATIC_URL_PATH = "/static/meshes-bridge"
+JINJA_GLOBAL = "meshes_embed"
+#: app.config keys (the same names as the environment variables).
+CONFIG_KEYS = tuple(ENVIRONMENT.values())
+
+# url_for would percent-encode "{session_id}"; this URL-safe stand-in is swapped for it.
+_SESSION_ID_STAND_IN = "__meshes_session_id__"
+
+UserLoader = Callable[[], Any]
+PolicyLoader = Callable[[Any, Any], MintPolicy]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _config_text(value: Any) -> str:
+    """An app.config value as the environment would spell it (a list of origins -> CSV)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def settings_from_config(
+    config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> MeshesSettings:
+    """`MeshesSettings` from `config` keys named like the environment variables, each
+    falling back to `environ` (default `os.environ`). A key present in `config` wins even
+    when empty (so an app can switch off an environment's MESHES_BRIDGE_REDIS_URL); None
+    counts as absent. Raises `ConfigurationError` naming every missing or bad variable."""
+    env = os.environ if environ is None else environ
+    merged: dict[str, str] = {}
+    for variable in CONFIG_KEYS:
+        value = config.get(variable)
+        if value is not None:
+            merged[variable] = _config_text(value)
+        elif variable in env:
+            merged[variable] = env[variable]
+    return MeshesSettings.from_env(merged)
+
+
+def _path_prefix(value: str, what: str, *, allow_root: bool) -> str:
+    path = "/" + value.strip("/") if value.strip("/") else ""
+    if not path and not allow_root:
+        raise ValueError(f"{what} must be a path like {DEFAULT_STATIC_URL_PATH!r}")
+    if any(c in path for c in "?#{}<> \t\r\n"):
+        raise ValueError(f"{what} must be a plain path (no query, fragment or placeholder)")
+    return path
+
+
+class MeshesBridge:
+    """The Flask extension: one object, `init_app(app)` per app (app factories work).
+
+    `settings` (default: from each app's config and the environment), `store` (default:
+    Redis when MESHES_BRIDGE_REDIS_URL is set, else in-process with a warning), `policy`
+    (a `MintPolicy`; a ``@policy_loader`` callback wins) and `client` (default: a
+    `MeshesClient` from the settings) go to each app's `EmbedService`, which is kept in
+    ``app.extensions["meshes_bridge"]``.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        settings: MeshesSettings | None = None,
+        store: BindingStore | None = None,
+        policy: MintPolicy | None = None,
+        client: MeshesClient | None = None,
+        url_prefix: str = DEFAULT_URL_PREFIX,
+        static_url_path: str = DEFAULT_STATIC_URL_PATH,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.policy = policy
+        self.client = client
+        self.url_prefix = _path_prefix(url_prefix, "url_prefix", allow_root=True)
+        self.static_url_path = _path_prefix(static_url_path, "static_url_path", allow_root=False)
+        self._user_loader: UserLoader | None = None
+        self._policy_loader: PolicyLoader | None = None
+        self.blueprint = self._make_blueprint()
+        if app is not None:
+            self.init_app(app)
+
+    # -- set-up --------------------------------------------------------------------------
+
+    def init_app(self, app: Flask) -> None:
+        """Configure `app`: settings (ConfigurationError now, not at the first request),
+        the `EmbedService`, the blueprint, the Jinja global and the logout signal."""
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("meshes-bridge is already initialised on this app")
+        settings = self.settings if self.settings is not None else settings_from_config(app.config)
+        asset_tree()  # a package without its runtime files fails at start-up, not at page load
+        store = self.store if self.store is not None else default_store(settings)
+        # The policy is looked up per request, so a @policy_loader registered after
+        # init_app (the usual order with app factories) still applies.
+        service = EmbedService(settings, client=self.client, store=store, policy=self._policy)
+        app.register_blueprint(self.blueprint)
+        app.add_template_global(self.embed, JINJA_GLOBAL)
+        app.extensions[EXTENSION_KEY] = service
+        self._connect_logout(app)
+        log.info(
+            "meshes-bridge ready: endpoints under %s, assets under %s, API %s, embed origin "
+            "%s, allowed origins %s",
+            self.url_prefix or "/",
+            self.static_url_path,
+            settings.api_url,
+            settings.embed_origin,
+            ", ".join(settings.allowed_origins),
+        )
+
+    def user_loader(self, callback: F) -> F:
+        """Register ``callback() -> str | None``: the logged-in user's key (the
+        ``external_user_id`` Meshes sees), or None when anonymous. It wins over
+        Flask-Login's ``current_user``; the policy callback then gets the key as `user`."""
+        self._user_loader = callback
+        return callback
+
+    def policy_loader(self, callback: F) -> F:
+        """Register ``callback(user, request) -> MintPolicy`` deciding each mint (workspace,
+        role, TTLs, launch pages); it wins over ``policy=``. `user` is Flask-Login's user
+        object (or the key a ``@user_loader`` returned); `request` is Flask's request."""
+        self._policy_loader = callback
+        return callback
+
+    def _make_blueprint(self) -> Blueprint:
+        blueprint = Blueprint(BLUEPRINT_NAME, __name__)
+        blueprint.add_url_rule(
+            f"{self.url_prefix}/session", "session", self._mint_view, methods=["POST"]
+        )
+        blueprint.add_url_rule(
+            f"{self.url_prefix}/session/<session_id>/refresh",
+            "refresh",
+            self._refresh_view,
+            methods=["POST"],
+        )
+        blueprint.add_url_rule(
+            f"{self.static_url_path}/<path:filename>", "asset", serve_asset, methods=["GET"]
+        )
+        return blueprint
+
+    # -- the current app's service -------------------------------------------------------
+
+    def service(self, app: Flask | None = None) -> EmbedService:
+        """The `EmbedService` of `app` (default: the current app)."""
+        target = app if app is not None else current_app
+        try:
+            service: EmbedService = target.extensions[EXTENSION_KEY]
+        except KeyError:
+            raise RuntimeError(
+                "meshes-bridge is not initialised on this app: call bridge.init_app(app)"
+            ) from None
+        return service
+
+    # -- who is asking, and what they may mint -------------------------------------------
+
+    def current_user(self) -> tuple[str | None, Any]:
+        """``(user_key, user)`` for this request; ``(None, None)`` when anonymous."""
+        if self._user_loader is not None:
+            key = self._user_loader()
+            if key is None or key == "":
+                return None, None
+            return str(key), str(key)
+        if getattr(current_app, "login_manager", None) is None:
+            raise RuntimeError(
+                "meshes-bridge cannot tell who is logged in: set up Flask-Login's "
+                "LoginManager on this app, or register a @bridge.user_loader"
+            )
+        from flask_login import current_user
+
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        if user is None or not user.is_authenticated:
+            return None, None
+        key = user.get_id()
+        return (str(key) if key not in (None, "") else None), user
+
+    def _policy(self, user: Any, native_request: Any) -> MintPolicy:
+        if self._policy_loader is not None:
+            return self._policy_loader(user, native_request)
+        return self.policy if self.policy is not None else MintPolicy()
+
+    # -- the endpoints -------------------------------------------------------------------
+
+    def _mint_view(self) -> Response:
+        user_key, user = self.current_user()
+        reply = self.service().mint(endpoint_request(user_key, user))
+        if reply.status == 200:
+            session_minted.send(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                user_key=user_key,
+                session_id=reply.body.get("session_id"),
+            )
+        return to_response(reply)
+
+    def _refresh_view(self, session_id: str) -> Response:
+        user_key, user = self.current_user()
+        reply = self.service().refresh(endpoint_request(user_key, user), session_id)
+        if reply.status == 200:
+            session_refreshed.send(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                user_key=user_key,
+                session_id=session_id,
+            )
+        return to_response(reply)
+
+    # -- logout --------------------------------------------------------------------------
+
+    def _connect_logout(self, app: Flask) -> None:
+        try:
+            from flask_login import user_logged_out
+        except ImportError:  # no Flask-Login: the app calls revoke_user itself
+            return
+        # sender=app: only apps this bridge was initialised on; weak=False: a bound method
+        # would otherwise be collected at once.
+        user_logged_out.connect(self._on_logged_out, sender=app, weak=False)
+
+    def _on_logged_out(self, app: Flask, user: Any = None, **_extra: Any) -> None:
+        get_id = getattr(user, "get_id", None)
+        key = get_id() if callable(get_id) else None
+        if key in (None, ""):
+            return
+        try:
+            self.revoke_user(str(key), app=app)
+        except Exception as exc:  # the store (Redis) failing must not fail the logout
+            log.error(
+                "could not revoke the Meshes sessions of user %s on logout: %s",
+                key,
+                type(exc).__name__,
+            )
+
+    def revoke_user(self, user_key: str, app: Flask | None = None) -> int:
+        """Revoke every live Meshes session of `user_key` in `app` (default: the current
+        app). Automatic on Flask-Login's logout; call it yourself when a
+        ``@user_loader`` key is not the user's ``get_id()``, or on other ways out (account
+        disabled, password changed). Returns how many Meshes revoked; never raises for a
+        Meshes failure."""
+        target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+        count = self.service(target).revoke_user(str(user_key))
+        sessions_revoked.send(target, user_key=str(user_key), count=count)
+        return count
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def urls(self) -> dict[str, str]:
+        """The endpoint and loader URLs for this request (with the app's script root); the
+        refresh URL holds the literal ``{session_id}`` placeholder the bridge fills in."""
+        refresh = url_for(f"{BLUEPRINT_NAME}.refresh", session_id=_SESSION_ID_STAND_IN)
+        return {
+            "session_url": url_for(f"{BLUEPRINT_NAME}.session"),
+            "refresh_url": refresh.replace(_SESSION_ID_STAND_IN, "{session_id}"),
+            "loader_url": url_for(f"{BLUEPRINT_NAME}.asset", filename="loader.js"),
+        }
+
+    def embed(
+        self,
+        launch_page: str | None = None,
+        runtime: str | None = None,
+        min_height: int | None = None,
+        max_height: int | None = None,
+        element_id: str | None = None,
+        hooks_url: str | None = None,
+        include_script: bool = True,
+        css_class: str | None = None,
+        ready_timeout: float | None = None,
+        debug: bool = False,
+    ) -> Markup:
+        """The container and the loader's script tag, escaped (the Jinja global
+        ``meshes_embed``). `include_script=False` for a second embed on the same page."""
+        return Markup(
+            render.embed_html(
+                **self.urls(),
+                embed_origin=self.service().settings.embed_origin,
+                launch_page=launch_page,
+                runtime=runtime,
+                min_height=min_height,
+                max_height=max_height,
+                hooks_url=hooks_url,
+                ready_timeout=ready_timeout,
+                element_id=element_id,
+                css_class=css_class,
+                debug=debug,
+                include_script=include_script,
+            )
+        )
+
+    def content_security_policy(self, extra: Mapping[str, str] | None = None) -> str:
+        """The Content-Security-Policy for a page with the embed (`frame-src` = the current
+        app's MESHES_EMBED_ORIGIN); `extra` adds or replaces directives."""
+        return render.content_security_policy(self.service().settings.embed_origin, extra)
+
+
+__all__ = [
+    "BLUEPRINT_NAME",
+    "CONFIG_KEYS",
+    "ConfigurationError",
+    "EXTENSION_KEY",
+    "MeshesBridge",
+    "MintPolicy",
+    "session_minted",
+    "session_refreshed",
+    "sessions_revoked",
+    "settings_from_config",
+    "signals",
+]

@@ -1,0 +1,1 @@
+"""The Django example site of meshes-bridge (settings, urls, views, templates)."""

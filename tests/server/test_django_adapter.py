@@ -1,0 +1,764 @@
+"""The Django adapter (`meshes_bridge.django`): settings and system checks, the template
+tag, the staticfiles finder, the cache store (LocMemCache and a real Redis, shared by two
+OS processes), the views under Django's test client minting through the fake Meshes
+management API, the logout signal, and the example app under runserver.
+
+Django can be configured once per process: this module configures it (unless something
+did already, with this app installed) and changes settings only through
+``override_settings``, so it relies on no global state other modules could set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import django
+import httpx
+import pytest
+import redis
+from django.conf import settings
+
+_DB_DIR = tempfile.mkdtemp(prefix="meshes-django-tests-")
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="meshes-bridge-tests-" + "x" * 40,
+        ALLOWED_HOSTS=["testserver"],
+        USE_TZ=True,
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.staticfiles",
+            "meshes_bridge.django",
+        ],
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ],
+        ROOT_URLCONF=__name__,
+        APPEND_SLASH=True,
+        DATABASES={
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": os.path.join(_DB_DIR, "db.sqlite3"),
+            }
+        },
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],  # speed only
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": "meshes-bridge-tests",
+            }
+        },
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+            }
+        ],
+        STATIC_URL="/static/",
+        STATICFILES_FINDERS=[
+            "django.contrib.staticfiles.finders.FileSystemFinder",
+            "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+            "meshes_bridge.django.finders.MeshesBridgeFinder",
+        ],
+        # Real values come from the fake Meshes in the `configured` fixture.
+        MESHES_ORG_ID="00000000-0000-4000-8000-000000000000",
+        MESHES_ACCESS_KEY="placeholder",
+        MESHES_SECRET_KEY="placeholder",
+        MESHES_WORKSPACE_ID="00000000-0000-4000-8000-000000000001",
+        MESHES_ALLOWED_ORIGINS=["http://testserver"],
+    )
+    django.setup()
+elif "meshes_bridge.django" not in settings.INSTALLED_APPS:  # pragma: no cover
+    raise RuntimeError(
+        "Django was configured before test_django_adapter.py without meshes_bridge.django: "
+        "run this module in its own pytest process"
+    )
+
+from django.contrib.auth import get_user_model  # noqa: E402 - needs the configured settings
+from django.contrib.staticfiles import finders  # noqa: E402
+from django.core import checks  # noqa: E402
+from django.core.cache.backends.locmem import LocMemCache  # noqa: E402
+from django.core.cache.backends.redis import RedisCache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.template import RequestContext, Template  # noqa: E402
+from django.test import Client, RequestFactory, override_settings  # noqa: E402
+from django.urls import include, path  # noqa: E402
+
+from e2e.doubles import Servers  # noqa: E402
+from e2e.doubles.management_api import TEST_SECRET_KEY  # noqa: E402
+from meshes_bridge import assets  # noqa: E402
+from meshes_bridge.django.finders import MeshesBridgeFinder  # noqa: E402
+from meshes_bridge.django.service import get_service, reset_service  # noqa: E402
+from meshes_bridge.django.store import DjangoCacheStore  # noqa: E402
+from meshes_bridge.server.service import MintPolicy  # noqa: E402
+from meshes_bridge.server.stores import BindingStore  # noqa: E402
+from meshes_bridge.testing.processes import AppProcess, RedisServer, free_port  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SESSION = "/meshes/session"
+
+
+def page(request: HttpRequest) -> HttpResponse:
+    """A host page with the embed, as a project would render it."""
+    html = Template('{% load meshes_bridge %}{% meshes_embed launch_page="connections" %}')
+    return HttpResponse(html.render(RequestContext(request, {})))
+
+
+urlpatterns = [
+    path("page", page),
+    path("meshes/", include("meshes_bridge.django.urls")),
+]
+
+
+def admin_policy(user: Any, request: Any) -> MintPolicy:
+    """MESHES_BRIDGE_POLICY as a dotted path: a per-user policy."""
+    return MintPolicy(role="admin" if user.username == "alice" else "member")
+
+
+def email_key(user: Any) -> str:
+    return f"user-{user.username}"
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def database() -> Iterator[None]:
+    call_command("migrate", verbosity=0, interactive=False, skip_checks=True)
+    user_model = get_user_model()
+    for name in ("alice", "bob"):
+        user_model.objects.get_or_create(username=name)
+    yield
+    shutil.rmtree(_DB_DIR, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No MESHES_* from the outer environment; a fresh service and an empty cache."""
+    for name in list(os.environ):
+        if name.startswith("MESHES_"):
+            monkeypatch.delenv(name)
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    reset_service()
+    yield
+    reset_service()
+
+
+@pytest.fixture
+def configured(meshes: Servers) -> Iterator[Servers]:
+    """Settings pointing at the fake Meshes (reset by the shared `meshes` fixture)."""
+    env = meshes.meshes_env()
+    with override_settings(
+        MESHES_ORG_ID=env["MESHES_ORG_ID"],
+        MESHES_ACCESS_KEY=env["MESHES_ACCESS_KEY"],
+        MESHES_SECRET_KEY=env["MESHES_SECRET_KEY"],
+        MESHES_WORKSPACE_ID=env["MESHES_WORKSPACE_ID"],
+        MESHES_API_URL=env["MESHES_API_URL"],
+        MESHES_EMBED_ORIGIN=env["MESHES_EMBED_ORIGIN"],
+        MESHES_ALLOWED_ORIGINS=["http://testserver"],
+    ):
+        yield meshes
+
+
+def user(name: str) -> Any:
+    return get_user_model().objects.get(username=name)
+
+
+@pytest.fixture
+def alice(configured: Servers) -> Client:
+    client = Client()
+    client.force_login(user("alice"))
+    return client
+
+
+@pytest.fixture
+def bob(configured: Servers) -> Client:
+    client = Client()
+    client.force_login(user("bob"))
+    return client
+
+
+def post(client: Client, url: str, body: Any = None, **headers: str) -> Any:
+    return client.post(
+        url, body if body is not None else {}, content_type="application/json", headers=headers
+    )
+
+
+def messages(check_id_prefix: str = "meshes_bridge.") -> list[checks.CheckMessage]:
+    return [m for m in checks.run_checks() if (m.id or "").startswith(check_id_prefix)]
+
+
+def ids(found: list[checks.CheckMessage]) -> list[str]:
+    return sorted(str(m.id) for m in found)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll `condition` until it is truthy (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+# -- settings and system checks ------------------------------------------------------------
+
+
+def test_configured_project_passes_the_checks(configured: Servers) -> None:
+    # The test cache is a LocMemCache: only W001 remains.
+    assert ids(messages()) == ["meshes_bridge.W001"]
+
+
+def test_e001_names_each_missing_or_bad_setting(configured: Servers) -> None:
+    with override_settings(
+        MESHES_ORG_ID=None, MESHES_SECRET_KEY="", MESHES_BRIDGE_MINT_LIMIT="ten"
+    ):
+        errors = [m for m in messages() if m.id == "meshes_bridge.E001"]
+    texts = [m.msg for m in errors]
+    assert any(t.startswith("MESHES_ORG_ID") for t in texts), texts
+    assert any(t.startswith("MESHES_SECRET_KEY") for t in texts), texts
+    assert any(t.startswith("MESHES_BRIDGE_MINT_LIMIT") for t in texts), texts
+    assert all(m.level == checks.ERROR for m in errors)
+    assert any("MESHES_ORG_ID" in (m.hint or "") for m in errors)
+    assert all("placeholder" not in m.msg and TEST_SECRET_KEY not in m.msg for m in errors)
+
+    with override_settings(MESHES_BRIDGE_POLICY="no.such.module.policy", MESHES_BRIDGE_CACHE="x"):
+        texts = [m.msg for m in messages() if m.id == "meshes_bridge.E001"]
+    assert any(t.startswith("MESHES_BRIDGE_POLICY") for t in texts), texts
+    assert any(t.startswith("MESHES_BRIDGE_CACHE") for t in texts), texts
+
+
+def test_e001_can_be_silenced(configured: Servers) -> None:
+    with override_settings(MESHES_ORG_ID=None, SILENCED_SYSTEM_CHECKS=["meshes_bridge.E001"]):
+        assert not [m for m in messages() if m.id == "meshes_bridge.E001" and not m.is_silenced()]
+
+
+def test_the_environment_fills_in_and_settings_win(
+    configured: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = configured.meshes_env()
+    monkeypatch.setenv("MESHES_ORG_ID", env["MESHES_ORG_ID"])
+    monkeypatch.setenv("MESHES_BRIDGE_MINT_LIMIT", "not a number")  # overridden: never read
+    monkeypatch.setenv("MESHES_BRIDGE_REFRESH_LIMIT", "7")
+    with override_settings(MESHES_ORG_ID=None, MESHES_BRIDGE_MINT_LIMIT=3):
+        assert not [m for m in messages() if m.id == "meshes_bridge.E001"]
+        built = get_service().settings
+    assert built.org_id == env["MESHES_ORG_ID"]
+    assert (built.mint_limit, built.refresh_limit) == (3, 7)
+    assert built.allowed_origins == ("http://testserver",)
+
+
+def test_a_setting_change_rebuilds_the_service(configured: Servers) -> None:
+    first = get_service()
+    with override_settings(MESHES_BRIDGE_MINT_LIMIT=4):
+        assert get_service() is not first
+        assert get_service().settings.mint_limit == 4
+    assert get_service().settings.mint_limit == 10
+
+
+def test_w001_for_a_per_process_cache(configured: Servers) -> None:
+    warning = next(m for m in messages() if m.id == "meshes_bridge.W001")
+    assert "LocMemCache" in warning.msg and warning.level == checks.WARNING
+    dummy = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with override_settings(CACHES=dummy):
+        assert "DummyCache" in next(m for m in messages() if m.id == "meshes_bridge.W001").msg
+    redis = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # never contacted by the check
+        }
+    }
+    with override_settings(CACHES=redis):
+        assert "meshes_bridge.W001" not in ids(messages())
+
+
+def test_w002_when_the_bridge_cannot_read_the_csrf_cookie(configured: Servers) -> None:
+    with override_settings(CSRF_COOKIE_HTTPONLY=True):
+        warning = next(m for m in messages() if m.id == "meshes_bridge.W002")
+    assert "CSRF_COOKIE_HTTPONLY" in warning.msg and "X-CSRFToken" in warning.msg
+    with override_settings(CSRF_USE_SESSIONS=True):
+        assert (
+            "CSRF_USE_SESSIONS" in next(m for m in messages() if m.id == "meshes_bridge.W002").msg
+        )
+
+
+def test_e002_without_the_finder_and_e003_without_csrf_middleware(configured: Servers) -> None:
+    with override_settings(STATICFILES_FINDERS=settings.STATICFILES_FINDERS[:2]):
+        error = next(m for m in messages() if m.id == "meshes_bridge.E002")
+    assert "MeshesBridgeFinder" in (error.hint or "")
+    without_csrf = [m for m in settings.MIDDLEWARE if "csrf" not in m]
+    with override_settings(MIDDLEWARE=without_csrf):
+        assert "meshes_bridge.E003" in ids(messages())
+
+
+# -- the template tag ------------------------------------------------------------------------
+
+
+def render(source: str, **context: Any) -> str:
+    request = RequestFactory().get("/page")
+    return Template("{% load meshes_bridge %}" + source).render(RequestContext(request, context))
+
+
+def test_the_tag_renders_urls_csrf_pair_and_launch_page(configured: Servers) -> None:
+    html = render(
+        '{% meshes_embed launch_page="connections" runtime="micropython" min_height=600 %}'
+    )
+    assert 'data-session-url="/meshes/session"' in html
+    assert 'data-refresh-url="/meshes/session/{session_id}/refresh"' in html
+    assert '<script type="module" src="/static/meshes-bridge/loader.js"' in html
+    assert 'data-runtime="micropython"' in html
+    assert 'data-csrf-cookie="csrftoken" data-csrf-header="X-CSRFToken"' in html
+    assert f'data-embed-origin="{configured.embed_url}"' in html
+    assert 'data-session-body="{&quot;launch_page&quot;: &quot;connections&quot;}"' in html
+    assert 'data-min-height="600"' in html
+
+
+def test_the_tag_escapes_and_follows_the_csrf_settings(configured: Servers) -> None:
+    with override_settings(CSRF_COOKIE_NAME='x"><b>', CSRF_HEADER_NAME="HTTP_X_XSRF_TOKEN"):
+        html = render(
+            "{% meshes_embed element_id=name css_class=name include_script=False %}",
+            name='"><script>alert(1)</script>',
+        )
+    assert "<script>alert" not in html and "<b>" not in html
+    assert 'id="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert 'data-csrf-cookie="x&quot;&gt;&lt;b&gt;" data-csrf-header="X-Xsrf-Token"' in html
+    assert "<script" not in html  # include_script=False
+
+
+def test_the_page_sets_the_csrf_cookie_and_the_csp_tag(configured: Servers) -> None:
+    answer = Client().get("/page")
+    assert answer.status_code == 200
+    assert "csrftoken" in answer.cookies  # the tag asked for the token
+    csp = render("{% meshes_csp %}")
+    assert f"frame-src {configured.embed_url}" in csp
+    assert "&#x27;self&#x27;" in csp  # autoescaped for an attribute
+
+
+def test_a_bad_launch_page_is_a_template_error(configured: Servers) -> None:
+    with pytest.raises(ValueError, match="launch_page"):
+        render('{% meshes_embed launch_page="settings" %}')
+
+
+# -- static files ---------------------------------------------------------------------------
+
+
+def test_the_finder_finds_and_lists_the_tree() -> None:
+    finder = MeshesBridgeFinder()
+    found = finder.find("meshes-bridge/loader.js")
+    assert isinstance(found, str)
+    assert Path(found).read_text(encoding="utf-8") == assets.loader_text()
+    assert finder.find("meshes-bridge/loader.js", find_all=True) == [found]
+    assert finder.find("meshes-bridge/loader.js", all=True) == [found]  # Django < 5.2
+    wasm = finder.find("meshes-bridge/micropython/micropython.wasm")
+    assert Path(wasm).read_bytes()[:4] == b"\0asm"
+    for missing in ("meshes-bridge/nothing.js", "loader.js", "meshes-bridge/../setup.py"):
+        assert finder.find(missing) == []
+    assert finders.find("meshes-bridge/pyodide/pyodide.mjs")  # through STATICFILES_FINDERS
+    listed = {rel for rel, _ in finder.list([])}
+    assert {"loader.js", "micropython/micropython.wasm", "pyodide/pyodide.asm.wasm"} <= listed
+    assert "python/meshes_bridge/core/session.py" in listed
+    assert not any(rel.endswith(".wasm") for rel, _ in finder.list(["*.wasm"]))
+    assert finder.check() == []
+
+
+def test_findstatic_and_collectstatic(tmp_path: Path) -> None:
+    out = StringIO()
+    call_command("findstatic", "meshes-bridge/loader.js", stdout=out, verbosity=1)
+    assert "loader.js" in out.getvalue()
+    root = tmp_path / "static"
+    with override_settings(STATIC_ROOT=str(root)):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    tree = root / "meshes-bridge"
+    assert (tree / "loader.js").read_text(encoding="utf-8") == assets.loader_text()
+    for rel in (
+        "micropython/micropython.mjs",
+        "micropython/micropython.wasm",
+        "pyodide/pyodide.mjs",
+        "pyodide/pyodide.asm.wasm",
+        "pyodide/python_stdlib.zip",
+        "pyscript/core.js",
+        "python/main.py",
+        "python/meshes_bridge/browser/boot.py",
+    ):
+        assert (tree / rel).is_file(), rel
+    # A second run (nothing changed) is a no-op, not an error.
+    with override_settings(STATIC_ROOT=str(root)):
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def test_collectstatic_with_the_manifest_storage(tmp_path: Path) -> None:
+    # Hashing storages post-process every .js and .css: no file may name a missing one
+    # (a source map, a url()), and the loader's siblings keep their plain names too.
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    with override_settings(STATIC_ROOT=str(tmp_path), STORAGES=storages):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    assert (tmp_path / "meshes-bridge" / "loader.js").is_file()
+    assert (tmp_path / "meshes-bridge" / "micropython" / "micropython.wasm").is_file()
+
+
+# -- the store --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_cache(redis_server: RedisServer) -> RedisCache:
+    return RedisCache(redis_server.url, {})
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def store(request: pytest.FixtureRequest) -> DjangoCacheStore:
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        server.flush()
+        return DjangoCacheStore(request.getfixturevalue("redis_cache"))
+    cache = LocMemCache("meshes-bridge-store-tests", {})
+    cache.clear()
+    return DjangoCacheStore(cache)
+
+
+def test_store_is_a_binding_store(store: DjangoCacheStore) -> None:
+    assert isinstance(store, BindingStore)
+
+
+def test_store_bindings_and_session_lists(store: DjangoCacheStore) -> None:
+    store.bind("sess_1", "alice", 60)
+    store.bind("sess_2", "alice", 60)
+    store.bind("sess_3", "bob", 60)
+    assert store.owner("sess_1") == "alice" and store.owner("sess_3") == "bob"
+    assert store.owner("sess_unknown") is None
+    assert store.sessions_of("alice") == ["sess_1", "sess_2"]
+    store.bind("sess_1", "alice", 120)  # a refresh extends, adds no entry
+    assert store.sessions_of("alice") == ["sess_1", "sess_2"]
+    store.unbind("sess_1")
+    assert store.owner("sess_1") is None
+    assert store.sessions_of("alice") == ["sess_2"]
+    assert store.sessions_of("bob") == ["sess_3"]
+    assert store.sessions_of("carol") == []
+    # Keys memcached would refuse (spaces, long) are hashed; ids stay apart.
+    odd = "user with spaces " + "x" * 300
+    store.bind("sess id with spaces", odd, 60)
+    assert store.owner("sess id with spaces") == odd
+    assert store.sessions_of(odd) == ["sess id with spaces"]
+
+
+def test_store_bindings_expire(store: DjangoCacheStore) -> None:
+    store.bind("sess_short", "alice", 1)
+    store.bind("sess_long", "alice", 60)
+    wait_for(lambda: store.owner("sess_short") is None, what="the binding's TTL")
+    assert store.sessions_of("alice") == ["sess_long"]
+
+
+def test_store_never_overwrites_a_live_slot_after_the_counter_is_lost(
+    store: DjangoCacheStore,
+) -> None:
+    store.bind("sess_a", "alice", 60)
+    store.cache.delete("meshes-bridge:user:alice:n")  # an eviction, a restart of the count
+    store.bind("sess_b", "alice", 60)
+    assert store.sessions_of("alice") == ["sess_a", "sess_b"]
+
+
+def test_store_sliding_window_limit(store: DjangoCacheStore) -> None:
+    assert [store.hit("mint:alice", 3, 60) for _ in range(3)] == [None, None, None]
+    retry = store.hit("mint:alice", 3, 60)
+    assert retry is not None and 55 < retry <= 60
+    assert store.hit("mint:alice", 3, 60) is not None  # refused requests are not counted
+    assert store.hit("mint:bob", 3, 60) is None
+    assert store.hit("refresh:alice", 3, 60) is None
+
+
+def test_store_limit_slides(store: DjangoCacheStore) -> None:
+    assert store.hit("mint:alice", 1, 1) is None
+    assert store.hit("mint:alice", 1, 1) is not None
+    wait_for(lambda: store.hit("mint:alice", 1, 1) is None, what="the window to slide")
+
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    import django
+    from django.conf import settings
+
+    url, role = sys.argv[1], sys.argv[2]
+    settings.configure(CACHES={"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}})
+    django.setup()
+    import redis
+    from meshes_bridge.django.store import DjangoCacheStore
+
+    store = DjangoCacheStore("default")
+    control = redis.Redis.from_url(url)
+    control.incr("test:ready")
+    while not control.exists("test:go"):  # start together with the other process
+        time.sleep(0.005)
+    if role == "bind":
+        store.bind("sess_shared", "alice", 60)
+        control.set("test:bound", 1)
+    else:
+        while not control.exists("test:bound"):
+            time.sleep(0.005)
+    allowed = sum(store.hit("mint:alice", 10, 60) is None for _ in range(8))
+    print(json.dumps({"allowed": allowed, "owner": store.owner("sess_shared"),
+                      "sessions": store.sessions_of("alice")}))
+    """
+)
+
+
+def test_two_processes_share_one_binding_and_one_limit(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    control = redis.Redis.from_url(redis_server.url)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, redis_server.url, role],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for role in ("bind", "read")
+    ]
+    try:
+        wait_for(lambda: int(control.get("test:ready") or 0) == 2, 30, "both workers")
+        control.set("test:go", 1)
+        outputs = [w.communicate(timeout=60) for w in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+        control.close()
+    results = []
+    for (out, err), worker in zip(outputs, workers, strict=True):
+        assert worker.returncode == 0, err
+        results.append(json.loads(out))
+    # 16 hits at one limit of 10 a minute: exactly 10 allowed across both processes.
+    assert sum(r["allowed"] for r in results) == 10
+    for result in results:
+        assert result["owner"] == "alice"
+        assert result["sessions"] == ["sess_shared"]
+    assert DjangoCacheStore(RedisCache(redis_server.url, {})).owner("sess_shared") == "alice"
+
+
+# -- the views ---------------------------------------------------------------------------------
+
+
+def test_anonymous_gets_401_json_not_a_login_redirect(configured: Servers) -> None:
+    answer = post(Client(), SESSION, {"launch_page": "connections"})
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "login-required"}
+    assert answer["Cache-Control"].startswith("no-store")
+    assert post(Client(), f"{SESSION}/sess_x/refresh").status_code == 401
+    assert configured.api.calls() == []
+
+
+def test_only_post(alice: Client) -> None:
+    assert alice.get(SESSION).status_code == 405
+    assert alice.put(SESSION, "{}", content_type="application/json").status_code == 405
+    assert alice.get(f"{SESSION}/sess_x/refresh").status_code == 405
+
+
+def test_mint_and_refresh_for_the_logged_in_user(alice: Client, configured: Servers) -> None:
+    answer = post(alice, SESSION, {"launch_page": "connections"})
+    assert answer.status_code == 200, answer.content
+    assert answer["Cache-Control"].startswith("no-store")
+    assert answer["Content-Type"] == "application/json"
+    session = answer.json()
+    assert set(session) == {"session_id", "access_token", "expires_at", "launch_url"}
+    view = configured.fake.session(session["session_id"])
+    assert view.external_user_id == str(user("alice").pk)
+    assert view.allowed_origins == ("http://testserver",)
+    assert view.launch_page == "connections"
+    assert get_service().store.owner(session["session_id"]) == str(user("alice").pk)
+
+    renewed = post(alice, f"{SESSION}/{session['session_id']}/refresh")
+    assert renewed.status_code == 200, renewed.content
+    assert set(renewed.json()) == {"access_token", "expires_at"}
+    assert renewed["Cache-Control"].startswith("no-store")
+
+
+def test_append_slash_does_not_redirect_the_endpoints(alice: Client) -> None:
+    with override_settings(APPEND_SLASH=True):
+        assert post(alice, SESSION).status_code == 200
+        assert post(alice, f"{SESSION}/sess_unknown/refresh").status_code == 404
+
+
+def test_the_service_rules_reach_the_client(
+    alice: Client, bob: Client, configured: Servers
+) -> None:
+    foreign = post(alice, SESSION, Origin="https://evil.example")
+    assert (foreign.status_code, foreign.json()["error"]) == (403, "origin-not-allowed")
+    form = alice.post(SESSION, {"launch_page": "connections"})  # multipart, as a form would
+    assert form.status_code in (403, 415)
+    urlencoded = alice.post(
+        SESSION, "launch_page=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert urlencoded.status_code in (403, 415)
+    smuggled = post(alice, SESSION, {"role": "owner"})
+    assert (smuggled.status_code, smuggled.json()) == (
+        400,
+        {"error": "field-not-allowed", "field": "role"},
+    )
+    assert configured.api.calls("create") == []
+
+    session_id = post(alice, SESSION).json()["session_id"]
+    theirs = post(bob, f"{SESSION}/{session_id}/refresh")
+    unknown = post(bob, f"{SESSION}/sess_unknown/refresh")
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.json() == unknown.json() == {"error": "not-found"}
+
+
+def test_the_rate_limit_answers_429(alice: Client) -> None:
+    with override_settings(MESHES_BRIDGE_MINT_LIMIT=2):
+        assert [post(alice, SESSION).status_code for _ in range(2)] == [200, 200]
+        limited = post(alice, SESSION)
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 60
+
+
+def test_csrf_is_enforced(configured: Servers) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user("alice"))
+    refused = post(client, SESSION)
+    assert refused.status_code == 403
+    assert configured.api.calls("create") == []
+    forged = post(client, SESSION, **{"X-CSRFToken": "forged" * 6})
+    assert forged.status_code == 403
+    client.get("/page")  # the page sets the cookie the bridge reads
+    token = client.cookies["csrftoken"].value
+    allowed = post(client, SESSION, **{"X-CSRFToken": token})
+    assert allowed.status_code == 200, allowed.content
+
+
+def test_policy_and_user_key_settings(alice: Client, configured: Servers) -> None:
+    with override_settings(
+        MESHES_BRIDGE_POLICY=f"{__name__}.admin_policy", MESHES_BRIDGE_USER_KEY=email_key
+    ):
+        session_id = post(alice, SESSION).json()["session_id"]
+    view = configured.fake.session(session_id)
+    assert (view.role, view.external_user_id) == ("admin", "user-alice")
+
+
+def test_no_secret_or_token_in_the_logs(
+    alice: Client, configured: Servers, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    session = post(alice, SESSION).json()
+    post(alice, f"{SESSION}/{session['session_id']}/refresh")
+    configured.api.fail_next("create", 401, body={"error": "invalid_token", "message": "bad"})
+    assert post(alice, SESSION).status_code == 500
+    for secret in (TEST_SECRET_KEY, *configured.fake.issued_tokens(), session["launch_url"]):
+        assert secret not in caplog.text
+    assert "eyJ" not in caplog.text
+
+
+# -- logout ----------------------------------------------------------------------------------
+
+
+def test_logout_revokes_the_users_live_sessions(
+    alice: Client, bob: Client, configured: Servers
+) -> None:
+    mine = [post(alice, SESSION).json()["session_id"] for _ in range(2)]
+    theirs = post(bob, SESSION).json()["session_id"]
+    alice.logout()  # Django's logout(): user_logged_out
+    assert sorted(configured.api.revoked_ids()) == sorted(mine)
+    assert all(configured.fake.session(s).revoked for s in mine)
+    assert not configured.fake.session(theirs).revoked
+    assert get_service().store.sessions_of(str(user("alice").pk)) == []
+
+
+def test_logout_never_fails(configured: Servers) -> None:
+    client = Client()
+    client.force_login(user("alice"))
+    with override_settings(MESHES_ORG_ID=None):  # half configured: logout still works
+        client.logout()
+    configured.api.fail_next("revoke", 503, count=10)
+    client.force_login(user("alice"))
+    post(client, SESSION)
+    client.logout()
+
+
+# -- the example app ---------------------------------------------------------------------------
+
+
+def test_the_example_app_refuses_to_start_unconfigured() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHES_")}
+    env["MESHES_SECRET_KEY"] = TEST_SECRET_KEY
+    argv = [sys.executable, str(REPO / "examples/django/serve.py"), "--port", str(free_port())]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "(meshes_bridge.E001) MESHES_ORG_ID is not set" in done.stderr
+    assert "Traceback" not in done.stderr and TEST_SECRET_KEY not in done.stderr + done.stdout
+
+
+def test_the_example_app_under_runserver(meshes: Servers, redis_url: str) -> None:
+    port = free_port()
+    env = {
+        **meshes.meshes_env(),
+        "MESHES_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}",
+        "MESHES_BRIDGE_REDIS_URL": redis_url,
+    }
+    argv = [sys.executable, str(REPO / "examples/django/serve.py"), "--port", "{port}"]
+    with (
+        AppProcess(argv, env=env, port=port, start_timeout=60) as app,
+        httpx.Client(base_url=app.url) as http,
+    ):
+        form = http.get("/login")
+        assert form.status_code == 200 and 'name="password"' in form.text
+        hidden = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        assert hidden is not None
+        data = {"username": "alice", "password": "wrong", "csrfmiddlewaretoken": hidden[1]}
+        assert http.post("/login", data=data).status_code == 401
+        data["password"] = "demo-password"
+        assert http.post("/login", data=data).status_code == 302
+
+        home = http.get("/?runtime=pyodide")
+        assert home.status_code == 200
+        assert "frame-src " + meshes.embed_url in home.headers["Content-Security-Policy"]
+        assert 'data-runtime="pyodide"' in home.text and ">alice<" in home.text
+        headers = {"X-CSRFToken": http.cookies["csrftoken"], "Origin": app.url}
+        minted = http.post(SESSION, json={"launch_page": "dashboard"}, headers=headers)
+        assert minted.status_code == 200, minted.text
+        session_id = minted.json()["session_id"]
+
+        with redis.Redis.from_url(redis_url) as shared:  # CACHES["default"] is that Redis
+            assert shared.keys(f"*meshes-bridge:session:{session_id}")
+
+        wasm = http.get("/static/meshes-bridge/micropython/micropython.wasm")
+        assert wasm.status_code == 200 and wasm.headers["content-type"] == "application/wasm"
+        loader = http.get("/static/meshes-bridge/loader.js")
+        assert loader.headers["content-type"].startswith("text/javascript")
+        assert loader.text == assets.loader_text()
+
+        logout = http.post("/logout", data={"csrfmiddlewaretoken": headers["X-CSRFToken"]})
+        assert logout.status_code == 302
+        assert meshes.api.revoked_ids() == [session_id]
+        output = app.output()
+    assert TEST_SECRET_KEY not in output and "eyJ" not in output
+    for token in meshes.fake.issued_tokens():
+        assert token not in output

@@ -1,0 +1,238 @@
+"""Section 4 of server-interface.md over real HTTP, for each framework: the example app
+runs under its framework's real server as a separate process, minting through the fake
+Meshes management API, with bindings and rate limits in a private Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from e2e.doubles import Servers
+from e2e.doubles.management_api import TEST_SECRET_KEY
+from e2e.examples import FRAMEWORKS, Visitor, start_example
+from meshes_bridge.testing.processes import AppProcess, RedisServer
+
+FORBIDDEN_FIELDS = (
+    "role",
+    "workspace_id",
+    "external_user_id",
+    "allowed_origins",
+    "ttl_seconds",
+    "scopes",
+)
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def example(
+    framework: str, meshes_servers: Servers, redis_server: RedisServer
+) -> Iterator[AppProcess]:
+    """The framework's example app, bindings and limits in Redis."""
+    with start_example(framework, meshes_servers, MESHES_BRIDGE_REDIS_URL=redis_server.url) as app:
+        yield app
+
+
+@pytest.fixture
+def app(example: AppProcess, meshes: Servers, redis_server: RedisServer) -> Iterator[AppProcess]:
+    """The running example, with empty Redis (no bindings, fresh limits) and a clean fake;
+    afterwards, no token this test had issued is in the app's output."""
+    redis_server.flush()
+    yield example
+    assert_no_credentials(example.output(), meshes.fake.issued_tokens())
+
+
+def assert_no_credentials(output: str, tokens: list[str]) -> None:
+    for secret in [TEST_SECRET_KEY, *tokens]:
+        assert secret not in output
+    assert "eyJ" not in output  # no JWT
+
+
+@pytest.fixture
+def alice(app: AppProcess) -> Iterator[Visitor]:
+    with Visitor(app) as visitor:
+        assert visitor.login("alice").status_code in (302, 303)
+        yield visitor
+
+
+@pytest.fixture
+def bob(app: AppProcess) -> Iterator[Visitor]:
+    with Visitor(app) as visitor:
+        assert visitor.login("bob").status_code in (302, 303)
+        yield visitor
+
+
+def assert_error(answer, status: int, error: str | None = None) -> None:
+    assert answer.status_code == status, answer.text[:300]
+    if error is not None:
+        assert answer.json()["error"] == error
+
+
+def test_login_is_required(app: AppProcess, meshes: Servers) -> None:
+    with Visitor(app) as anonymous:
+        assert_error(anonymous.mint(), 401, "login-required")
+        assert_error(anonymous.refresh("sess_anything"), 401, "login-required")
+        assert anonymous.http.get("/").status_code in (302, 303)  # the page wants a login
+        assert anonymous.login("alice", "wrong-password").status_code == 401
+        assert_error(anonymous.mint(), 401, "login-required")
+    assert meshes.api.calls() == []
+
+
+def test_a_mint_and_a_refresh_for_the_logged_in_user(alice: Visitor, meshes: Servers) -> None:
+    answer = alice.mint({"launch_page": "connections"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"].startswith("no-store")
+    session = answer.json()
+    assert set(session) == {"session_id", "access_token", "expires_at", "launch_url"}
+    assert session["launch_url"].startswith(meshes.embed_url + "/workspace/connections?")
+    view = meshes.fake.session(session["session_id"])
+    assert view.external_user_id  # the server's user id, not the browser's word
+    assert view.allowed_origins == (alice.app.origin,) and view.role == "member"
+
+    renewed = alice.refresh(session["session_id"])
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.headers["Cache-Control"].startswith("no-store")
+    assert set(renewed.json()) == {"access_token", "expires_at"}
+    assert meshes.fake.inspect_token(renewed.json()["access_token"]).valid
+
+
+def test_a_foreign_origin_is_refused(alice: Visitor, meshes: Servers) -> None:
+    for origin in ("https://evil.example", "null", alice.app.origin + ".evil.example"):
+        assert_error(alice.mint(origin=origin), 403)
+    session_id = alice.mint().json()["session_id"]
+    assert_error(alice.refresh(session_id, origin="https://evil.example"), 403)
+    assert len(meshes.api.calls("create")) == 1
+
+
+def test_a_cross_site_form_cannot_post(framework: str, alice: Visitor, meshes: Servers) -> None:
+    form = "launch_page=connections"
+    for content_type in (
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ):
+        answer = alice.mint(content=form, content_type=content_type)
+        assert answer.status_code in (403, 415), (content_type, answer.status_code)
+    assert meshes.api.calls("create") == []
+
+
+def test_django_needs_the_csrf_header(framework: str, alice: Visitor, meshes: Servers) -> None:
+    if framework != "django":
+        pytest.skip("CSRF tokens are Django's; the others rely on Origin + JSON")
+    assert_error(alice.mint(csrf=False), 403)
+    assert_error(alice.mint(csrf=False, headers={"X-CSRFToken": "forged" * 6}), 403)
+    assert meshes.api.calls("create") == []
+    assert alice.mint().status_code == 200
+
+
+@pytest.mark.parametrize("field", FORBIDDEN_FIELDS)
+def test_the_browser_cannot_choose_what_the_server_decides(
+    field: str, alice: Visitor, meshes: Servers
+) -> None:
+    values = {
+        "role": "owner",
+        "workspace_id": "5f0c3c9e-6d1b-4a57-9a53-2f1d8e0b7a11",
+        "external_user_id": "bob",
+        "allowed_origins": ["https://evil.example"],
+        "ttl_seconds": 3600,
+        "scopes": ["events.payload:read"],
+    }
+    answer = alice.mint({"launch_page": "rules", field: values[field]})
+    assert_error(answer, 400, "field-not-allowed")
+    assert answer.json()["field"] == field
+    assert meshes.api.calls("create") == [] and meshes.fake.sessions() == []
+
+
+def test_an_unknown_launch_page_is_a_bad_value(alice: Visitor, meshes: Servers) -> None:
+    for page in ("billing", "", 7, None):
+        answer = alice.mint({"launch_page": page})
+        assert_error(answer, 400, "bad-value")
+        assert answer.json()["field"] == "launch_page"
+    assert_error(alice.mint(content="{not json"), 400, "bad-value")
+    assert meshes.api.calls("create") == []
+
+
+def test_no_one_refreshes_another_users_session(
+    alice: Visitor, bob: Visitor, meshes: Servers
+) -> None:
+    alices = alice.mint().json()["session_id"]
+    stolen = bob.refresh(alices)
+    unknown = bob.refresh("sess_00000000-0000-0000-0000-000000000000")
+    malformed = bob.refresh("..%2F..%2Fetc")
+    assert stolen.status_code == unknown.status_code == 404
+    assert stolen.json() == unknown.json() == {"error": "not-found"}
+    assert malformed.status_code == 404
+    assert meshes.api.calls("refresh") == []  # nothing reached Meshes
+    assert alice.refresh(alices).status_code == 200
+
+
+def test_a_session_meshes_forgot_is_gone(alice: Visitor, meshes: Servers) -> None:
+    session_id = alice.mint().json()["session_id"]
+    meshes.fake.revoke(session_id)
+    assert_error(alice.refresh(session_id), 404, "session-gone")
+    assert_error(alice.refresh(session_id), 404, "not-found")  # the binding went with it
+
+
+def test_meshes_5xx_is_a_502_after_bounded_retries(alice: Visitor, meshes: Servers) -> None:
+    meshes.api.fail_next("create", 503, count=10)
+    assert_error(alice.mint(), 502, "meshes-unavailable")
+    assert 2 <= len(meshes.api.calls("create")) <= 4
+    meshes.api.clear_injections()
+    session_id = alice.mint().json()["session_id"]
+    meshes.api.fail_next("refresh", 500, count=10)
+    assert_error(alice.refresh(session_id), 502, "meshes-unavailable")
+
+
+def test_the_eleventh_mint_in_a_minute_is_refused(
+    alice: Visitor, bob: Visitor, meshes: Servers
+) -> None:
+    for _ in range(10):
+        assert alice.mint().status_code == 200
+    refused = alice.mint()
+    assert_error(refused, 429, "rate-limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert len(meshes.api.calls("create")) == 10
+    assert bob.mint().status_code == 200  # per user
+
+
+def test_logout_revokes_the_users_sessions(alice: Visitor, bob: Visitor, meshes: Servers):
+    mine = {alice.mint().json()["session_id"] for _ in range(2)}
+    bobs = bob.mint().json()["session_id"]
+    assert alice.logout().status_code in (302, 303)
+    assert set(meshes.api.revoked_ids()) == mine
+    assert not meshes.fake.session(bobs).revoked
+    assert_error(alice.mint(), 401, "login-required")
+
+
+def test_the_app_logs_what_it_does_without_credentials(alice: Visitor, meshes: Servers) -> None:
+    session_id = alice.mint().json()["session_id"]
+    alice.refresh(session_id)
+    alice.logout()
+    output = alice.app.output()
+    assert session_id in output  # the service logged the mint (ids are not secrets)
+    assert_no_credentials(output, meshes.fake.issued_tokens())
+
+
+@pytest.fixture(scope="module")
+def misconfigured(framework: str, meshes_servers: Servers) -> Iterator[AppProcess]:
+    """The example with a machine secret Meshes does not know."""
+    with start_example(framework, meshes_servers, MESHES_SECRET_KEY="msk_test_" + "W" * 64) as app:
+        yield app
+
+
+def test_meshes_refusing_our_credentials_is_a_500_named_in_the_log(
+    misconfigured: AppProcess, meshes: Servers
+) -> None:
+    with Visitor(misconfigured) as visitor:
+        visitor.login("alice")
+        answer = visitor.mint()
+    assert_error(answer, 500, "meshes-credentials")
+    (call,) = meshes.api.calls("create")
+    assert call.status == 401 and call.rejection  # the fake really refused the JWT
+    output = misconfigured.output()
+    assert "MESHES_SECRET_KEY" in output  # the log line names the cause
+    assert "W" * 64 not in output and TEST_SECRET_KEY not in output and "eyJ" not in output
