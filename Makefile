@@ -41,7 +41,7 @@ DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp
 DEPS_OK := import importlib.metadata as m, os, sys, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]; \
   sys.exit(os.path.dirname(os.path.abspath(meshes_bridge.__file__)) != os.path.abspath("$(CURDIR)/bridge"))
 
-.PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test demo wheel clean
+.PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test examples-test demo wheel clean
 
 help:
 	@echo "make demo | test | setup | runtime | static | lint | unit | e2e | wheel | clean"
@@ -102,8 +102,20 @@ unit:
 e2e:
 	$(PYTHON) -m pytest e2e $(PYTEST_FLAGS)
 
+# The example apps' own tests run as a host team runs them: one app per pytest run, through
+# the installed test kit (meshes_app is session-scoped: one app per session).
+EXAMPLES := flask django fastapi
+
+# The examples first, so the run ends on the main suite's summary.
 test: setup lint
+	@for fw in $(EXAMPLES); do \
+	  echo "$(PYTHON) -m pytest examples/$$fw/tests"; \
+	  $(PYTHON) -m pytest examples/$$fw/tests $(PYTEST_FLAGS) || exit 1; \
+	done
 	$(PYTHON) -m pytest $(wildcard tests e2e) $(PYTEST_FLAGS)
+
+examples-test:
+	@for fw in $(EXAMPLES); do $(PYTHON) -m pytest examples/$$fw/tests $(PYTEST_FLAGS) || exit 1; done
 
 demo: setup
 	$(PYTHON) -m e2e.demo $(DEMO_ARGS)

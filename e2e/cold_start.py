@@ -19,10 +19,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from e2e.doubles.host_backend import page_html
-from e2e.doubles.servers import start_servers
 from e2e.harness import BOOT_TIMEOUT_MS
 from e2e.settings import CHROMIUM, CHROMIUM_ARGS, RUNTIMES
+from meshes_bridge.testing.doubles.host_backend import page_html
+from meshes_bridge.testing.doubles.servers import start_servers
 
 WATCH = """
 new MutationObserver((records) => {

@@ -1,5 +1,9 @@
 """Fixtures for the browser tests: one static tree and one set of servers per session,
-a fresh browser context and clean doubles per test, each test on both interpreters."""
+a fresh browser context and clean doubles per test, each test on both interpreters.
+
+The browser is the test kit's choice (the meshes_bridge pytest plugin extends
+`browser_type_launch_args`): Debian's /usr/bin/chromium here, where `playwright install`
+cannot download one; `--meshes-chromium PATH` or MESHES_BRIDGE_CHROMIUM picks another."""
 
 from __future__ import annotations
 
@@ -11,15 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from e2e.doubles.servers import Servers, start_servers
 from e2e.harness import HostPage
-from e2e.settings import CHROMIUM, CHROMIUM_ARGS, RUNTIMES
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    # Debian's chromium: `playwright install` cannot download a browser here.
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+from e2e.settings import RUNTIMES
+from meshes_bridge.testing.doubles.servers import Servers, start_servers
 
 
 @pytest.fixture(scope="session")

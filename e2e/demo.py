@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from e2e.doubles.host_backend import page_html
-from e2e.doubles.servers import Servers, start_servers
 from e2e.settings import CHROMIUM, CHROMIUM_ARGS, RUNTIMES
+from meshes_bridge.testing.doubles.host_backend import page_html
+from meshes_bridge.testing.doubles.servers import Servers, start_servers
 
 BOOT_TIMEOUT_S = {"micropython": 60.0, "pyodide": 180.0}
 STEP_TIMEOUT_S = 20.0

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from e2e.doubles import Servers
+from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import AppProcess
 
 REPO = Path(__file__).resolve().parent.parent

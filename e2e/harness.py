@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import ConsoleMessage, Frame, Page, Request, expect
 
-from e2e.doubles.host_backend import page_html
-from e2e.doubles.servers import Servers
-from e2e.doubles.transcript import ACCESS_TOKEN_PREFIX
+from meshes_bridge.testing.doubles.host_backend import page_html
+from meshes_bridge.testing.doubles.servers import Servers
+from meshes_bridge.testing.doubles.transcript import ACCESS_TOKEN_PREFIX
 
 # Pyodide's cold start is seconds on a loaded 2-core machine; waits are on conditions.
 BOOT_TIMEOUT_MS = 60_000

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e.doubles.servers import Servers
 from e2e.harness import HostPage
+from meshes_bridge.testing.doubles.servers import Servers
 
 Serve = Callable[[str, dict[str, bytes | None]], str]
 

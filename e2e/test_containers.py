@@ -10,8 +10,8 @@ from typing import Any
 
 from playwright.sync_api import Request, expect
 
-from e2e.doubles.host_backend import REFRESH_PATH, SESSION_PATH, render_attrs
 from e2e.harness import HostPage, after_frames
+from meshes_bridge.testing.doubles.host_backend import REFRESH_PATH, SESSION_PATH, render_attrs
 
 GOOD = {
     "data-meshes-embed": True,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from e2e.doubles.servers import Servers
 from e2e.harness import BOOT_TIMEOUT_MS
+from meshes_bridge.testing.doubles.servers import Servers
 
 PORTABLE_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_core_portable.py"
 RUNNER = """

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from e2e.doubles import (
+from meshes_bridge.testing.doubles import (
     DEFAULT_WORKSPACE_ID,
     LAUNCH_ERROR,
     FakeMeshes,

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from e2e.doubles import Servers
 from e2e.examples import FRAMEWORKS, PASSWORD, start_example
-from e2e.harness import BOOT_TIMEOUT_MS
+from meshes_bridge.testing import ask_refresh, expect_embed_authenticated, log_in
+from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import AppProcess
 
 # A refresh POST from a page's own JavaScript, as a curious logged-in user would try it.
@@ -31,16 +31,12 @@ def example(request: pytest.FixtureRequest, session_servers: Servers) -> Iterato
         yield app
 
 
-def log_in(page: Page, app: AppProcess, username: str) -> None:
+def log_in_quietly(page: Page, app: AppProcess, username: str) -> None:
     """Log in through the app's form. The page it lands on would start the bridge on the
     default runtime (a mint the test did not ask for): its loader is held back meanwhile."""
     loader = "**/static/meshes-bridge/loader.js"
     page.route(loader, lambda route: route.abort())
-    page.goto(app.url + "/login")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    with page.expect_navigation():
-        page.locator("input[name=password]").press("Enter")
+    log_in(page, app.url, username, PASSWORD)
     expect(page).to_have_url(app.url + "/")
     page.unroute(loader)
 
@@ -63,24 +59,20 @@ def test_alice_embeds_refreshes_and_logs_out(
     example: AppProcess, servers: Servers, runtime: str, new_page: Callable[[], Page]
 ) -> None:
     alice = new_page()
-    log_in(alice, example, "alice")
+    log_in_quietly(alice, example, "alice")
     alice.goto(f"{example.url}/?runtime={runtime}")
-    container = alice.locator("[data-meshes-embed]")
-    expect(container).to_have_attribute("data-state", "authenticated", timeout=BOOT_TIMEOUT_MS)
-    servers.transcript.wait_for("token #1 valid")
-    (session,) = servers.fake.sessions()
+    embed = expect_embed_authenticated(alice)
+    session = servers.fake.session(embed.session_id)
     assert session.host_origin == example.origin and session.external_user_id
+    assert len(servers.fake.sessions()) == 1
 
     # A refresh asked by the embed goes through the app's endpoint, bound to alice.
-    frame = container.locator("iframe").element_handle().content_frame()
-    mark = servers.transcript.mark()
-    frame.evaluate("window.stub.askRefresh()")
-    servers.transcript.wait_for("token #2 valid", after=mark, timeout=30)
+    assert ask_refresh(embed, servers) == 2
     assert [c.endpoint for c in servers.api.calls()] == ["create", "refresh"]
 
     # Bob, logged in in his own browser, cannot refresh alice's session.
     bob = new_page()
-    log_in(bob, example, "bob")
+    log_in_quietly(bob, example, "bob")
     status, body = bob.evaluate(FETCH_REFRESH, f"/meshes/session/{session.session_id}/refresh")
     assert status == 404 and "not-found" in body
     assert len(servers.api.calls("refresh")) == 1

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from e2e.doubles import (
+from meshes_bridge.testing.doubles import (
     DEFAULT_WORKSPACE_ID,
     LAUNCH_ERROR,
     TEST_ACCESS_KEY,

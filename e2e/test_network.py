@@ -10,9 +10,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from e2e.doubles.host_backend import LOADER_URL, REFRESH_PATH, SESSION_PATH, STATIC_PREFIX
-from e2e.doubles.servers import Servers
 from e2e.harness import HostPage, SeenRequest, origin_of
+from meshes_bridge.testing.doubles.host_backend import (
+    LOADER_URL,
+    REFRESH_PATH,
+    SESSION_PATH,
+    STATIC_PREFIX,
+)
+from meshes_bridge.testing.doubles.servers import Servers
 
 OTHER_PREFIX = "/assets/vendor/mb-2/"
 RUNTIME_SUFFIXES = (".js", ".mjs", ".wasm", ".py", ".zip", ".json", ".css", ".whl", ".tar")

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from wheel_build import build_wheel
 
 from meshes_bridge import __version__, assets, cli
 
@@ -258,46 +259,10 @@ def test_console_script(tmp_path: Path) -> None:
 
 # -- the wheel ---------------------------------------------------------------------------
 
-SOURCE_ITEMS = [
-    "bridge",
-    "static",
-    "tools",
-    "package.json",
-    "package-lock.json",
-    "setup.py",
-    "pyproject.toml",
-    "MANIFEST.in",
-    "README.md",
-]
-
-
-def _copy_source(dest: Path) -> None:
-    """A clean copy of the sources (no stale build/ dir) sharing node_modules."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in SOURCE_ITEMS:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=ignore)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    if (REPO / "node_modules").is_dir():
-        (dest / "node_modules").symlink_to(REPO / "node_modules")
-
 
 @pytest.mark.slow
 def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    _copy_source(src)
-    wheels = tmp_path / "wheels"
-    r = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(wheels), str(src)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    (wheel,) = wheels.glob("meshes_bridge-*.whl")
+    wheel = build_wheel(tmp_path)
 
     names = zipfile.ZipFile(wheel).namelist()
     for pkg in ("meshes_bridge", "meshes_bridge/core", "meshes_bridge/browser"):
@@ -311,6 +276,11 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
         "django/templatetags/meshes_bridge.py",
         "fastapi/__init__.py",
         "testing/processes.py",
+        "testing/plugin.py",
+        "testing/_launch_args.py",
+        "testing/chromium.py",
+        "testing/app_server.py",
+        "testing/doubles/stub_embed.js",
     ):
         assert f"meshes_bridge/{module}" in names, module
     for rel in RUNTIME_FILES + ["loader.js", "main.py", "VERSIONS.json"]:

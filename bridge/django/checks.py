@@ -12,6 +12,9 @@ meshes_bridge.W001  MESHES_BRIDGE_CACHE is a LocMemCache or DummyCache: nothing 
                     across worker processes
 meshes_bridge.W002  CSRF_COOKIE_HTTPONLY or CSRF_USE_SESSIONS: the bridge cannot read the
                     CSRF token
+meshes_bridge.W003  SecurityMiddleware sends Cross-Origin-Opener-Policy: same-origin (Django's
+                    default): popups the embed opens (OAuth connection setup) lose their
+                    opener, so they cannot report back
 
 Silence one with ``SILENCED_SYSTEM_CHECKS = ["meshes_bridge.W001"]``.
 """
@@ -30,6 +33,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.middleware.csrf import CsrfViewMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.utils.module_loading import import_string
 
 from meshes_bridge.django import conf
@@ -123,15 +127,39 @@ def check_csrf(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Mess
     return messages
 
 
-def _has_csrf_middleware() -> bool:
+def check_opener_policy(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Messages:
+    """meshes_bridge.W003: the embed contract says the host must allow popups from the
+    iframe (OAuth setup opens Meshes-hosted pages in a new window); COOP same-origin cuts
+    every cross-origin popup off from the page that opened it."""
+    if not _has_middleware(SecurityMiddleware):
+        return []
+    policy = getattr(settings, "SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin")
+    if policy != "same-origin":
+        return []
+    return [
+        checks.Warning(
+            "SECURE_CROSS_ORIGIN_OPENER_POLICY is 'same-origin' (Django's default): popups "
+            "the Meshes embed opens (OAuth connection setup) lose their opener and cannot "
+            "report back to the page.",
+            hint='Set SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups".',
+            id="meshes_bridge.W003",
+        )
+    ]
+
+
+def _has_middleware(kind: type) -> bool:
     for path in getattr(settings, "MIDDLEWARE", None) or ():
         try:
             middleware = import_string(path)
         except ImportError:
             continue  # Django's own checks report it
-        if isinstance(middleware, type) and issubclass(middleware, CsrfViewMiddleware):
+        if isinstance(middleware, type) and issubclass(middleware, kind):
             return True
     return False
+
+
+def _has_csrf_middleware() -> bool:
+    return _has_middleware(CsrfViewMiddleware)
 
 
 def check_static(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Messages:
@@ -157,4 +185,5 @@ def register_checks() -> None:
     checks.register(check_settings)
     checks.register(check_cache, checks.Tags.caches)
     checks.register(check_csrf, checks.Tags.security)
+    checks.register(check_opener_policy, checks.Tags.security)
     checks.register(check_static, checks.Tags.staticfiles)

@@ -8,7 +8,7 @@ loop never waits on Meshes or Redis.
 """
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -30,6 +30,9 @@ from meshes_bridge.server.service import (
 )
 from meshes_bridge.server.settings import MeshesSettings
 from meshes_bridge.server.stores import BindingStore
+
+if TYPE_CHECKING:
+    from typing import Unpack  # 3.11; only for type checkers (runtime: 3.10+)
 
 DEFAULT_PREFIX = "/meshes"
 DEFAULT_STATIC_PATH = "/static/meshes-bridge"
@@ -222,25 +225,12 @@ class MeshesBridge:
     # -- rendering -----------------------------------------------------------------------
 
     def embed(
-        self,
-        request: Request | None = None,
-        *,
-        launch_page: str | None = None,
-        runtime: str | None = None,
-        min_height: int | None = None,
-        max_height: int | None = None,
-        element_id: str | None = None,
-        hooks_url: str | None = None,
-        include_script: bool = True,
-        css_class: str | None = None,
-        ready_timeout: float | None = None,
-        debug: bool = False,
+        self, request: Request | None = None, **options: "Unpack[render.EmbedOptions]"
     ) -> Markup:
-        """The container and the loader's script tag (escaped, safe to insert as is).
-
-        With `request`, the URLs carry the app's root path (a proxy's path prefix).
-        `include_script=False` for a second embed on the same page.
-        """
+        """The container and the loader's script tag (escaped, safe to insert as is), with
+        `render.EmbedOptions` (launch_page, runtime, heights, include_script=False for a
+        second embed on the page, ...). With `request`, the URLs carry the app's root path
+        (a proxy's path prefix)."""
         root = _app_root(request)
         return Markup(
             render.embed_html(
@@ -248,54 +238,19 @@ class MeshesBridge:
                 refresh_url=root + self.refresh_path,
                 loader_url=root + self.loader_path,
                 embed_origin=self.settings.embed_origin,
-                launch_page=launch_page,
-                runtime=runtime,
-                min_height=min_height,
-                max_height=max_height,
-                hooks_url=hooks_url,
-                ready_timeout=ready_timeout,
-                element_id=element_id,
-                css_class=css_class,
-                debug=debug,
-                include_script=include_script,
+                **options,
             )
         )
 
     def install_templates(self, templates: Jinja2Templates | jinja2.Environment) -> None:
-        """Add the Jinja global ``meshes_embed(launch_page=None, runtime=None, min_height=None,
-        max_height=None, element_id=None, hooks_url=None, include_script=True,
-        css_class=None, ready_timeout=None, debug=False)``; it reads the template's
+        """Add the Jinja global ``meshes_embed(**EmbedOptions)``; it reads the template's
         ``request`` (TemplateResponse puts it there) for the app's root path."""
         env = templates if isinstance(templates, jinja2.Environment) else templates.env
 
         @jinja2.pass_context
-        def meshes_embed(
-            context: Context,
-            launch_page: str | None = None,
-            runtime: str | None = None,
-            min_height: int | None = None,
-            max_height: int | None = None,
-            element_id: str | None = None,
-            hooks_url: str | None = None,
-            include_script: bool = True,
-            css_class: str | None = None,
-            ready_timeout: float | None = None,
-            debug: bool = False,
-        ) -> Markup:
+        def meshes_embed(context: Context, **options: "Unpack[render.EmbedOptions]") -> Markup:
             request = context.get("request")
-            return self.embed(
-                request if isinstance(request, Request) else None,
-                launch_page=launch_page,
-                runtime=runtime,
-                min_height=min_height,
-                max_height=max_height,
-                element_id=element_id,
-                hooks_url=hooks_url,
-                include_script=include_script,
-                css_class=css_class,
-                ready_timeout=ready_timeout,
-                debug=debug,
-            )
+            return self.embed(request if isinstance(request, Request) else None, **options)
 
         env.globals[JINJA_GLOBAL] = meshes_embed
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, url_for
 from markupsafe import Markup
@@ -57,6 +57,9 @@ from meshes_bridge.server.service import EmbedService, MintPolicy, default_store
 from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
 from meshes_bridge.server.static_files import asset_tree
 from meshes_bridge.server.stores import BindingStore
+
+if TYPE_CHECKING:
+    from typing import Unpack  # 3.11; only for type checkers (runtime: 3.10+)
 
 log = logging.getLogger("meshes_bridge.flask")
 
@@ -315,35 +318,14 @@ class MeshesBridge:
             "loader_url": url_for(f"{BLUEPRINT_NAME}.asset", filename="loader.js"),
         }
 
-    def embed(
-        self,
-        launch_page: str | None = None,
-        runtime: str | None = None,
-        min_height: int | None = None,
-        max_height: int | None = None,
-        element_id: str | None = None,
-        hooks_url: str | None = None,
-        include_script: bool = True,
-        css_class: str | None = None,
-        ready_timeout: float | None = None,
-        debug: bool = False,
-    ) -> Markup:
+    def embed(self, **options: Unpack[render.EmbedOptions]) -> Markup:
         """The container and the loader's script tag, escaped (the Jinja global
-        ``meshes_embed``). `include_script=False` for a second embed on the same page."""
+        ``meshes_embed``): `render.EmbedOptions` (launch_page, runtime, min_height,
+        max_height, element_id, css_class, hooks_url, ready_timeout, debug,
+        include_script=False for a second embed on the same page)."""
         return Markup(
             render.embed_html(
-                **self.urls(),
-                embed_origin=self.service().settings.embed_origin,
-                launch_page=launch_page,
-                runtime=runtime,
-                min_height=min_height,
-                max_height=max_height,
-                hooks_url=hooks_url,
-                ready_timeout=ready_timeout,
-                element_id=element_id,
-                css_class=css_class,
-                debug=debug,
-                include_script=include_script,
+                **self.urls(), embed_origin=self.service().settings.embed_origin, **options
             )
         )
 

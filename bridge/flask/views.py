@@ -8,24 +8,14 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from meshes_bridge.server.service import MAX_BODY_BYTES, EndpointReply, EndpointRequest
+from meshes_bridge.server.service import EndpointReply, EndpointRequest, read_bounded
 
 
 def read_body() -> bytes:
-    """The raw body, never more than the service accepts plus one byte: enough for it to
-    answer 400, without buffering whatever size a client chooses to send."""
-    length = request.content_length
-    if length is None or length <= MAX_BODY_BYTES:
-        return request.get_data(cache=False)
-    chunks: list[bytes] = []
-    size = 0
-    while size <= MAX_BODY_BYTES:  # a stream read may return fewer bytes than asked
-        chunk = request.stream.read(MAX_BODY_BYTES + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+    """The raw body, never more than the service accepts plus one byte, with or without a
+    Content-Length (a chunked body is a stream too): enough for it to answer 400, without
+    buffering whatever size a client chooses to send."""
+    return read_bounded(request.stream.read)
 
 
 def endpoint_request(user_key: str | None, user: Any) -> EndpointRequest:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -40,9 +41,13 @@ from meshes_bridge.server.models import MintedSession, RefreshedToken, SessionSu
 from meshes_bridge.server.redaction import redact_text
 from meshes_bridge.server.settings import MeshesSettings
 
+if TYPE_CHECKING:
+    from typing import Self
+
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_RETRY_AFTER = 3600.0  # a larger (or non-finite) Retry-After is taken as this
 USER_AGENT = "meshes-bridge"
 #: Meshes error codes that mean "your machine credentials", not "this session".
 CREDENTIAL_CODES = frozenset(
@@ -99,6 +104,9 @@ class _Operation(Generic[T]):
     body: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
     session_scoped: bool = False  # a 401 about the session means "gone", not "credentials"
+    # A mint is not idempotent: after a read timeout it may have happened, so only errors
+    # that prove nothing reached Meshes (connect errors, 429, 502-504) are retried.
+    idempotent: bool = True
 
 
 @dataclass
@@ -117,9 +125,12 @@ def _retry_after(response: httpx.Response) -> float | None:
     if raw is None:
         return None
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
         return None  # an HTTP date: rare from an API; use our own backoff
+    if not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str, str | None]:
@@ -143,7 +154,7 @@ class _Api:
     tokens: MachineTokens
     secrets: tuple[str, ...] = field(repr=False)
 
-    def request_args(self, op: _Operation[Any]) -> dict[str, Any]:
+    def request_args(self, op: _Operation[Any], timeout: float | None = None) -> dict[str, Any]:
         headers = {
             "Authorization": f"Bearer {self.tokens.token()}",
             "Accept": "application/json",
@@ -158,6 +169,8 @@ class _Api:
             args["json"] = op.body
         if op.params:
             args["params"] = {k: v for k, v in op.params.items() if v is not None}
+        if timeout is not None:
+            args["timeout"] = timeout
         return args
 
     def interpret(self, op: _Operation[T], response: httpx.Response) -> _Done[T] | _Retry:
@@ -167,7 +180,14 @@ class _Api:
                 return _Done(op.parse(None))
             try:
                 return _Done(op.parse(response.json()))
-            except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError) as exc:
+            except (
+                json.JSONDecodeError,
+                UnicodeDecodeError,
+                ValueError,
+                TypeError,
+                AttributeError,
+                KeyError,
+            ) as exc:
                 # A garbled success is not retried: a mint may have happened.
                 reason = (
                     "the answer is not JSON"
@@ -185,9 +205,10 @@ class _Api:
                 _retry_after(response),
             )
         if status >= 500:
-            return _Retry(
-                MeshesUnavailableError(op.name, status, code, message), _retry_after(response)
-            )
+            error = MeshesUnavailableError(op.name, status, code, message)
+            if not op.idempotent and status not in (502, 503, 504):
+                raise error  # a 500 may have minted: a retry could mint twice
+            return _Retry(error, _retry_after(response))
         if status in (401, 403):
             if op.session_scoped and status == 401 and code and code not in CREDENTIAL_CODES:
                 raise MeshesNotFoundError(op.name, status, code, message)
@@ -200,8 +221,14 @@ class _Api:
         raise MeshesAPIError(op.name, status, code, message, field_name)
 
     def transport_error(self, op: _Operation[Any], exc: Exception) -> _Retry:
+        """Any httpx failure (connection, timeout, a garbled encoding): retried when the
+        request certainly did not reach Meshes, or when repeating it is harmless."""
         code = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
-        return _Retry(MeshesUnavailableError(op.name, None, code, type(exc).__name__))
+        error = MeshesUnavailableError(op.name, None, code, type(exc).__name__)
+        nothing_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+        if not op.idempotent and not nothing_sent:
+            raise error from None
+        return _Retry(error)
 
 
 def _create_op(workspace_id: str, fields: dict[str, Any]) -> _Operation[MintedSession]:
@@ -213,7 +240,14 @@ def _create_op(workspace_id: str, fields: dict[str, Any]) -> _Operation[MintedSe
         value = fields.get(name)
         if value is not None:
             body[name] = list(value) if name in ("allowed_origins", "scopes") else value
-    return _Operation("create_session", "POST", "/api/v1/sessions", MintedSession.from_json, body)
+    return _Operation(
+        "create_session",
+        "POST",
+        "/api/v1/sessions",
+        MintedSession.from_json,
+        body,
+        idempotent=False,
+    )
 
 
 def _refresh_op(session_id: str) -> _Operation[RefreshedToken]:
@@ -252,6 +286,46 @@ def _list_op(
     return _Operation("list_sessions", "GET", "/api/v1/sessions", _page, params=params)
 
 
+@dataclass(frozen=True)
+class _Send:
+    args: dict[str, Any]  # for httpx's request()
+
+
+@dataclass(frozen=True)
+class _Wait:
+    seconds: float
+
+
+def _exchange(
+    api: _Api, op: _Operation[T], policy: RetryPolicy, timeout: float | None
+) -> Generator[_Send | _Wait, httpx.Response | httpx.HTTPError | None, T]:
+    """One call with its retries, sans I/O: yields what to do (send a request, wait), is
+    sent the answer (a response or httpx's error), returns the result or raises. The sync
+    and the async client only carry the steps out, so they cannot disagree."""
+    attempt = 0
+    while True:
+        attempt += 1
+        answer = yield _Send(api.request_args(op, timeout))
+        if isinstance(answer, httpx.Response):
+            outcome = api.interpret(op, answer)
+        else:
+            assert isinstance(answer, httpx.HTTPError)
+            outcome = api.transport_error(op, answer)
+        if isinstance(outcome, _Done):
+            return outcome.value
+        wait = policy.wait(attempt, outcome.retry_after)
+        if wait is None:
+            raise outcome.error
+        yield _Wait(wait)
+
+
+def _check_progress(seen: set[str], cursor: str) -> None:
+    """A cursor seen before would page forever: stop with an error instead."""
+    if cursor in seen:
+        raise MeshesUnavailableError("list_sessions", None, "bad_response", "a cursor repeated")
+    seen.add(cursor)
+
+
 def _make_api(
     api_url: str, org_id: str, access_key: str, secret_key: str, clock: Callable[[], float]
 ) -> _Api:
@@ -259,7 +333,28 @@ def _make_api(
     return _Api(api_url.rstrip("/"), tokens, (secret_key,))
 
 
-class MeshesClient:
+class _Client:
+    """What the two clients share besides the call plan: construction from settings."""
+
+    _api: _Api
+
+    @classmethod
+    def from_settings(cls, settings: MeshesSettings, **options: Any) -> Self:
+        """A client for MESHES_API_URL with the machine key of `settings`; `options` are
+        the constructor's keyword arguments (timeout, retry, http_client, ...)."""
+        return cls(  # type: ignore[call-arg]
+            settings.api_url,
+            settings.org_id,
+            settings.access_key,
+            settings.secret_key,
+            **options,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._api.api_url!r})"
+
+
+class MeshesClient(_Client):
     """The synchronous client (httpx.Client). Use as a context manager, or `close()`."""
 
     def __init__(
@@ -281,33 +376,24 @@ class MeshesClient:
         self._retry = retry
         self._sleep = sleep
 
-    @classmethod
-    def from_settings(cls, settings: MeshesSettings, **options: Any) -> MeshesClient:
-        return cls(
-            settings.api_url,
-            settings.org_id,
-            settings.access_key,
-            settings.secret_key,
-            **options,
-        )
-
-    def __repr__(self) -> str:
-        return f"MeshesClient({self._api.api_url!r})"
-
-    def _call(self, op: _Operation[T]) -> T:
-        attempt = 0
+    def _call(
+        self, op: _Operation[T], retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> T:
+        steps = _exchange(self._api, op, retry or self._retry, timeout)
+        step = next(steps)
         while True:
-            attempt += 1
             try:
-                outcome = self._api.interpret(op, self._http.request(**self._api.request_args(op)))
-            except httpx.TransportError as exc:
-                outcome = self._api.transport_error(op, exc)
-            if isinstance(outcome, _Done):
-                return outcome.value
-            wait = self._retry.wait(attempt, outcome.retry_after)
-            if wait is None:
-                raise outcome.error
-            self._sleep(wait)
+                if isinstance(step, _Wait):
+                    self._sleep(step.seconds)
+                    step = steps.send(None)
+                    continue
+                try:
+                    answer: httpx.Response | httpx.HTTPError = self._http.request(**step.args)
+                except httpx.HTTPError as exc:
+                    answer = exc
+                step = steps.send(answer)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
 
     def create_session(self, *, workspace_id: str, **fields: Any) -> MintedSession:
         """`POST /api/v1/sessions`. `fields`: any of `CREATE_FIELDS` (None = not sent)."""
@@ -317,20 +403,29 @@ class MeshesClient:
         """`POST /api/v1/sessions/{id}/refresh`: a new access token for the session."""
         return self._call(_refresh_op(session_id))
 
-    def revoke_session(self, session_id: str) -> None:
-        """`DELETE /api/v1/sessions/{id}`; MeshesNotFoundError when already gone."""
-        self._call(_revoke_op(session_id))
+    def revoke_session(
+        self,
+        session_id: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """`DELETE /api/v1/sessions/{id}`; MeshesNotFoundError when already gone. `retry` and
+        `timeout` override the client's for this call (a logout wants a quick answer)."""
+        self._call(_revoke_op(session_id), retry, timeout)
 
     def list_sessions(
         self, *, workspace_id: str, status: str | None = None, page_size: int | None = None
     ) -> Iterator[SessionSummary]:
         """`GET /api/v1/sessions`, following `next_cursor` until the last page."""
         cursor: str | None = None
+        seen: set[str] = set()
         while True:
             items, cursor = self._call(_list_op(workspace_id, status, page_size, cursor))
             yield from items
             if cursor is None:
                 return
+            _check_progress(seen, cursor)
 
     def close(self) -> None:
         if self._owns_http:
@@ -343,7 +438,7 @@ class MeshesClient:
         self.close()
 
 
-class AsyncMeshesClient:
+class AsyncMeshesClient(_Client):
     """The asynchronous client (httpx.AsyncClient): the same methods, awaited."""
 
     def __init__(
@@ -365,34 +460,24 @@ class AsyncMeshesClient:
         self._retry = retry
         self._sleep = sleep
 
-    @classmethod
-    def from_settings(cls, settings: MeshesSettings, **options: Any) -> AsyncMeshesClient:
-        return cls(
-            settings.api_url,
-            settings.org_id,
-            settings.access_key,
-            settings.secret_key,
-            **options,
-        )
-
-    def __repr__(self) -> str:
-        return f"AsyncMeshesClient({self._api.api_url!r})"
-
-    async def _call(self, op: _Operation[T]) -> T:
-        attempt = 0
+    async def _call(
+        self, op: _Operation[T], retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> T:
+        steps = _exchange(self._api, op, retry or self._retry, timeout)
+        step = next(steps)
         while True:
-            attempt += 1
             try:
-                response = await self._http.request(**self._api.request_args(op))
-                outcome = self._api.interpret(op, response)
-            except httpx.TransportError as exc:
-                outcome = self._api.transport_error(op, exc)
-            if isinstance(outcome, _Done):
-                return outcome.value
-            wait = self._retry.wait(attempt, outcome.retry_after)
-            if wait is None:
-                raise outcome.error
-            await self._sleep(wait)
+                if isinstance(step, _Wait):
+                    await self._sleep(step.seconds)
+                    step = steps.send(None)
+                    continue
+                try:
+                    answer: httpx.Response | httpx.HTTPError = await self._http.request(**step.args)
+                except httpx.HTTPError as exc:
+                    answer = exc
+                step = steps.send(answer)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
 
     async def create_session(self, *, workspace_id: str, **fields: Any) -> MintedSession:
         return await self._call(_create_op(workspace_id, fields))
@@ -400,19 +485,27 @@ class AsyncMeshesClient:
     async def refresh_session(self, session_id: str) -> RefreshedToken:
         return await self._call(_refresh_op(session_id))
 
-    async def revoke_session(self, session_id: str) -> None:
-        await self._call(_revoke_op(session_id))
+    async def revoke_session(
+        self,
+        session_id: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        await self._call(_revoke_op(session_id), retry, timeout)
 
     async def list_sessions(
         self, *, workspace_id: str, status: str | None = None, page_size: int | None = None
     ) -> AsyncIterator[SessionSummary]:
         cursor: str | None = None
+        seen: set[str] = set()
         while True:
             items, cursor = await self._call(_list_op(workspace_id, status, page_size, cursor))
             for item in items:
                 yield item
             if cursor is None:
                 return
+            _check_progress(seen, cursor)
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -9,6 +9,8 @@ from typing import Any
 
 
 def _str(data: Mapping[str, Any], name: str, required: bool = True) -> str | None:
+    if not isinstance(data, Mapping):
+        raise ValueError("the answer is not a JSON object")
     value = data.get(name)
     if value is None and not required:
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 RUNTIMES = ("micropython", "pyodide")
 LAUNCH_PAGES = ("dashboard", "connections", "rules", "events")
@@ -27,6 +27,22 @@ def _attrs(attrs: Mapping[str, Any]) -> str:
         else:
             parts.append(f' {name}="{html.escape(str(value), quote=True)}"')
     return "".join(parts)
+
+
+class EmbedOptions(TypedDict, total=False):
+    """What a page may choose per embed: every template helper (the Jinja global of Flask
+    and FastAPI, Django's tag) takes exactly these keyword arguments."""
+
+    launch_page: str | None  # dashboard | connections | rules | events
+    runtime: str | None  # micropython (default) | pyodide
+    min_height: int | None
+    max_height: int | None
+    element_id: str | None
+    css_class: str | None
+    hooks_url: str | None
+    ready_timeout: float | None
+    debug: bool
+    include_script: bool  # False for a second embed on the same page
 
 
 def embed_html(

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from meshes_bridge.core.origins import OriginError, parse_origin_only
-from meshes_bridge.server.client import MeshesClient
+from meshes_bridge.server.client import NO_RETRY, MeshesClient
 from meshes_bridge.server.errors import (
     MeshesAPIError,
     MeshesCredentialsError,
@@ -45,17 +45,19 @@ from meshes_bridge.server.errors import (
     MeshesUnavailableError,
 )
 from meshes_bridge.server.redaction import redact_text
+from meshes_bridge.server.render import LAUNCH_PAGES
 from meshes_bridge.server.settings import ConfigurationError, MeshesSettings
 from meshes_bridge.server.stores import BindingStore, MemoryStore, RedisStore
 
 log = logging.getLogger("meshes_bridge.server")
 
-LAUNCH_PAGES = ("dashboard", "connections", "rules", "events")
 ROLES = ("member", "admin", "owner")
 SESSION_TYPES = ("workspace", "dashboard", "resource")
 BROWSER_FIELDS = ("launch_page", "resource", "resource_id")
 MAX_BODY_BYTES = 4096
 RATE_WINDOW = 60
+REVOKE_TIMEOUT = 3.0  # seconds for one revoke on logout (no retries)
+REVOKE_DEADLINE = 10.0  # seconds a logout may spend revoking
 BINDING_GRACE = 120  # seconds a binding outlives the token's expiry (clock skew, late refresh)
 FALLBACK_BINDING_TTL = 3600
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
@@ -120,6 +122,12 @@ class EndpointRequest:
     body: bytes = b""
     user: Any = field(default=None, repr=False)
     native: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # One notion of the key everywhere (binding, limits, external_user_id, logout),
+        # whatever type an adapter's user id has.
+        if self.user_key is not None and not isinstance(self.user_key, str):
+            object.__setattr__(self, "user_key", str(self.user_key))
 
 
 @dataclass(frozen=True)
@@ -241,7 +249,14 @@ class EmbedService:
             )
         except MeshesAPIError as exc:
             return self._meshes_failed("mint", exc)
-        self.store.bind(session.session_id, request.user_key, self._binding_ttl(session.expires_at))
+        try:
+            self.store.bind(
+                session.session_id, request.user_key, self._binding_ttl(session.expires_at)
+            )
+        except Exception:
+            # Unbound, no logout could find it: take it back rather than leave it live.
+            self._revoke_quietly(session.session_id)
+            raise
         log.info("minted Meshes session %s for user %s", session.session_id, request.user_key)
         return EndpointReply(200, session.browser_json())
 
@@ -267,26 +282,50 @@ class EmbedService:
         self.store.bind(session_id, request.user_key, self._binding_ttl(token.expires_at))
         return EndpointReply(200, token.browser_json())
 
-    def revoke_user(self, user_key: str) -> int:
+    def revoke_user(self, user_key: object) -> int:
         """Revoke every live session bound to `user_key` (call on logout); returns how many
-        Meshes revoked. Failures are logged, never raised: logout must not fail."""
+        Meshes revoked. Never raises: logout must not fail. Each revoke is one quick call
+        (REVOKE_TIMEOUT, no retries) and the whole logout waits at most
+        REVOKE_DEADLINE seconds; a session Meshes could not revoke stays bound, so the next
+        logout tries again (and it ends with its TTL anyway)."""
+        key = str(user_key)
+        try:
+            session_ids = self.store.sessions_of(key)
+        except Exception as exc:
+            log.error("logout of user %s: the store failed (%s)", key, type(exc).__name__)
+            return 0
+        deadline = time.monotonic() + REVOKE_DEADLINE
         revoked = 0
-        for session_id in self.store.sessions_of(str(user_key)):
-            try:
-                self.client.revoke_session(session_id)
-                revoked += 1
-            except MeshesNotFoundError:
-                pass  # already gone: nothing to do
-            except MeshesAPIError as exc:
-                log.warning(
-                    "could not revoke Meshes session %s on logout: %s",
-                    session_id,
-                    redact_text(str(exc), self._secrets),
-                )
-            self.store.unbind(session_id)
+        for session_id in session_ids:
+            if time.monotonic() >= deadline:
+                log.warning("logout of user %s: Meshes too slow, %s left bound", key, session_id)
+                continue
+            outcome = self._revoke_quietly(session_id)
+            revoked += outcome == "revoked"
+            if outcome in ("revoked", "gone"):
+                try:
+                    self.store.unbind(session_id)
+                except Exception as exc:
+                    log.error("logout: could not unbind %s (%s)", session_id, type(exc).__name__)
         if revoked:
-            log.info("revoked %d Meshes session(s) of user %s on logout", revoked, user_key)
+            log.info("revoked %d Meshes session(s) of user %s on logout", revoked, key)
         return revoked
+
+    def _revoke_quietly(self, session_id: str) -> str:
+        """ "revoked", "gone" (already) or "failed"; logged, never raised."""
+        try:
+            self.client.revoke_session(session_id, retry=NO_RETRY, timeout=REVOKE_TIMEOUT)
+            return "revoked"
+        except MeshesNotFoundError:
+            return "gone"
+        except Exception as exc:
+            text = str(exc) if isinstance(exc, MeshesAPIError) else type(exc).__name__
+            log.warning(
+                "could not revoke Meshes session %s: %s",
+                session_id,
+                redact_text(text, self._secrets),
+            )
+            return "failed"
 
     # -- the rules -----------------------------------------------------------------------
 
@@ -347,7 +386,8 @@ class EmbedService:
                 return _error(400, "bad-value", field="resource_id")
             assert policy.authorize_resource is not None
             if not policy.authorize_resource(resource, resource_id):
-                return _error(403, "resource-forbidden")
+                # Not this user's resource: the same 400 as a malformed id (no probing).
+                return _error(400, "bad-value", field="resource_id")
             chosen.update(resource=resource, resource_id=resource_id)
         return chosen
 
@@ -374,13 +414,6 @@ class EmbedService:
             return FALLBACK_BINDING_TTL
         return left + BINDING_GRACE
 
-    def with_policy(self, policy: PolicySource) -> EmbedService:
-        """The same service with another policy (sharing client and store)."""
-        clone = object.__new__(EmbedService)
-        clone.__dict__.update(self.__dict__)
-        clone.policy = policy
-        return clone
-
 
 def default_store(settings: MeshesSettings) -> BindingStore:
     """Redis when MESHES_BRIDGE_REDIS_URL is set, else in-process (with a warning)."""
@@ -398,6 +431,21 @@ def default_store(settings: MeshesSettings) -> BindingStore:
         "for development and one worker; set MESHES_BRIDGE_REDIS_URL for several processes"
     )
     return MemoryStore()
+
+
+def read_bounded(read: Callable[[int], bytes]) -> bytes:
+    """At most MAX_BODY_BYTES + 1 bytes from a blocking `read(n)` (a WSGI input stream):
+    enough for the service to answer 400, whatever size (or chunked stream) a client
+    sends. Adapters call it before anything else, anonymous requests included."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:  # a read may return fewer bytes than asked
+        chunk = read(MAX_BODY_BYTES + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def request_from_headers(
@@ -426,5 +474,6 @@ __all__ = [
     "MintPolicy",
     "PolicySource",
     "default_store",
+    "read_bounded",
     "request_from_headers",
 ]

@@ -17,7 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from meshes_bridge.core.origins import OriginError, parse_origin_only
+from meshes_bridge.core.origins import (
+    OriginError,
+    check_embed_origin,
+    parse_origin,
+    parse_origin_only,
+)
 
 DEFAULT_API_URL = "https://api.meshes.io"
 DEFAULT_EMBED_ORIGIN = "https://embed.meshes.io"
@@ -53,6 +58,16 @@ class ConfigurationError(ValueError):
         super().__init__("meshes-bridge is not configured: " + "; ".join(self.problems))
 
 
+def _secure_url(url: object) -> bool:
+    if not isinstance(url, str) or not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", url):
+        return False
+    try:
+        check_embed_origin(parse_origin(url))  # https, or http on a loopback host
+    except OriginError:
+        return False
+    return True
+
+
 def _origin(text: str) -> str:
     return parse_origin_only(text.strip()).serialize()
 
@@ -69,7 +84,7 @@ class MeshesSettings:
     api_url: str = DEFAULT_API_URL
     embed_origin: str = DEFAULT_EMBED_ORIGIN
     allowed_origins: tuple[str, ...] = ()
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
     mint_limit: int = DEFAULT_MINT_LIMIT
     refresh_limit: int = DEFAULT_REFRESH_LIMIT
 
@@ -143,11 +158,15 @@ class MeshesSettings:
                         "https://app.example.com"
                     )
         try:
-            _origin(self.embed_origin)
+            check_embed_origin(parse_origin_only((self.embed_origin or "").strip()))
         except (OriginError, AttributeError):
-            problems.append("MESHES_EMBED_ORIGIN must be an origin like https://embed.meshes.io")
-        if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", self.api_url or ""):
-            problems.append("MESHES_API_URL must be an http(s) URL")
+            problems.append(
+                "MESHES_EMBED_ORIGIN must be an https origin like https://embed.meshes.io "
+                "(http only on a loopback host)"
+            )
+        if not _secure_url(self.api_url):
+            # The machine JWT rides on every call: never over cleartext to another host.
+            problems.append("MESHES_API_URL must be an https URL (http only on a loopback host)")
         for name in ("mint_limit", "refresh_limit"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -158,4 +177,6 @@ class MeshesSettings:
         """Every field for a log or a debug page, the secret shown only as set / not set."""
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["secret_key"] = "(set)" if self.secret_key else "(not set)"
+        if self.redis_url:
+            shown["redis_url"] = re.sub(r"//[^/@]*@", "//(credentials)@", self.redis_url)
         return shown

@@ -124,6 +124,7 @@ class RedisStore:
         self._redis = client
         self._prefix = prefix
         self._limit_script: Any = None
+        self._bind_script: Any = None
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self._prefix!r})"
@@ -140,13 +141,12 @@ class RedisStore:
 
     def bind(self, session_id: str, user_key: str, ttl_seconds: float) -> None:
         ttl = max(1, math.ceil(ttl_seconds))
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.set(self._session_key(session_id), user_key, ex=ttl)
-        pipe.sadd(self._user_key(user_key), session_id)
-        # The user's set lives as long as the longest binding in it.
-        pipe.expire(self._user_key(user_key), ttl, gt=True)
-        pipe.expire(self._user_key(user_key), ttl, nx=True)
-        pipe.execute()
+        if self._bind_script is None:
+            self._bind_script = self._redis.register_script(_BIND_LUA)
+        self._bind_script(
+            keys=[self._session_key(session_id), self._user_key(user_key)],
+            args=[user_key, session_id, ttl],
+        )
 
     def owner(self, session_id: str) -> str | None:
         value = self._redis.get(self._session_key(session_id))
@@ -186,6 +186,17 @@ class RedisStore:
             return None
         return max(0.001, float(answer))
 
+
+# The binding and the user's set in one step; the set lives as long as the longest
+# binding in it (EXPIRE's GT/NX options would need Redis 7: this runs on any 5+).
+_BIND_LUA = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[3]) then
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+return 1
+"""
 
 _SLIDING_WINDOW_LUA = """
 local t = redis.call('TIME')

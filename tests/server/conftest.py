@@ -1,5 +1,6 @@
-"""Fixtures for the server half's tests: the fake Meshes (management API, stub embed) over
-real HTTP, a private redis-server, and settings pointing at them."""
+"""Fixtures for the server half's tests: a private redis-server and settings pointing at
+the fake Meshes. The fake itself (management API, stub embed, over real HTTP) comes from
+the test kit's pytest plugin: `meshes_fake` (session) and `meshes` (reset per test)."""
 
 from __future__ import annotations
 
@@ -7,27 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.doubles import Servers, start_servers
 from meshes_bridge.server import MeshesSettings
+from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import RedisServer
 
 #: The host origin the tests' settings allow (no page is served there).
 APP_ORIGIN = "http://127.0.0.1:5999"
-
-
-@pytest.fixture(scope="session")
-def meshes_servers() -> Iterator[Servers]:
-    """The doubles' four origins (no asset tree), for the whole session."""
-    with start_servers(None) as servers:
-        yield servers
-
-
-@pytest.fixture
-def meshes(meshes_servers: Servers) -> Iterator[Servers]:
-    """The doubles, reset (no sessions, no injected faults, no recorded calls)."""
-    meshes_servers.reset()
-    yield meshes_servers
-    meshes_servers.reset()
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ import httpx
 import jwt
 import pytest
 
-from e2e.doubles import Servers
-from e2e.doubles.management_api import TEST_SECRET_KEY
 from meshes_bridge.server import (
     AsyncMeshesClient,
     MeshesClient,
@@ -25,6 +23,8 @@ from meshes_bridge.server import (
     RetryPolicy,
 )
 from meshes_bridge.server.machine_token import MachineTokens
+from meshes_bridge.testing.doubles import Servers
+from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY
 
 ORIGINS = ["http://127.0.0.1:5999"]
 
@@ -190,15 +190,57 @@ def test_5xx_is_retried_with_backoff_a_bounded_number_of_times(
 
 def test_timeouts_are_retried_then_reported(meshes: Servers, settings: MeshesSettings) -> None:
     waits: list[float] = []
-    meshes.api.hang_next("create", count=1)
     with make_client(settings, waits, timeout=0.5) as client:
-        mint(client, settings)  # the second attempt answers
+        session = mint(client, settings)
+        meshes.api.hang_next("refresh", count=1)
+        client.refresh_session(session.session_id)  # the second attempt answers
         assert waits == [0.25]
-        meshes.api.hang_next("create", count=3)
+        meshes.api.hang_next("refresh", count=3)
         with pytest.raises(MeshesUnavailableError) as info:
-            mint(client, settings)
+            client.refresh_session(session.session_id)
     assert info.value.status is None and info.value.code == "timeout"
+    assert len(meshes.api.calls("refresh")) == 2 + 3
     meshes.api.release_hung()
+
+
+def test_a_mint_that_may_have_happened_is_not_repeated(
+    meshes: Servers, settings: MeshesSettings
+) -> None:
+    """A read timeout or a 500 on POST /sessions may have minted: a retry could mint twice
+    (an orphan session no logout finds). Only a 502-504 or a refused connection is retried."""
+    waits: list[float] = []
+    with make_client(settings, waits, timeout=0.5) as client:
+        meshes.api.hang_next("create", count=1)
+        with pytest.raises(MeshesUnavailableError) as timed_out:
+            mint(client, settings)
+        meshes.api.fail_next("create", 500)
+        with pytest.raises(MeshesUnavailableError) as failed:
+            mint(client, settings)
+        meshes.api.fail_next("create", 503)
+        mint(client, settings)  # a gateway error: Meshes did nothing, retried
+    assert timed_out.value.code == "timeout" and failed.value.status == 500
+    assert waits == [0.25] and len(meshes.api.calls("create")) == 4
+    meshes.api.release_hung()
+
+
+def test_odd_answers_are_errors_of_the_client(meshes: Servers, settings: MeshesSettings) -> None:
+    """A list instead of an object, a huge or infinite Retry-After, a repeating cursor."""
+    waits: list[float] = []
+    with make_client(settings, waits) as client:
+        meshes.api.fail_next("create", 201, body="[1, 2]")
+        with pytest.raises(MeshesUnavailableError):
+            mint(client, settings)
+        for value in ("inf", "1e400", "nan"):
+            meshes.api.fail_next("create", 429, retry_after=value)
+            mint(client, settings)  # retried on our own backoff, not Meshes' nonsense
+        meshes.api.fail_next("create", 429, retry_after="99999")
+        with pytest.raises(MeshesRateLimitedError) as huge:
+            mint(client, settings)
+        meshes.api.fail_next("list", 200, count=5, body={"data": [], "next_cursor": "same"})
+        with pytest.raises(MeshesUnavailableError, match="cursor repeated"):
+            list(client.list_sessions(workspace_id=settings.workspace_id))
+    assert huge.value.retry_after == 3600
+    assert len(meshes.api.calls("list")) == 2
 
 
 def test_unreachable_api(settings: MeshesSettings) -> None:

@@ -104,14 +104,14 @@ from django.template import RequestContext, Template  # noqa: E402
 from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
-from e2e.doubles import Servers  # noqa: E402
-from e2e.doubles.management_api import TEST_SECRET_KEY  # noqa: E402
 from meshes_bridge import assets  # noqa: E402
 from meshes_bridge.django.finders import MeshesBridgeFinder  # noqa: E402
 from meshes_bridge.django.service import get_service, reset_service  # noqa: E402
 from meshes_bridge.django.store import DjangoCacheStore  # noqa: E402
 from meshes_bridge.server.service import MintPolicy  # noqa: E402
 from meshes_bridge.server.stores import BindingStore  # noqa: E402
+from meshes_bridge.testing.doubles import Servers  # noqa: E402
+from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY  # noqa: E402
 from meshes_bridge.testing.processes import AppProcess, RedisServer, free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -307,6 +307,17 @@ def test_w002_when_the_bridge_cannot_read_the_csrf_cookie(configured: Servers) -
         assert (
             "CSRF_USE_SESSIONS" in next(m for m in messages() if m.id == "meshes_bridge.W002").msg
         )
+
+
+def test_w003_when_popups_would_lose_their_opener(configured: Servers) -> None:
+    """Django's default COOP (same-origin) cuts off the embed's OAuth popups."""
+    assert "meshes_bridge.W003" not in ids(messages())  # no SecurityMiddleware, no COOP
+    secured = ["django.middleware.security.SecurityMiddleware", *settings.MIDDLEWARE]
+    with override_settings(MIDDLEWARE=secured):
+        warning = next(m for m in messages() if m.id == "meshes_bridge.W003")
+        assert "same-origin-allow-popups" in (warning.hint or "")
+        with override_settings(SECURE_CROSS_ORIGIN_OPENER_POLICY="same-origin-allow-popups"):
+            assert "meshes_bridge.W003" not in ids(messages())
 
 
 def test_e002_without_the_finder_and_e003_without_csrf_middleware(configured: Servers) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.doubles import Servers
-from e2e.doubles.management_api import TEST_SECRET_KEY
 from e2e.examples import FRAMEWORKS, Visitor, start_example
+from meshes_bridge.testing.doubles import Servers
+from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY
 from meshes_bridge.testing.processes import AppProcess, RedisServer
 
 FORBIDDEN_FIELDS = (
@@ -30,10 +30,10 @@ def framework(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def example(
-    framework: str, meshes_servers: Servers, redis_server: RedisServer
+    framework: str, meshes_fake: Servers, redis_server: RedisServer
 ) -> Iterator[AppProcess]:
     """The framework's example app, bindings and limits in Redis."""
-    with start_example(framework, meshes_servers, MESHES_BRIDGE_REDIS_URL=redis_server.url) as app:
+    with start_example(framework, meshes_fake, MESHES_BRIDGE_REDIS_URL=redis_server.url) as app:
         yield app
 
 
@@ -218,9 +218,9 @@ def test_the_app_logs_what_it_does_without_credentials(alice: Visitor, meshes: S
 
 
 @pytest.fixture(scope="module")
-def misconfigured(framework: str, meshes_servers: Servers) -> Iterator[AppProcess]:
+def misconfigured(framework: str, meshes_fake: Servers) -> Iterator[AppProcess]:
     """The example with a machine secret Meshes does not know."""
-    with start_example(framework, meshes_servers, MESHES_SECRET_KEY="msk_test_" + "W" * 64) as app:
+    with start_example(framework, meshes_fake, MESHES_SECRET_KEY="msk_test_" + "W" * 64) as app:
         yield app
 
 
@@ -236,3 +236,31 @@ def test_meshes_refusing_our_credentials_is_a_500_named_in_the_log(
     output = misconfigured.output()
     assert "MESHES_SECRET_KEY" in output  # the log line names the cause
     assert "W" * 64 not in output and TEST_SECRET_KEY not in output and "eyJ" not in output
+
+
+@pytest.fixture(scope="module")
+def second_example(
+    framework: str, meshes_fake: Servers, redis_server: RedisServer
+) -> Iterator[AppProcess]:
+    """Another process of the same app on the same Redis (a second worker, a second host)."""
+    with start_example(framework, meshes_fake, MESHES_BRIDGE_REDIS_URL=redis_server.url) as app:
+        yield app
+
+
+def test_two_app_processes_share_bindings_and_limits(
+    app: AppProcess, second_example: AppProcess, meshes: Servers
+) -> None:
+    with Visitor(app) as on_a, Visitor(second_example) as on_b:
+        assert on_a.login("alice").status_code in (302, 303)
+        assert on_b.login("alice").status_code in (302, 303)
+        session_id = on_a.mint().json()["session_id"]
+        assert on_b.refresh(session_id).status_code == 200  # bound where B sees it
+        with Visitor(second_example) as bob:
+            bob.login("bob")
+            assert_error(bob.refresh(session_id), 404, "not-found")
+        for visitor in [on_b] * 5 + [on_a] * 4:  # with the first, 10 mints across both
+            assert visitor.mint().status_code == 200
+        assert_error(on_b.mint(), 429, "rate-limited")
+        assert_error(on_a.mint(), 429, "rate-limited")
+        assert on_b.logout().status_code in (302, 303)  # revokes what A minted too
+    assert len(meshes.api.revoked_ids()) == 10

@@ -4,7 +4,7 @@ What the service decides (every status code) is tested with the service; here: t
 adapter hands it the right request (user, Origin, Content-Type, body) off the event loop
 and answers its reply as is, the Jinja global, the asset mount, logout, and that
 `examples/fastapi/serve.py` starts under uvicorn. Meshes is the fake management API over
-real HTTP (`e2e.doubles`).
+real HTTP (`meshes_bridge.testing.doubles`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi.testclient import TestClient
 
-from e2e.doubles import Servers, start_servers
 from meshes_bridge.fastapi import (
     AssetApp,
     ConfigurationError,
@@ -39,6 +38,7 @@ from meshes_bridge.server.client import MeshesClient
 from meshes_bridge.server.render import embed_html
 from meshes_bridge.server.settings import ENVIRONMENT
 from meshes_bridge.server.static_files import asset_tree
+from meshes_bridge.testing.doubles import Servers, start_servers
 from meshes_bridge.testing.processes import AppProcess, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,6 @@ import pytest
 from flask import Flask, render_template_string
 from flask_login import LoginManager, UserMixin, login_user, logout_user
 
-from e2e.doubles import Servers
 from meshes_bridge.flask import (
     CONFIG_KEYS,
     ConfigurationError,
@@ -32,6 +31,7 @@ from meshes_bridge.flask import (
 )
 from meshes_bridge.server.static_files import asset_tree
 from meshes_bridge.server.stores import MemoryStore, RedisStore
+from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import AppProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from e2e.doubles.fake_meshes import ManualClock
 from meshes_bridge.server import BindingStore, MemoryStore, RedisStore
+from meshes_bridge.testing.doubles.fake_meshes import ManualClock
 from meshes_bridge.testing.processes import free_port
 
 ALICE, BOB = "alice", "bob"

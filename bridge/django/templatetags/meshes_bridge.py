@@ -12,7 +12,7 @@ token, so the response sets the csrftoken cookie the bridge sends back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.middleware.csrf import get_token
@@ -23,7 +23,10 @@ from django.utils.safestring import SafeString, mark_safe
 from meshes_bridge.django import conf
 from meshes_bridge.django.finders import LOADER, PREFIX
 from meshes_bridge.django.service import content_security_policy, get_service
-from meshes_bridge.server.render import embed_html
+from meshes_bridge.server.render import EmbedOptions, embed_html
+
+if TYPE_CHECKING:
+    from typing import Unpack  # 3.11; only for type checkers (runtime: 3.10+)
 
 register = template.Library()
 
@@ -38,41 +41,23 @@ def refresh_url() -> str:
 
 
 @register.simple_tag(takes_context=True)
-def meshes_embed(
-    context: template.Context,
-    launch_page: str | None = None,
-    runtime: str | None = None,
-    min_height: int | None = None,
-    max_height: int | None = None,
-    hooks_url: str | None = None,
-    ready_timeout: float | None = None,
-    element_id: str | None = None,
-    css_class: str | None = None,
-    debug: bool = False,
-    include_script: bool = True,
-) -> SafeString:
+def meshes_embed(context: template.Context, **options: Unpack[EmbedOptions]) -> SafeString:
     """The ``<div data-meshes-embed>`` container and (unless ``include_script=False``, for
-    a second embed on the page) the loader's ``<script>``; every value is escaped."""
+    a second embed on the page) the loader's ``<script>``, with `EmbedOptions`
+    (launch_page, runtime, min_height, ...); every value is escaped."""
     request: Any = getattr(context, "request", None)
     if request is not None:
         get_token(request)  # makes CsrfViewMiddleware set the cookie on this response
+    # Template literals: an empty string means "not given".
+    given = {k: v for k, v in options.items() if v != ""}
     html = embed_html(
         session_url=reverse("meshes_bridge:session"),
         refresh_url=refresh_url(),
         loader_url=static(f"{PREFIX}/{LOADER}"),
         embed_origin=get_service().settings.embed_origin,
-        launch_page=launch_page or None,
-        runtime=runtime or None,
-        min_height=min_height,
-        max_height=max_height,
         csrf_cookie=conf.csrf_cookie(),
         csrf_header=conf.csrf_header(),
-        hooks_url=hooks_url or None,
-        ready_timeout=ready_timeout,
-        element_id=element_id or None,
-        css_class=css_class or None,
-        debug=bool(debug),
-        include_script=bool(include_script),
+        **given,  # type: ignore[arg-type]
     )
     return mark_safe(html)  # embed_html escapes every value it writes
 

@@ -33,6 +33,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The embed may open OAuth setup in a popup that reports back to its opener: Django's
+# default COOP (same-origin) would cut it off (meshes_bridge.W003).
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
+
 ROOT_URLCONF = "demo_site.urls"  # (2) path("meshes/", include("meshes_bridge.django.urls"))
 
 TEMPLATES = [

@@ -22,12 +22,12 @@ from types import TracebackType
 
 from aiohttp import web
 
-from e2e.doubles.fake_meshes import DEFAULT_WORKSPACE_ID, FakeMeshes
-from e2e.doubles.host_backend import ApiAccess, HostBackend
-from e2e.doubles.hostile import Hostile
-from e2e.doubles.management_api import TEST_KEY, ManagementAPI
-from e2e.doubles.stub_embed import StubEmbed
-from e2e.doubles.transcript import Transcript
+from meshes_bridge.testing.doubles.fake_meshes import DEFAULT_WORKSPACE_ID, FakeMeshes
+from meshes_bridge.testing.doubles.host_backend import ApiAccess, HostBackend
+from meshes_bridge.testing.doubles.hostile import Hostile
+from meshes_bridge.testing.doubles.management_api import TEST_KEY, ManagementAPI
+from meshes_bridge.testing.doubles.stub_embed import StubEmbed
+from meshes_bridge.testing.doubles.transcript import Transcript
 
 LOOPBACK = "127.0.0.1"
 SHUTDOWN_TIMEOUT = 2.0
@@ -38,13 +38,13 @@ class Servers:
     """The running origins and the doubles behind them.
 
     * ``host_url``, ``embed_url``, ``hostile_url``, ``api_url``: e.g. ``http://127.0.0.1:41234``
-    * ``fake``: the :class:`~e2e.doubles.fake_meshes.FakeMeshes` session store
-    * ``backend``: the :class:`~e2e.doubles.host_backend.HostBackend` (pages, failure
+    * ``fake``: the :class:`FakeMeshes` session store
+    * ``backend``: the :class:`HostBackend` (pages, failure
       injection, recorded requests)
-    * ``transcript``: the shared, redacted :class:`~e2e.doubles.transcript.Transcript`
-    * ``hostile``: the :class:`~e2e.doubles.hostile.Hostile` attackers' record
-    * ``stub``: the :class:`~e2e.doubles.stub_embed.StubEmbed` server side
-    * ``api``: the :class:`~e2e.doubles.management_api.ManagementAPI` (the fake Meshes
+    * ``transcript``: the shared, redacted :class:`Transcript`
+    * ``hostile``: the :class:`Hostile` attackers' record
+    * ``stub``: the :class:`StubEmbed` server side
+    * ``api``: the :class:`ManagementAPI` (the fake Meshes
       management API: machine keys, fault injection, recorded calls)
     """
 
@@ -192,7 +192,7 @@ def start_servers(
 
     `static_dir` is the tree from ``python -m meshes_bridge static DIR``, served at
     ``/static/meshes-bridge/`` (None: nothing there). Ports 0 pick free ports. `clock`
-    is the fake Meshes' clock (e.g. a :class:`~e2e.doubles.fake_meshes.ManualClock`).
+    is the fake Meshes' clock (e.g. a :class:`ManualClock`).
     Use the result as a context manager, or call ``stop()``.
     """
     sockets: list[socket.socket] = []

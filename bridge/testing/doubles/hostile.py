@@ -30,8 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
-from e2e.doubles._http import add_diagnostics
-from e2e.doubles.transcript import ACCESS_TOKEN_PREFIX, Transcript
+from meshes_bridge.testing.doubles._http import add_diagnostics
+from meshes_bridge.testing.doubles.transcript import ACCESS_TOKEN_PREFIX, Transcript
 
 ATTACK_PAGES = ("attack", "evil-embed", "other-frame")
 

@@ -23,7 +23,6 @@ every request back (:meth:`calls`).
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import secrets
@@ -36,11 +35,17 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from e2e.doubles._http import add_diagnostics
-from e2e.doubles.fake_meshes import DEFAULT_WORKSPACE_ID, FakeMeshes, MeshesError, SessionNotFound
-from e2e.doubles.transcript import Transcript
 from meshes_bridge.server.client import CREATE_FIELDS, NO_RETRY, AsyncMeshesClient
 from meshes_bridge.server.errors import MeshesAPIError, MeshesNotFoundError
+from meshes_bridge.testing.doubles._http import add_diagnostics
+from meshes_bridge.testing.doubles.fake_meshes import (
+    DEFAULT_WORKSPACE_ID,
+    FakeMeshes,
+    MeshesError,
+    SessionNotFound,
+)
+from meshes_bridge.testing.doubles.faults import Faults, Hung
+from meshes_bridge.testing.doubles.transcript import Transcript
 
 Endpoint = Literal["mint", "refresh"]
 ENDPOINTS: tuple[Endpoint, ...] = ("mint", "refresh")
@@ -154,13 +159,6 @@ class RecordedRequest:
 
 
 @dataclass
-class _Failure:
-    status: int
-    body: str | None
-    left: int
-
-
-@dataclass
 class _Page:
     source: PageSource
     csp: str | None
@@ -201,13 +199,9 @@ class HostBackend:
         self.csrf_header = "X-CSRFToken"
         self._lock = threading.Lock()
         self._calls: list[RecordedRequest] = []
-        self._failures: dict[str, list[_Failure]] = {e: [] for e in ENDPOINTS}
-        self._delays: dict[str, float] = {e: 0.0 for e in ENDPOINTS}
-        self._hangs: dict[str, int] = {e: 0 for e in ENDPOINTS}
+        self._faults = Faults(ENDPOINTS)
         self._pages: dict[str, _Page] = {}
         self._files: dict[str, _File] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._release: asyncio.Event | None = None
 
     # -- failure injection --------------------------------------------------------------
 
@@ -221,45 +215,24 @@ class HostBackend:
         """Answer the next `count` requests to `endpoint` with `status` (and `body`: a JSON
         object, raw text, or by default ``{"error": "injected", "status": N}``) without
         minting or refreshing anything. Queued after earlier injections."""
-        _check_endpoint(endpoint)
-        if not 200 <= status <= 599 or count < 1:
-            raise ValueError("status must be 200-599 and count >= 1")
-        text = json.dumps(body) if isinstance(body, Mapping) else body
-        with self._lock:
-            self._failures[endpoint].append(_Failure(status, text, count))
+        self._faults.fail_next(endpoint, status, count, body)
 
     def delay(self, endpoint: Endpoint, seconds: float) -> None:
         """Wait `seconds` before answering every request to `endpoint` (0 = no delay)."""
-        _check_endpoint(endpoint)
-        with self._lock:
-            self._delays[endpoint] = max(0.0, float(seconds))
+        self._faults.delay(endpoint, seconds)
 
     def hang_next(self, endpoint: Endpoint, count: int = 1) -> None:
-        """Never answer the next `count` requests to `endpoint` (until the client drops the
-        connection, or :meth:`release_hung`)."""
-        _check_endpoint(endpoint)
-        with self._lock:
-            self._hangs[endpoint] += count
+        """Never answer the next `count` (>= 1) requests to `endpoint` (until the client
+        drops the connection, or :meth:`release_hung`)."""
+        self._faults.hang_next(endpoint, count)
 
     def release_hung(self) -> None:
         """End every hung request now, with a 503."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._release_now)
-
-    def _release_now(self) -> None:
-        # Runs on the servers' loop: wake the current waiters, later hangs wait anew.
-        if self._release is not None:
-            self._release.set()
-        self._release = asyncio.Event()
+        self._faults.release_hung()
 
     def clear_injections(self) -> None:
         """Drop pending failures, hangs and delays."""
-        with self._lock:
-            for endpoint in ENDPOINTS:
-                self._failures[endpoint].clear()
-                self._delays[endpoint] = 0.0
-                self._hangs[endpoint] = 0
+        self._faults.clear()
 
     def reset(self) -> None:
         """Back to defaults: no injections (hung requests released), no recorded calls,
@@ -331,8 +304,7 @@ class HostBackend:
         return app
 
     async def _on_startup(self, _app: web.Application) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._release = asyncio.Event()
+        self._faults.bind_loop()
         if self.api is not None:
             # No retries: tests inject failures on this backend or on the API themselves.
             self._client = AsyncMeshesClient(
@@ -455,31 +427,19 @@ class HostBackend:
     async def _guarded(self, call: RecordedRequest, request: web.Request) -> web.Response | None:
         """Injected behaviour and the request checks; None means "go ahead"."""
         endpoint = call.endpoint
-        with self._lock:
-            hang = self._hangs[endpoint] > 0
-            if hang:
-                self._hangs[endpoint] -= 1
-            delay = self._delays[endpoint]
-        if hang:
-            self.transcript.add("host", "hang", f"{endpoint} request hangs (injected)")
-            if self._release is None:
-                self._release = asyncio.Event()
-            await self._release.wait()
+        outcome = await self._faults.take(
+            endpoint,
+            on_hang=lambda: self.transcript.add(
+                "host", "hang", f"{endpoint} request hangs (injected)"
+            ),
+        )
+        if isinstance(outcome, Hung):
             return _json_error(503, "released", "hung request released")
-        if delay:
-            await asyncio.sleep(delay)
-        with self._lock:
-            queue = self._failures[endpoint]
-            failure = queue[0] if queue else None
-            if failure is not None:
-                failure.left -= 1
-                if failure.left <= 0:
-                    queue.pop(0)
-        if failure is not None:
+        if outcome is not None:
             self.transcript.add(
-                "host", "injected", f"{endpoint} answered HTTP {failure.status} (injected)"
+                "host", "injected", f"{endpoint} answered HTTP {outcome.status} (injected)"
             )
-            return _injected(failure)
+            return outcome.response({"error": "injected", "status": outcome.status})
         if self.csrf:
             cookie = request.cookies.get(self.csrf_cookie)
             header = request.headers.get(self.csrf_header)
@@ -549,11 +509,6 @@ def _as_fake_error(error: MeshesAPIError) -> MeshesError:
     return MeshesError(status, error.code or "error", error.message or str(error), error.field)
 
 
-def _check_endpoint(endpoint: str) -> None:
-    if endpoint not in ENDPOINTS:
-        raise ValueError(f"endpoint must be one of {ENDPOINTS}, not {endpoint!r}")
-
-
 def _check_path(path: str) -> None:
     if not path.startswith("/") or "?" in path or "#" in path:
         raise ValueError("a path starts with / and has no query or fragment")
@@ -563,16 +518,6 @@ def _check_path(path: str) -> None:
 
 def _json_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
-
-
-def _injected(failure: _Failure) -> web.Response:
-    if failure.status in (204, 205, 304):
-        return web.Response(status=failure.status)
-    if failure.body is None:
-        return web.json_response(
-            {"error": "injected", "status": failure.status}, status=failure.status
-        )
-    return web.Response(status=failure.status, text=failure.body, content_type="application/json")
 
 
 def _finish(call: RecordedRequest, response: web.Response) -> web.Response:

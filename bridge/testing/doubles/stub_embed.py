@@ -32,9 +32,9 @@ from typing import Any
 
 from aiohttp import web
 
-from e2e.doubles._http import add_diagnostics
-from e2e.doubles.fake_meshes import LAUNCH_PAGES, FakeMeshes, SessionView, iso_utc
-from e2e.doubles.transcript import Transcript
+from meshes_bridge.testing.doubles._http import add_diagnostics
+from meshes_bridge.testing.doubles.fake_meshes import LAUNCH_PAGES, FakeMeshes, SessionView, iso_utc
+from meshes_bridge.testing.doubles.transcript import Transcript
 
 SCRIPT_PATH = Path(__file__).with_name("stub_embed.js")
 SCRIPT_URL = "/stub/embed.js"

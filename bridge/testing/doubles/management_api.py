@@ -3,7 +3,7 @@
 It is what a host backend's server-side client talks to (``MESHES_API_URL``), so the
 client's real HTTP, JWT signing, retries and error handling run against something that
 answers as Meshes does (``meshes-embed-contract.md``). Sessions live in the shared
-:class:`~e2e.doubles.fake_meshes.FakeMeshes`, so a session minted here launches in the stub
+:class:`FakeMeshes`, so a session minted here launches in the stub
 embed, and one minted by the host backend double shows up in a list.
 
 Routes (every one needs ``Authorization: Bearer <machine JWT>``, else 401
@@ -25,7 +25,6 @@ as a gateway in front of the API would; the call record still holds the verified
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
@@ -38,8 +37,8 @@ from typing import Any, Literal
 import jwt
 from aiohttp import web
 
-from e2e.doubles._http import add_diagnostics
-from e2e.doubles.fake_meshes import (
+from meshes_bridge.testing.doubles._http import add_diagnostics
+from meshes_bridge.testing.doubles.fake_meshes import (
     DEFAULT_WORKSPACE_ID,
     FakeMeshes,
     MeshesError,
@@ -49,7 +48,8 @@ from e2e.doubles.fake_meshes import (
     iso_utc,
     parse_origin,
 )
-from e2e.doubles.transcript import REDACTED_SUFFIX, Transcript
+from meshes_bridge.testing.doubles.faults import Faults, Hung
+from meshes_bridge.testing.doubles.transcript import REDACTED_SUFFIX, Transcript
 
 ApiEndpoint = Literal["create", "refresh", "list", "revoke"]
 API_ENDPOINTS: tuple[ApiEndpoint, ...] = ("create", "refresh", "list", "revoke")
@@ -103,7 +103,7 @@ class MachineKey:
         return ISSUER_PREFIX + self.access_key
 
 
-#: The key :func:`~e2e.doubles.servers.start_servers` puts in ``meshes_env()``.
+#: The key :func:`~meshes_bridge.testing.doubles.servers.start_servers` puts in ``meshes_env()``.
 TEST_KEY = MachineKey(
     TEST_ACCESS_KEY, TEST_SECRET_KEY, TEST_ORG_ID, frozenset({DEFAULT_WORKSPACE_ID})
 )
@@ -180,14 +180,6 @@ class TokenRejected(Exception):
     """The machine JWT failed a check; the message names the check, never the token."""
 
 
-@dataclass
-class _Failure:
-    status: int
-    body: str | None
-    retry_after: str | None
-    left: int
-
-
 @dataclass(frozen=True)
 class _Cursor:
     org_id: str
@@ -220,11 +212,7 @@ class ManagementAPI:
         self._calls: list[ApiCall] = []
         self._revoked: list[str] = []
         self._cursors: dict[str, _Cursor] = {}
-        self._failures: dict[str, list[_Failure]] = {e: [] for e in API_ENDPOINTS}
-        self._delays: dict[str, float] = {e: 0.0 for e in API_ENDPOINTS}
-        self._hangs: dict[str, int] = {e: 0 for e in API_ENDPOINTS}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._release: asyncio.Event | None = None
+        self._faults = Faults(API_ENDPOINTS)
         for key in self._initial_keys:
             self._add(key)
 
@@ -287,50 +275,24 @@ class ManagementAPI:
         "message": "injected failure (HTTP N)"}``. `retry_after` becomes a ``Retry-After``
         header (seconds, or an HTTP date as a string). Queued after earlier injections.
         """
-        _check_endpoint(endpoint)
-        if not 200 <= status <= 599 or count < 1:
-            raise ValueError("status must be 200-599 and count >= 1")
-        text = json.dumps(body) if isinstance(body, Mapping) else body
-        after = None
-        if retry_after is not None:
-            after = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
-        with self._lock:
-            self._failures[endpoint].append(_Failure(status, text, after, count))
+        self._faults.fail_next(endpoint, status, count, body, retry_after)
 
     def delay(self, endpoint: ApiEndpoint, seconds: float) -> None:
         """Wait `seconds` before answering every request to `endpoint` (0 = no delay)."""
-        _check_endpoint(endpoint)
-        with self._lock:
-            self._delays[endpoint] = max(0.0, float(seconds))
+        self._faults.delay(endpoint, seconds)
 
     def hang_next(self, endpoint: ApiEndpoint, count: int = 1) -> None:
         """Never answer the next `count` requests to `endpoint` (until the client gives
         up, or :meth:`release_hung` answers them 503)."""
-        _check_endpoint(endpoint)
-        if count < 1:
-            raise ValueError("count must be >= 1")
-        with self._lock:
-            self._hangs[endpoint] += count
+        self._faults.hang_next(endpoint, count)
 
     def release_hung(self) -> None:
         """End every hung request now, with a 503."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._release_now)
-
-    def _release_now(self) -> None:
-        # Runs on the servers' loop: wake the current waiters, later hangs wait anew.
-        if self._release is not None:
-            self._release.set()
-        self._release = asyncio.Event()
+        self._faults.release_hung()
 
     def clear_injections(self) -> None:
         """Drop pending failures, hangs and delays."""
-        with self._lock:
-            for endpoint in API_ENDPOINTS:
-                self._failures[endpoint].clear()
-                self._delays[endpoint] = 0.0
-                self._hangs[endpoint] = 0
+        self._faults.clear()
 
     def revoke(self, session_id: str) -> None:
         """Revoke a session as if from Meshes' dashboard (not counted in
@@ -453,8 +415,7 @@ class ManagementAPI:
         return app
 
     async def _on_startup(self, _app: web.Application) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._release = asyncio.Event()
+        self._faults.bind_loop()
 
     async def _handle(self, endpoint: ApiEndpoint, request: web.Request) -> web.StreamResponse:
         """Record, inject, authenticate, then run the endpoint's own logic."""
@@ -677,48 +638,24 @@ class ManagementAPI:
     async def _injected(self, call: ApiCall) -> web.Response | None:
         """A hang, a delay or a queued failure for this call; None means "go ahead"."""
         endpoint = call.endpoint
-        with self._lock:
-            hang = self._hangs[endpoint] > 0
-            if hang:
-                self._hangs[endpoint] -= 1
-            delay = self._delays[endpoint]
-        if hang:
-            self.transcript.add("api", "api-hang", f"api {endpoint} request hangs (injected)")
-            if self._release is None:
-                self._release = asyncio.Event()
-            await self._release.wait()
+        outcome = await self._faults.take(
+            endpoint,
+            on_hang=lambda: self.transcript.add(
+                "api", "api-hang", f"api {endpoint} request hangs (injected)"
+            ),
+        )
+        if outcome is None:
+            return None
+        if isinstance(outcome, Hung):
             return web.json_response(
                 {"error": "service_unavailable", "message": "hung request released"}, status=503
             )
-        if delay:
-            await asyncio.sleep(delay)
-        with self._lock:
-            queue = self._failures[endpoint]
-            failure = queue[0] if queue else None
-            if failure is not None:
-                failure.left -= 1
-                if failure.left <= 0:
-                    queue.pop(0)
-        if failure is None:
-            return None
         self.transcript.add(
-            "api", "api-injected", f"api {endpoint} answered HTTP {failure.status} (injected)"
+            "api", "api-injected", f"api {endpoint} answered HTTP {outcome.status} (injected)"
         )
-        headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
-        if failure.status in (204, 205, 304):
-            return web.Response(status=failure.status, headers=headers)
-        if failure.body is None:
-            code = _DEFAULT_CODES.get(failure.status, "injected")
-            message = f"injected failure (HTTP {failure.status})"
-            return web.json_response(
-                {"error": code, "message": message}, status=failure.status, headers=headers
-            )
-        return web.Response(
-            status=failure.status,
-            text=failure.body,
-            content_type="application/json",
-            headers=headers,
-        )
+        code = _DEFAULT_CODES.get(outcome.status, "injected")
+        message = f"injected failure (HTTP {outcome.status})"
+        return outcome.response({"error": code, "message": message})
 
     def _note_refusal(self, call: ApiCall, what: str, code: str, reason: str) -> None:
         self.transcript.add(
@@ -738,11 +675,6 @@ _VERBS: dict[str, str] = {
     "list": "list",
     "revoke": "revoke",
 }
-
-
-def _check_endpoint(endpoint: str) -> None:
-    if endpoint not in API_ENDPOINTS:
-        raise ValueError(f"endpoint must be one of {API_ENDPOINTS}, not {endpoint!r}")
 
 
 def _limit(value: str | None) -> int:

@@ -9,7 +9,7 @@ Start them with :func:`start_servers`; README.md here has the whole API and the
 transcript's event names.
 """
 
-from e2e.doubles.fake_meshes import (
+from meshes_bridge.testing.doubles.fake_meshes import (
     DEFAULT_WORKSPACE_ID,
     LAUNCH_PAGES,
     FakeMeshes,
@@ -20,9 +20,10 @@ from e2e.doubles.fake_meshes import (
     TokenCheck,
     ValidationError,
 )
-from e2e.doubles.host_backend import HostBackend, RecordedRequest, page_html
-from e2e.doubles.hostile import Hostile, HostileMessage
-from e2e.doubles.management_api import (
+from meshes_bridge.testing.doubles.faults import Faults
+from meshes_bridge.testing.doubles.host_backend import HostBackend, RecordedRequest, page_html
+from meshes_bridge.testing.doubles.hostile import Hostile, HostileMessage
+from meshes_bridge.testing.doubles.management_api import (
     API_ENDPOINTS,
     TEST_ACCESS_KEY,
     TEST_KEY,
@@ -34,9 +35,9 @@ from e2e.doubles.management_api import (
     TokenRejected,
     machine_jwt,
 )
-from e2e.doubles.servers import Servers, start_servers
-from e2e.doubles.stub_embed import LAUNCH_ERROR, StubEmbed
-from e2e.doubles.transcript import Transcript, TranscriptEntry, redact
+from meshes_bridge.testing.doubles.servers import Servers, start_servers
+from meshes_bridge.testing.doubles.stub_embed import LAUNCH_ERROR, StubEmbed
+from meshes_bridge.testing.doubles.transcript import Transcript, TranscriptEntry, redact
 
 __all__ = [
     "API_ENDPOINTS",
@@ -49,6 +50,7 @@ __all__ = [
     "TEST_SECRET_KEY",
     "ApiCall",
     "FakeMeshes",
+    "Faults",
     "HostBackend",
     "Hostile",
     "HostileMessage",

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from e2e.doubles.transcript import ACCESS_TOKEN_PREFIX, LAUNCH_TOKEN_PREFIX
+from meshes_bridge.testing.doubles.transcript import ACCESS_TOKEN_PREFIX, LAUNCH_TOKEN_PREFIX
 
 #: The workspace used when a mint body names none (the real API requires one).
 DEFAULT_WORKSPACE_ID = "5f0c3c9e-6d1b-4a57-9a53-2f1d8e0b7a11"
