@@ -5,7 +5,8 @@ point) gives the fixtures: `meshes_fake`, `meshes`, `meshes_env`, `meshes_app`,
 `meshes_chromium`; this package gives the helpers:
 
     from meshes_bridge.testing import (ask_refresh, expect_embed_authenticated, expire_token,
-        fail_next_meshes_call, log_in, post_foreign_message, revoke_session)
+        fail_next_meshes_call, log_in, post_foreign_message, revoke_session,
+        slow_meshes_calls)
 
 Names are loaded on first use (PEP 562), so importing this package (the plugin does, in
 every pytest run where meshes-bridge is installed) imports neither aiohttp nor Playwright.
