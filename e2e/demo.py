@@ -33,6 +33,7 @@ BOOT_TIMEOUT_S = {"micropython": 60.0, "pyodide": 180.0}
 STEP_TIMEOUT_S = 20.0
 MIN_HEIGHT = 480
 HOOKS_PATH = "/hooks/demo_hooks.py"
+STYLE_PATH = "/assets/acme.css"  # a stylesheet file: the policy allows no inline style
 CONTAINER = "#integrations-embed"
 
 # The host's Python hooks (data-hooks): plain DOM updates, no JavaScript written.
@@ -154,7 +155,7 @@ def demo_page(runtime: str, embed_url: str, use_hooks: bool = True) -> str:
   </main>
 </div>
 """
-    head = f"<style>{DEMO_STYLE}</style>\n"
+    head = f'<link rel="stylesheet" href="{STYLE_PATH}">\n'
     script_attrs: dict[str, str] = {"data-hooks": HOOKS_PATH} if use_hooks else {}
     html = page_html(
         runtime=runtime,
@@ -172,10 +173,11 @@ def demo_page(runtime: str, embed_url: str, use_hooks: bool = True) -> str:
 
 
 def recommended_csp(embed_url: str) -> str:
-    """The Content-Security-Policy the README recommends, with the demo's embed origin."""
+    """The Content-Security-Policy the README recommends, with the demo's embed origin:
+    no 'unsafe-eval', no 'unsafe-inline' for scripts or styles."""
     return (
-        "default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; "
-        f"connect-src 'self'; frame-src {embed_url}; style-src 'self' 'unsafe-inline'"
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
+        f"frame-src {embed_url}; object-src 'none'; base-uri 'none'"
     )
 
 
@@ -189,6 +191,7 @@ def register_demo(servers: Servers, default_runtime: str, csp: bool = True) -> s
         return demo_page(runtime, servers.embed_url)
 
     servers.backend.add_file(HOOKS_PATH, DEMO_HOOKS)
+    servers.backend.add_file(STYLE_PATH, DEMO_STYLE, "text/css")
     return servers.backend.add_page(
         "/", render, csp=recommended_csp(servers.embed_url) if csp else None
     )
@@ -277,6 +280,10 @@ def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
             "window.__navigates = [];"
             "document.addEventListener('meshes-bridge:navigate',"
             " e => window.__navigates.push(e.detail));"
+            "window.__cspViolations = [];"
+            "document.addEventListener('securitypolicyviolation', e =>"
+            " window.__cspViolations.push(e.effectiveDirective + ' ' + e.blockedURI"
+            " + ' at ' + e.sourceFile + ':' + e.lineNumber + ':' + e.columnNumber));"
         )
         frame_box: list[Frame] = []
 
@@ -355,6 +362,12 @@ def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
                     raise StepFailed(f"an access token appears in the {where}")
             return f"{len(tokens)} access tokens, none in DOM, URL, storage, console, transcript"
 
+        def no_csp_violation() -> str:
+            seen = page.evaluate("window.__cspViolations")
+            if seen:
+                raise StepFailed(f"{len(seen)} CSP violation(s): {'; '.join(seen)}")
+            return "no securitypolicyviolation event on the page"
+
         def screenshot_step() -> str:
             page.screenshot(path=str(screenshot), full_page=True)
             return str(screenshot)
@@ -367,6 +380,7 @@ def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
             ("host hook ran", hooks_ran),
             ("refresh", refresh),
             ("no token leaked", no_leak),
+            ("no CSP violation", no_csp_violation),
             ("screenshot", screenshot_step),
         )
         try:

@@ -24,6 +24,14 @@ FETCH_REFRESH = """async (path) => {
   return [answer.status, await answer.text()];
 }"""
 
+# Every securitypolicyviolation on a page, recorded before any of its scripts runs.
+CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}`);
+});
+"""
+
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
 def example(request: pytest.FixtureRequest, session_servers: Servers) -> Iterator[AppProcess]:
@@ -59,8 +67,15 @@ def test_alice_embeds_refreshes_and_logs_out(
     example: AppProcess, servers: Servers, runtime: str, new_page: Callable[[], Page]
 ) -> None:
     alice = new_page()
+    alice.add_init_script(CSP_VIOLATIONS)
     log_in_quietly(alice, example, "alice")
-    alice.goto(f"{example.url}/?runtime={runtime}")
+    response = alice.goto(f"{example.url}/?runtime={runtime}")
+    # The page is served with the helpers' strict policy (no 'unsafe-eval' or
+    # 'unsafe-inline'), and nothing on it is refused.
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "'wasm-unsafe-eval'" in csp and "'unsafe-eval'" not in csp
+    assert "'unsafe-inline'" not in csp
     embed = expect_embed_authenticated(alice)
     session = servers.fake.session(embed.session_id)
     assert session.host_origin == example.origin and session.external_user_id
@@ -69,6 +84,7 @@ def test_alice_embeds_refreshes_and_logs_out(
     # A refresh asked by the embed goes through the app's endpoint, bound to alice.
     assert ask_refresh(embed, servers) == 2
     assert [c.endpoint for c in servers.api.calls()] == ["create", "refresh"]
+    assert alice.evaluate("() => window.__cspViolations") == []
 
     # Bob, logged in in his own browser, cannot refresh alice's session.
     bob = new_page()

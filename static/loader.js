@@ -89,6 +89,22 @@ function bootFailed(message, containers = document.querySelectorAll(CONTAINERS))
   }
 }
 
+// Strict CSP (no 'unsafe-eval'): when PyScript wraps the main-thread interpreter it
+// composes the JavaScript hooks meant for *workers* into one function with Function(),
+// which such a policy forbids. Its only default worker hook (registering `_pyscript` in a
+// worker) is of no use here: the bridge starts no workers and every plugin that adds worker
+// hooks is disabled above. Emptying those sets through PyScript's public `hooks` export
+// leaves nothing to compose, so Function() is never called. It runs as soon as core.js has
+// evaluated, before PyScript has even fetched the interpreter, let alone wrapped it.
+function withoutWorkerHooks(hooks) {
+  const worker = hooks && hooks.worker;
+  if (!worker) return;
+  const names = ["onReady", "onBeforeRun", "onBeforeRunAsync", "onAfterRun", "onAfterRunAsync"];
+  for (const name of names) {
+    if (worker[name]) worker[name].clear();
+  }
+}
+
 async function start() {
   // Several copies of the tag (or query-string variants of it) must boot only once.
   const flag = Symbol.for("meshes-bridge.loader");
@@ -109,13 +125,15 @@ async function start() {
   script.src = `${BASE}python/main.py`;
   document.head.appendChild(script);
 
+  let pyscript;
   try {
-    await import(`${BASE}pyscript/core.js`);
+    pyscript = await import(`${BASE}pyscript/core.js`);
   } catch (e) {
     // A 404 or a CSP refusal: without this the containers would say "booting" forever.
     bootFailed(`could not load PyScript from ${BASE}pyscript/core.js: ${e && e.message}`);
     return;
   }
+  withoutWorkerHooks(pyscript.hooks);
   // PyScript swallows a failed interpreter or Python file download; Python's first act
   // is to move every container out of "booting", so one still there much later means
   // Python never ran. Pyodide is 13 MB: give it time on slow links.

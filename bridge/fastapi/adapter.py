@@ -32,7 +32,7 @@ from meshes_bridge.server.settings import MeshesSettings
 from meshes_bridge.server.stores import BindingStore
 
 if TYPE_CHECKING:
-    from typing import Unpack  # 3.11; only for type checkers (runtime: 3.10+)
+    from typing_extensions import Unpack  # typing.Unpack is 3.11; only for type checkers
 
 DEFAULT_PREFIX = "/meshes"
 DEFAULT_STATIC_PATH = "/static/meshes-bridge"

@@ -50,7 +50,7 @@ from markupsafe import Markup
 from meshes_bridge.flask import signals
 from meshes_bridge.flask.signals import session_minted, session_refreshed, sessions_revoked
 from meshes_bridge.flask.static import serve_asset
-from meshes_bridge.flask.views import endpoint_request, to_response
+from meshes_bridge.flask.views import app_object, endpoint_request, to_response
 from meshes_bridge.server import render
 from meshes_bridge.server.client import MeshesClient
 from meshes_bridge.server.service import EmbedService, MintPolicy, default_store
@@ -59,7 +59,7 @@ from meshes_bridge.server.static_files import asset_tree
 from meshes_bridge.server.stores import BindingStore
 
 if TYPE_CHECKING:
-    from typing import Unpack  # 3.11; only for type checkers (runtime: 3.10+)
+    from typing_extensions import Unpack  # typing.Unpack is 3.11; only for type checkers
 
 log = logging.getLogger("meshes_bridge.flask")
 
@@ -235,7 +235,7 @@ class MeshesBridge:
             )
         from flask_login import current_user
 
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        user = current_user._get_current_object()
         if user is None or not user.is_authenticated:
             return None, None
         key = user.get_id()
@@ -253,7 +253,7 @@ class MeshesBridge:
         reply = self.service().mint(endpoint_request(user_key, user))
         if reply.status == 200:
             session_minted.send(
-                current_app._get_current_object(),  # type: ignore[attr-defined]
+                app_object(),
                 user_key=user_key,
                 session_id=reply.body.get("session_id"),
             )
@@ -264,7 +264,7 @@ class MeshesBridge:
         reply = self.service().refresh(endpoint_request(user_key, user), session_id)
         if reply.status == 200:
             session_refreshed.send(
-                current_app._get_current_object(),  # type: ignore[attr-defined]
+                app_object(),
                 user_key=user_key,
                 session_id=session_id,
             )
@@ -301,7 +301,7 @@ class MeshesBridge:
         ``@user_loader`` key is not the user's ``get_id()``, or on other ways out (account
         disabled, password changed). Returns how many Meshes revoked; never raises for a
         Meshes failure."""
-        target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+        target = app if app is not None else app_object()
         count = self.service(target).revoke_user(str(user_key))
         sessions_revoked.send(target, user_key=str(user_key), count=count)
         return count
@@ -323,9 +323,14 @@ class MeshesBridge:
         ``meshes_embed``): `render.EmbedOptions` (launch_page, runtime, min_height,
         max_height, element_id, css_class, hooks_url, ready_timeout, debug,
         include_script=False for a second embed on the same page)."""
+        urls = self.urls()
         return Markup(
             render.embed_html(
-                **self.urls(), embed_origin=self.service().settings.embed_origin, **options
+                session_url=urls["session_url"],
+                refresh_url=urls["refresh_url"],
+                loader_url=urls["loader_url"],
+                embed_origin=self.service().settings.embed_origin,
+                **options,
             )
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 
 from meshes_bridge.server.service import EndpointReply, EndpointRequest, read_bounded
 
@@ -18,6 +18,12 @@ def read_body() -> bytes:
     return read_bounded(request.stream.read)
 
 
+def app_object() -> Flask:
+    """The app behind `current_app` (a signal's sender, a stable key), not the proxy."""
+    # Flask types `current_app` as the Flask app it stands for; it is werkzeug's LocalProxy.
+    return current_app._get_current_object()  # type: ignore[attr-defined, no-any-return]
+
+
 def endpoint_request(user_key: str | None, user: Any) -> EndpointRequest:
     """This Flask request as the service sees it (`native` is the request object, for a
     policy callback)."""
@@ -27,6 +33,7 @@ def endpoint_request(user_key: str | None, user: Any) -> EndpointRequest:
         content_type=request.headers.get("Content-Type"),
         body=read_body(),
         user=user,
+        # Flask types `request` as the Request it stands for; it is werkzeug's LocalProxy.
         native=request._get_current_object(),  # type: ignore[attr-defined]
     )
 

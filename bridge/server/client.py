@@ -23,7 +23,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
@@ -42,7 +42,7 @@ from meshes_bridge.server.redaction import redact_text
 from meshes_bridge.server.settings import MeshesSettings
 
 if TYPE_CHECKING:
-    from typing import Self
+    from typing_extensions import Self  # typing.Self is 3.11; only for type checkers
 
 T = TypeVar("T")
 
@@ -89,7 +89,7 @@ class RetryPolicy:
             return None
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_after else None
-        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+        return min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
 
 
 NO_RETRY = RetryPolicy(retries=0)
@@ -140,10 +140,12 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str, str | None
         return None, "", None
     if not isinstance(data, dict):
         return None, "", None
-    code = data.get("error") if isinstance(data.get("error"), str) else None
-    message = data.get("message") if isinstance(data.get("message"), str) else ""
-    field_name = data.get("field") if isinstance(data.get("field"), str) else None
-    return code, message, field_name
+    code, message, field_name = data.get("error"), data.get("message"), data.get("field")
+    return (
+        code if isinstance(code, str) else None,
+        message if isinstance(message, str) else "",
+        field_name if isinstance(field_name, str) else None,
+    )
 
 
 @dataclass
@@ -338,11 +340,17 @@ class _Client:
 
     _api: _Api
 
+    if TYPE_CHECKING:  # the constructor both subclasses share, as from_settings calls it
+
+        def __init__(
+            self, api_url: str, org_id: str, access_key: str, secret_key: str, **options: Any
+        ) -> None: ...
+
     @classmethod
     def from_settings(cls, settings: MeshesSettings, **options: Any) -> Self:
         """A client for MESHES_API_URL with the machine key of `settings`; `options` are
         the constructor's keyword arguments (timeout, retry, http_client, ...)."""
-        return cls(  # type: ignore[call-arg]
+        return cls(
             settings.api_url,
             settings.org_id,
             settings.access_key,
@@ -393,7 +401,7 @@ class MeshesClient(_Client):
                     answer = exc
                 step = steps.send(answer)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return cast(T, done.value)  # what _exchange returned: its T
 
     def create_session(self, *, workspace_id: str, **fields: Any) -> MintedSession:
         """`POST /api/v1/sessions`. `fields`: any of `CREATE_FIELDS` (None = not sent)."""
@@ -477,7 +485,7 @@ class AsyncMeshesClient(_Client):
                     answer = exc
                 step = steps.send(answer)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return cast(T, done.value)  # what _exchange returned: its T
 
     async def create_session(self, *, workspace_id: str, **fields: Any) -> MintedSession:
         return await self._call(_create_op(workspace_id, fields))

@@ -107,18 +107,18 @@ def embed_html(
 def content_security_policy(embed_origin: str, extra: Mapping[str, str] | None = None) -> str:
     """The page's Content-Security-Policy: everything from 'self', the embed framed.
 
-    PyScript needs 'unsafe-eval' (it calls Function()) and the interpreters
-    'wasm-unsafe-eval'; `extra` adds or replaces directives.
+    Strict: no 'unsafe-eval' and no 'unsafe-inline' (scripts or styles). The interpreters
+    need 'wasm-unsafe-eval'; the bridge's loader keeps PyScript from calling Function().
+    `extra` adds or replaces directives.
     """
     directives = {
         "default-src": "'self'",
-        "script-src": "'self' 'unsafe-eval' 'wasm-unsafe-eval'",
+        "script-src": "'self' 'wasm-unsafe-eval'",
         "connect-src": "'self'",
         "frame-src": embed_origin,
-        "style-src": "'self' 'unsafe-inline'",
-        "base-uri": "'self'",
-        "form-action": "'self'",
         "object-src": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
     }
     directives.update(extra or {})
     return "; ".join(f"{name} {value}" for name, value in directives.items())

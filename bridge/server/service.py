@@ -126,8 +126,9 @@ class EndpointRequest:
     def __post_init__(self) -> None:
         # One notion of the key everywhere (binding, limits, external_user_id, logout),
         # whatever type an adapter's user id has.
-        if self.user_key is not None and not isinstance(self.user_key, str):
-            object.__setattr__(self, "user_key", str(self.user_key))
+        key: object = self.user_key  # as the adapter gave it, perhaps not a str
+        if key is not None and not isinstance(key, str):
+            object.__setattr__(self, "user_key", str(key))
 
 
 @dataclass(frozen=True)

@@ -143,10 +143,11 @@ class MeshesSettings:
             problems.append("MESHES_ORG_ID must be the organization's UUID")
         if self.workspace_id and not _UUID_RE.match(self.workspace_id):
             problems.append("MESHES_WORKSPACE_ID must be a workspace UUID")
-        if not isinstance(self.allowed_origins, Iterable) or isinstance(self.allowed_origins, str):
+        given: object = self.allowed_origins  # as set: perhaps not the declared tuple
+        if not isinstance(given, Iterable) or isinstance(given, str):
             problems.append("MESHES_ALLOWED_ORIGINS must be a list of origins")
         else:
-            origins = list(self.allowed_origins)
+            origins = list(given)
             if len(origins) > MAX_ALLOWED_ORIGINS:
                 problems.append(f"MESHES_ALLOWED_ORIGINS holds more than {MAX_ALLOWED_ORIGINS}")
             for origin in origins:

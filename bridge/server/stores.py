@@ -149,7 +149,7 @@ class RedisStore:
         )
 
     def owner(self, session_id: str) -> str | None:
-        value = self._redis.get(self._session_key(session_id))
+        value: str | bytes | None = self._redis.get(self._session_key(session_id))
         if isinstance(value, bytes):
             value = value.decode("utf-8")
         return value

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from meshes_bridge.testing.doubles.management_api import API_ENDPOINTS
+from meshes_bridge.testing.doubles.management_api import API_ENDPOINTS, ApiEndpoint
 from meshes_bridge.testing.doubles.transcript import TranscriptEntry
 
 if TYPE_CHECKING:
@@ -200,14 +200,12 @@ def fail_next_meshes_call(
 ) -> None:
     """Meshes answers the next `count` calls to `endpoint` ("create", "refresh", "list",
     "revoke") with `status` (a 401 is what Meshes says to refused credentials)."""
-    _check_endpoint(endpoint)
-    meshes.api.fail_next(endpoint, status, count=count, retry_after=retry_after)  # type: ignore[arg-type]
+    meshes.api.fail_next(_endpoint(endpoint), status, count=count, retry_after=retry_after)
 
 
 def slow_meshes_calls(meshes: Servers, endpoint: str, seconds: float) -> None:
     """Meshes waits `seconds` before answering every call to `endpoint` (0: no delay)."""
-    _check_endpoint(endpoint)
-    meshes.api.delay(endpoint, seconds)  # type: ignore[arg-type]
+    meshes.api.delay(_endpoint(endpoint), seconds)
 
 
 def revoke_session(meshes: Servers, session_id: str) -> None:
@@ -216,9 +214,12 @@ def revoke_session(meshes: Servers, session_id: str) -> None:
     meshes.api.revoke(session_id)
 
 
-def _check_endpoint(endpoint: str) -> None:
-    if endpoint not in API_ENDPOINTS:
-        raise ValueError(f"endpoint must be one of {API_ENDPOINTS}, not {endpoint!r}")
+def _endpoint(endpoint: str) -> ApiEndpoint:
+    """`endpoint` as the fake's endpoint name; a ValueError for any other string."""
+    for known in API_ENDPOINTS:
+        if endpoint == known:
+            return known
+    raise ValueError(f"endpoint must be one of {API_ENDPOINTS}, not {endpoint!r}")
 
 
 __all__ = [

@@ -336,7 +336,7 @@ class HostBackend:
             session = await self._client.create_session(workspace_id=workspace_id, **fields)
         except MeshesAPIError as error:
             raise _as_fake_error(error) from None
-        answer = session.browser_json()
+        answer: dict[str, Any] = session.browser_json()
         answer.update(
             workspace_id=session.workspace_id, role=session.role, session_type=session.session_type
         )
