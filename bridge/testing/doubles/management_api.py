@@ -138,12 +138,13 @@ def machine_jwt(
             payload.pop(name, None)
         else:
             payload[name] = value
-    signing_key = None if algorithm == "none" else (secret or key.secret_key).encode()
+    # Any: PyJWT's hint omits None, the key its "none" algorithm requires (and the hint
+    # differs with and without `cryptography` installed).
+    signing_key: Any = None if algorithm == "none" else (secret or key.secret_key).encode()
     header = {"kid": key.access_key, **(headers or {})}
     return jwt.encode(
         payload,
-        # PyJWT's hint omits None, the key its "none" algorithm requires
-        signing_key,  # type: ignore[arg-type]
+        signing_key,
         algorithm=algorithm,
         headers={name: value for name, value in header.items() if value is not None},
     )
