@@ -514,7 +514,7 @@ def test_store_limit_slides(store: DjangoCacheStore) -> None:
 
 WORKER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, sys
     import django
     from django.conf import settings
 
@@ -527,15 +527,15 @@ WORKER = textwrap.dedent(
 
     store = DjangoCacheStore("default")
     control = redis.Redis.from_url(url)
-    control.incr("test:ready")
-    while not control.exists("test:go"):  # start together with the other process
-        time.sleep(0.005)
+    print("ready", flush=True)
+    # BLPOP blocks until the test says go (one item per worker): both start together.
+    if control.blpop(["test:go"], timeout=30) is None:
+        sys.exit("no go signal")
     if role == "bind":
         store.bind("sess_shared", "alice", 60)
-        control.set("test:bound", 1)
-    else:
-        while not control.exists("test:bound"):
-            time.sleep(0.005)
+        control.rpush("test:bound", 1)
+    elif control.blpop(["test:bound"], timeout=30) is None:
+        sys.exit("never bound")
     allowed = sum(store.hit("mint:alice", 10, 60) is None for _ in range(8))
     print(json.dumps({"allowed": allowed, "owner": store.owner("sess_shared"),
                       "sessions": store.sessions_of("alice")}))
@@ -556,8 +556,10 @@ def test_two_processes_share_one_binding_and_one_limit(redis_server: RedisServer
         for role in ("bind", "read")
     ]
     try:
-        wait_for(lambda: int(control.get("test:ready") or 0) == 2, 30, "both workers")
-        control.set("test:go", 1)
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
+        control.rpush("test:go", 1, 1)  # one go for each worker
         outputs = [w.communicate(timeout=60) for w in workers]
     finally:
         for worker in workers:

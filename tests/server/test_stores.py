@@ -254,7 +254,7 @@ def test_a_dead_redis_fails_fast_instead_of_hanging() -> None:
 # -- across OS processes -------------------------------------------------------------------
 
 PROCESS_PRELUDE = """
-import sys, time
+import sys
 import redis
 from meshes_bridge.server.stores import RedisStore
 url = sys.argv[1]
@@ -265,7 +265,7 @@ BIND_IN_PROCESS = PROCESS_PRELUDE + "store.bind(sys.argv[2], sys.argv[3], 60)\np
 
 READ_IN_PROCESS = PROCESS_PRELUDE + "print(store.owner(sys.argv[2]), store.sessions_of('alice'))"
 
-#: Warm up, say "ready", wait for the test's go signal (a Redis key), then 6 hits at once.
+#: Warm up, say "ready", block on the test's go signal (a Redis list), then 6 hits at once.
 HIT_IN_PROCESS = (
     PROCESS_PRELUDE
     + """
@@ -273,11 +273,8 @@ store.ping()
 store.hit("warm-up", 1000, 60)
 signal = redis.Redis.from_url(url)
 print("ready", flush=True)
-deadline = time.monotonic() + 20
-while not signal.exists("test:go"):
-    if time.monotonic() > deadline:
-        sys.exit("no go signal")
-    time.sleep(0.002)
+if signal.blpop(["test:go"], timeout=20) is None:  # blocks until the test says go
+    sys.exit("no go signal")
 print(sum(store.hit("mint:alice", 10, 60) is None for _ in range(6)), flush=True)
 """
 )
@@ -318,7 +315,7 @@ def test_two_processes_share_one_rate_limit(redis_url: str, raw_redis: redis.Red
         for worker in workers:
             assert worker.stdout is not None
             assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
-        raw_redis.set("test:go", "1")  # both hit at once from here
+        raw_redis.rpush("test:go", 1, 1)  # one go for each: both hit at once from here
         counts = []
         for worker in workers:
             out, err = worker.communicate(timeout=PROCESS_TIMEOUT)
