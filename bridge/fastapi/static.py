@@ -12,11 +12,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from meshes_bridge.server.static_files import Asset, AssetTree, asset_tree
+from meshes_bridge.server.static_files import CACHE_CONTROL, Asset, AssetTree, asset_tree
 
-#: Revalidate on every load: the ETag changes with the package version, so a 304 costs a
-#: round trip but a browser never runs a loader from one version with files of another.
-DEFAULT_CACHE_CONTROL = "no-cache"
+DEFAULT_CACHE_CONTROL = CACHE_CONTROL  # revalidate on every load (see static_files)
 _METHODS = ("GET", "HEAD")
 
 
@@ -27,16 +25,6 @@ def _route_path(scope: Scope) -> str:
     if root_path and path.startswith(root_path):
         return path[len(root_path) :]
     return path
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == etag:
-            return True
-    return False
 
 
 class AssetApp:
@@ -69,12 +57,8 @@ class AssetApp:
             return PlainTextResponse(
                 "Method Not Allowed", status_code=405, headers={"Allow": ", ".join(_METHODS)}
             )
-        headers = {
-            "ETag": asset.etag,
-            "Cache-Control": self.cache_control,
-            "X-Content-Type-Options": "nosniff",
-        }
-        if _etag_matches(request.headers.get("if-none-match"), asset.etag):
+        headers = asset.headers(self.cache_control)
+        if asset.matches(request.headers.get("if-none-match")):
             return Response(status_code=304, headers=headers)
         return self._file(asset, headers, head=request.method == "HEAD")
 

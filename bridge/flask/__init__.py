@@ -288,7 +288,7 @@ class MeshesBridge:
             return
         try:
             self.revoke_user(str(key), app=app)
-        except Exception as exc:  # the store (Redis) failing must not fail the logout
+        except Exception as exc:  # e.g. a host's sessions_revoked receiver: logout goes on
             log.error(
                 "could not revoke the Meshes sessions of user %s on logout: %s",
                 key,

@@ -12,15 +12,9 @@ from __future__ import annotations
 import os
 
 from flask import Response, abort, current_app, request
-from werkzeug.http import unquote_etag
 from werkzeug.wsgi import wrap_file
 
-from meshes_bridge.server.static_files import Asset, asset_tree
-
-#: Revalidate on every load. The file names of the tree are not all versioned (loader.js,
-#: pyscript/core.js, the bridge's .py files), and a browser must never run a loader of one
-#: version with files of another; a 304 costs one round trip, not the bytes.
-CACHE_CONTROL = "no-cache"
+from meshes_bridge.server.static_files import CACHE_CONTROL, Asset, asset_tree
 
 
 def _file_response(asset: Asset) -> Response:
@@ -42,15 +36,11 @@ def serve_asset(filename: str) -> Response:
     asset = asset_tree().get(filename)
     if asset is None:
         abort(404)
-    tag, _weak = unquote_etag(asset.etag)
-    assert tag is not None  # Asset.etag is always a quoted strong tag
-    if request.if_none_match.contains_weak(tag):
+    if asset.matches(request.headers.get("If-None-Match")):
         response = current_app.response_class(status=304)
     else:
         response = _file_response(asset)
-    response.set_etag(tag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.update(asset.headers())
     return response
 
 

@@ -37,6 +37,12 @@ def mime_type(name: str) -> str:
     return MIME_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
 
 
+#: Revalidate on every load. The file names of the tree are not all versioned (loader.js,
+#: pyscript/core.js, the bridge's .py files), and a browser must never run a loader of one
+#: version with files of another; a 304 costs one round trip, not the bytes.
+CACHE_CONTROL = "no-cache"
+
+
 @dataclass(frozen=True)
 class Asset:
     """One file of the tree: either a `path` on disk or rendered `content`."""
@@ -63,6 +69,26 @@ class Asset:
             stamp = f"{info.st_mtime_ns}:{info.st_size}"
         digest = hashlib.sha1(f"{__version__}:{self.rel}:{stamp}".encode()).hexdigest()
         return f'"{digest[:16]}"'
+
+    def headers(self, cache_control: str = CACHE_CONTROL) -> dict[str, str]:
+        """What every answer for this file carries, a 304 included (not Content-Type)."""
+        return {
+            "ETag": self.etag,
+            "Cache-Control": cache_control,
+            "X-Content-Type-Options": "nosniff",
+        }
+
+    def matches(self, if_none_match: str | None) -> bool:
+        """Whether a request's If-None-Match names this file as it is now (weak tags and
+        `*` included): then the answer is a 304."""
+        if not if_none_match:
+            return False
+        etag = self.etag
+        for candidate in if_none_match.split(","):
+            candidate = candidate.strip()
+            if candidate == "*" or candidate.removeprefix("W/") == etag:
+                return True
+        return False
 
 
 class AssetTree:
