@@ -11,7 +11,9 @@ import json
 from meshes_bridge.core import messages as msg
 from meshes_bridge.core.actions import (
     AbortRequest,
+    AdoptEarlyMint,
     CancelFrame,
+    DiscardEarlyMint,
     Emit,
     Log,
     MountIframe,
@@ -31,10 +33,17 @@ from meshes_bridge.core.config import (
     parse_loader_options,
 )
 from meshes_bridge.core.inputs import (
+    NOT_OBJECT,
+    OBJECT,
+    TOO_LARGE,
+    UNREADABLE,
+    EarlyMint,
     FrameTick,
     HttpAnswered,
     HttpFailed,
     IframeLoaded,
+    IframeLost,
+    MessageData,
     MessageReceived,
     Start,
     Teardown,
@@ -53,8 +62,11 @@ from meshes_bridge.core.resize import ResizeCoalescer, clamp_height
 from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
 from meshes_bridge.core.retry import backoff_delay, can_retry, is_retriable
 from meshes_bridge.core.session import (
+    BUDGET_WINDOW,
     MAX_REMOUNTS,
+    MINT_BUDGET,
     MINT_TIMEOUT,
+    REFRESH_BUDGET,
     REFRESH_TIMEOUT,
     TRANSITIONS,
     EmbedSession,
@@ -123,8 +135,11 @@ def refresh_json(token=TOKEN2, expires=EXPIRES2):
     return json.dumps({"access_token": token, "expires_at": expires})
 
 
+data_of = msg.classify_json
+
+
 def message(data, origin=EMBED, from_iframe=True):
-    return MessageReceived(origin, from_iframe, json.dumps(data))
+    return MessageReceived(origin, from_iframe, msg.classify(data))
 
 
 def ready(origin=EMBED):
@@ -412,7 +427,7 @@ def test_check_same_origin_ref():
 
 
 def parse(data):
-    return msg.parse_message(json.dumps(data))
+    return msg.parse_message(msg.classify(data))
 
 
 def rejection_reason(value):
@@ -442,9 +457,9 @@ def test_parse_resize_malformed_heights():
         value = parse({"type": "meshes:resize", "height": height})
         assert rejection_reason(value) == "shape", height
     assert rejection_reason(parse({"type": "meshes:resize"})) == "shape"
-    assert rejection_reason(msg.parse_message('{"type": "meshes:resize", "height": 1e999}')) == (
-        "shape"
-    )
+    assert rejection_reason(
+        msg.parse_message(data_of('{"type": "meshes:resize", "height": 1e999}'))
+    ) == ("shape")
 
 
 def test_parse_rejects_nested_values_and_long_fields():
@@ -469,26 +484,38 @@ def test_parse_rejects_too_many_fields():
     assert rejection_reason(parse(data)) == "shape"
 
 
-def test_parse_rejects_too_large_text():
-    text = json.dumps({"type": "meshes:navigate", "pad": "x" * 10})
-    text = text + " " * (msg.MAX_MESSAGE_CHARS + 1 - len(text))
-    assert rejection_reason(msg.parse_message(text)) == "too-large"
-    assert rejection_reason(msg.parse_message("x" * (msg.MAX_MESSAGE_CHARS + 1))) == "too-large"
+def test_parse_rejects_too_large_data():
+    # The fields' size (keys and strings by length, other values 8), as the adapter counts.
+    pad = msg.MAX_MESSAGE_CHARS - len("type") - len("meshes:navigate") - len("pad")
+    data = {"type": "meshes:navigate", "pad": "x" * pad}
+    fields = msg.classify({"type": "meshes:navigate"}).fields
+    fields["pad"] = "x" * (pad + 1)
+    too_big = MessageData(OBJECT, fields)  # an adapter that read past the limit
+    assert rejection_reason(msg.parse_message(too_big)) == "too-large"
+    assert msg.classify(data).kind == OBJECT
+    data["pad"] = "x" * (pad + 1)
+    assert msg.classify(data).kind == TOO_LARGE
+    for kind, reason in ((TOO_LARGE, "too-large"), (UNREADABLE, "shape"), (NOT_OBJECT, "shape")):
+        assert rejection_reason(msg.parse_message(MessageData(kind))) == reason
+    assert (
+        rejection_reason(msg.parse_message(data_of("x" * (msg.MAX_MESSAGE_CHARS + 1))))
+        == "too-large"
+    )
 
 
 def test_parse_rejects_non_objects_invalid_json_and_none():
     for text in ("[]", '"meshes:ready"', "1", "null", "true", '["meshes:ready"]'):
-        assert rejection_reason(msg.parse_message(text)) == "shape", text
+        assert rejection_reason(msg.parse_message(data_of(text))) == "shape", text
     for text in ("", "{", "not json", "{'type': 'meshes:ready'}", '{"type": "meshes:ready"'):
-        assert rejection_reason(msg.parse_message(text)) == "shape", text
-    assert rejection_reason(msg.parse_message(None)) == "shape"
+        assert rejection_reason(msg.parse_message(data_of(text))) == "shape", text
+    assert rejection_reason(msg.parse_message(data_of(None))) == "shape"
 
 
 def test_parse_rejects_deeply_nested_json_without_raising():
     # Within the size limit, but deeper than CPython's json recursion limit.
     for text in ("[" * 5000 + "]" * 5000, '{"a":' * 2500 + "1" + "}" * 2500):
-        assert rejection_reason(msg.parse_message(text)) == "shape"
-        assert msg.message_type(text) is None
+        assert rejection_reason(msg.parse_message(data_of(text))) == "shape"
+        assert msg.message_type(data_of(text)) is None
 
 
 def test_parse_type_rules():
@@ -511,11 +538,11 @@ def test_rejection_detail_never_quotes_values():
 
 
 def test_message_type_and_auth_message():
-    assert msg.message_type('{"type": "meshes:ready"}') == "meshes:ready"
-    assert msg.message_type('{"type": 3}') is None
-    assert msg.message_type("[]") is None
-    assert msg.message_type("nope") is None
-    assert msg.message_type(None) is None
+    assert msg.message_type(data_of('{"type": "meshes:ready"}')) == "meshes:ready"
+    assert msg.message_type(data_of('{"type": 3}')) is None
+    assert msg.message_type(data_of("[]")) is None
+    assert msg.message_type(data_of("nope")) is None
+    assert msg.message_type(data_of(None)) is None
     assert msg.auth_message("abc") == {"type": "meshes:auth", "token": "abc"}
 
 
@@ -764,7 +791,9 @@ def test_values_equality_and_repr():
     assert SetState("mounted") != SetState("minting")
     assert SetState("mounted") != Emit("mounted", {})
     assert hash(SetState("x")) == hash(SetState("x"))
-    assert repr(StartRefresh(3, "/r")) == "StartRefresh(request_id=3, url='/r')"
+    assert repr(StartRefresh(3, "/r")) == (
+        "StartRefresh(request_id=3, url='/r', body={}, csrf_cookie=None, csrf_header=None)"
+    )
     assert RemoveIframe() == RemoveIframe() and FrameTick() == FrameTick()
     assert TOKEN not in repr(auth(TOKEN))
     assert TOKEN not in repr(HttpAnswered(1, 200, session_json()))
@@ -918,9 +947,9 @@ def test_messages_before_mount_are_rejected_as_origin():
 def test_messages_from_wrong_source_are_rejected():
     for run in (mounted(), authenticated()):
         assert_rejected_only(
-            run, MessageReceived(EMBED, False, '{"type": "meshes:ready"}'), "source"
+            run, MessageReceived(EMBED, False, data_of('{"type": "meshes:ready"}')), "source"
         )
-        event = MessageReceived(EMBED, False, '{"type": "meshes:token-expired"}')
+        event = MessageReceived(EMBED, False, data_of('{"type": "meshes:token-expired"}'))
         assert_rejected_only(run, event, "source")
 
 
@@ -938,16 +967,18 @@ def test_malformed_and_unknown_messages_are_rejected():
             ("x" * (msg.MAX_MESSAGE_CHARS + 1), "too-large"),
             ("[" * 5000 + "]" * 5000, "shape"),
         ):
-            assert_rejected_only(run, MessageReceived(EMBED, True, data), reason)
+            assert_rejected_only(run, MessageReceived(EMBED, True, data_of(data)), reason)
 
 
 def test_rejection_log_level():
     run = mounted()
-    out = run.feed(MessageReceived("https://evil.example", True, '{"x": 1}'), 3.0)
+    out = run.feed(MessageReceived("https://evil.example", True, data_of('{"x": 1}')), 3.0)
     assert out[1].level == "debug"
-    out = run.feed(MessageReceived("https://evil.example", True, '{"type": "meshes:ready"}'), 3.0)
+    out = run.feed(
+        MessageReceived("https://evil.example", True, data_of('{"type": "meshes:ready"}')), 3.0
+    )
     assert out[1].level == "warn"
-    out = run.feed(MessageReceived(EMBED, True, "nope"), 3.0)
+    out = run.feed(MessageReceived(EMBED, True, data_of("nope")), 3.0)
     assert out[1].level == "warn"
 
 
@@ -1447,10 +1478,12 @@ def test_token_never_leaks_in_a_long_scenario():
     run.feed(Start(), 0.0)
     spoof = json.dumps({"type": msg.READY, "token": TOKEN, "x": TOKEN})
     run.feed(HttpAnswered(1, 200, session_json()), 1.0)
-    run.feed(MessageReceived("https://evil.example", True, spoof), 1.1)
-    run.feed(MessageReceived(EMBED, False, spoof), 1.2)
-    run.feed(MessageReceived(EMBED, True, '{"type": "meshes:x", "' + TOKEN + '": 1}'), 1.3)
-    run.feed(MessageReceived(EMBED, True, '{"type": "meshes:ready", "' + TOKEN + '": {}}'), 1.4)
+    run.feed(MessageReceived("https://evil.example", True, data_of(spoof)), 1.1)
+    run.feed(MessageReceived(EMBED, False, data_of(spoof)), 1.2)
+    run.feed(MessageReceived(EMBED, True, data_of('{"type": "meshes:x", "' + TOKEN + '": 1}')), 1.3)
+    run.feed(
+        MessageReceived(EMBED, True, data_of('{"type": "meshes:ready", "' + TOKEN + '": {}}')), 1.4
+    )
     run.feed(ready(), 2.0)
     run.feed(IframeLoaded(), 2.1)
     run.feed(message({"type": msg.NAVIGATE, "path": "/p#" + TOKEN, "token": TOKEN}), 2.2)
@@ -1478,6 +1511,244 @@ def test_token_never_leaks_in_a_long_scenario():
         assert action.target_origin == EMBED
     assert error_codes(run.actions) == ["refresh-failed", "ready-timeout", "launch-url"]
     scan_for_secrets(run.actions, [TOKEN, TOKEN2, TOKEN3])
+
+
+# -- configuration in the core -----------------------------------------------------
+
+
+def test_start_parses_the_attributes():
+    session = EmbedSession(None)
+    attrs = attrs_with({"data-session-body": '{"launch_page": "rules"}'})
+    out = session.handle(Start(attrs, PAGE), 0.0)
+    assert out == [SetState("minting"), StartMint(1, SESSION_URL, {"launch_page": "rules"})], out
+    assert session.config.session_body == {"launch_page": "rules"}
+
+
+def test_start_with_bad_attributes_is_a_config_error():
+    session = EmbedSession(None)
+    out = session.handle(Start(attrs_with({"data-min-height": "tall"}), PAGE), 0.0)
+    assert out[0] == SetState("error"), out
+    assert error_codes(out) == ["config"]
+    assert only(out, Emit)[0].detail["message"].startswith("data-min-height: ")
+    assert only(out, Log)[0].level == "error"
+    assert not only(out, StartMint)
+    assert session.next_deadline() is None
+
+
+def test_start_request_carries_the_csrf_pair():
+    extra = {"data-csrf-cookie": "csrftoken", "data-csrf-header": "X-CSRFToken"}
+    run = started(extra)
+    mint = only(run.actions, StartMint)[0]
+    assert (mint.csrf_cookie, mint.csrf_header) == ("csrftoken", "X-CSRFToken")
+    run.feed(HttpAnswered(1, 200, session_json()), 1.0)
+    run.feed(ready(), 2.0)
+    out = run.feed(token_refresh(), 3.0)
+    assert only(out, StartRefresh) == [
+        StartRefresh(2, REFRESH_FILLED, {}, "csrftoken", "X-CSRFToken")
+    ], out
+
+
+# -- the loader's early mint ------------------------------------------------------
+
+HREF = PAGE + SESSION_URL
+
+
+def early(**changes):
+    fields = {
+        "url": SESSION_URL,
+        "href": HREF,
+        "body_text": "{}",
+        "csrf_cookie": None,
+        "csrf_header": None,
+        "csrf_value": None,
+        "href_now": HREF,
+        "cookie_now": None,
+    }
+    for key in changes:
+        fields[key] = changes[key]
+    return EarlyMint(
+        fields["url"],
+        fields["href"],
+        fields["body_text"],
+        fields["csrf_cookie"],
+        fields["csrf_header"],
+        fields["csrf_value"],
+        fields["href_now"],
+        fields["cookie_now"],
+    )
+
+
+def test_early_mint_adopted_when_it_is_the_same_request():
+    session = EmbedSession(None)
+    out = session.handle(Start(attrs_with({}), PAGE, early()), 0.0)
+    assert out == [SetState("minting"), AdoptEarlyMint(1)], out
+    out = session.handle(HttpAnswered(1, 200, session_json()), 0.5)
+    assert only(out, MountIframe), out
+    # The same body in other words, and the same CSRF pair and value, are the same request.
+    extra = {
+        "data-session-body": '{"b": [1, 2], "a": "x"}',
+        "data-csrf-cookie": "c",
+        "data-csrf-header": "X-C",
+    }
+    same = early(
+        body_text='{"a":"x","b":[1,2]}',
+        csrf_cookie="c",
+        csrf_header="X-C",
+        csrf_value="v1",
+        cookie_now="v1",
+    )
+    out = EmbedSession(None).handle(Start(attrs_with(extra), PAGE, same), 0.0)
+    assert out == [SetState("minting"), AdoptEarlyMint(1)], out
+
+
+def test_early_mint_discarded_when_it_differs():
+    extra = {"data-csrf-cookie": "c", "data-csrf-header": "X-C"}
+    csrf = {"csrf_cookie": "c", "csrf_header": "X-C", "csrf_value": "v1", "cookie_now": "v1"}
+    cases = (
+        ({}, {"url": "/other"}),
+        ({}, {"href_now": PAGE + "/app/meshes/session"}),  # the page moved (pushState)
+        ({}, {"href_now": None}),
+        ({}, {"body_text": '{"launch_page": "rules"}'}),
+        ({}, {"body_text": "not json"}),
+        ({}, {"body_text": "[]"}),
+        ({}, {"csrf_cookie": "c", "csrf_header": "X-C"}),
+        (extra, {}),  # sent without the CSRF pair the container names
+        (extra, dict(csrf, cookie_now="v2")),  # the cookie changed since
+        (extra, dict(csrf, csrf_header="X-D")),
+    )
+    for attrs, changes in cases:
+        session = EmbedSession(None)
+        out = session.handle(Start(attrs_with(attrs), PAGE, early(**changes)), 0.0)
+        assert out[0] == SetState("minting"), (changes, out)
+        assert DiscardEarlyMint() in out, (changes, out)
+        assert only(out, StartMint) and not only(out, AdoptEarlyMint), (changes, out)
+    out = EmbedSession(None).handle(Start(attrs_with(extra), PAGE, early(**csrf)), 0.0)
+    assert only(out, AdoptEarlyMint), out
+
+
+def test_early_mint_discarded_on_a_config_error():
+    session = EmbedSession(None)
+    out = session.handle(Start(attrs_with({"data-min-height": "x"}), PAGE, early()), 0.0)
+    assert DiscardEarlyMint() in out and error_codes(out) == ["config"], out
+
+
+def test_early_mint_repr_hides_the_csrf_value():
+    assert "v1-secret" not in repr(early(csrf_value="v1-secret", cookie_now="v1-secret"))
+
+
+# -- runaway guards -----------------------------------------------------------------
+
+
+def test_iframe_lost_mints_afresh_on_the_same_machine():
+    run = authenticated()
+    out = run.feed(IframeLost(), 3.0)
+    assert_remounted(out, 2)
+    assert only(out, Log)[0].level == "warn"
+    assert not run.session.wants_fields(EMBED, True)  # no iframe: nothing to read
+    out = run.feed(IframeLost(), 3.1)  # no iframe now: nothing more to lose
+    assert out == [], out
+
+
+def test_iframe_lost_again_and_again_hits_the_remount_cap():
+    run = mounted()
+    mint_id = 1
+    for attempt in range(MAX_REMOUNTS):
+        now = 2.0 + attempt
+        out = run.feed(IframeLost(), now)
+        mint_id += 1
+        assert_remounted(out, mint_id)
+        run.feed(HttpAnswered(mint_id, 200, session_json()), now + 0.5)
+    out = run.feed(IframeLost(), 10.0)
+    assert error_codes(out) == ["remount-limit"] and run.state == "error", out
+
+
+def test_mint_budget_holds_across_iframe_swaps():
+    run = authenticated()  # mint 1 at t=0
+    mint_id = 1
+    now = 2.5
+    # Swapped out after each authentication: the remount cap resets, the budget does not.
+    for _ in range(MINT_BUDGET - 1):
+        now += 1.0
+        mint_id += 1
+        assert_remounted(run.feed(IframeLost(), now), mint_id)
+        run.feed(HttpAnswered(mint_id, 200, session_json()), now + 0.1)
+        run.feed(ready(), now + 0.2)
+        assert run.state == "authenticated"
+    out = run.feed(IframeLost(), now + 1.0)
+    assert not only(out, StartMint) and run.state == "minting", out
+    assert "next one in" in only(out, Log)[-1].text
+    assert run.deadline() == BUDGET_WINDOW  # when the first mint (t=0) leaves the window
+    assert run.timer(BUDGET_WINDOW - 0.01) == []
+    assert run.timer(BUDGET_WINDOW) == [StartMint(mint_id + 1, SESSION_URL, {})]
+
+
+def test_refresh_loop_is_bounded_and_reported_once():
+    run = authenticated()
+    request_id = 1
+    now = 3.0
+    for _ in range(REFRESH_BUDGET):
+        request_id += 1
+        out = run.feed(token_refresh(), now)
+        assert only(out, StartRefresh) == [StartRefresh(request_id, REFRESH_FILLED)], out
+        run.feed(HttpAnswered(request_id, 200, refresh_json()), now + 0.1)
+        now += 1.0
+    out = run.feed(token_refresh(), now)
+    assert not only(out, StartRefresh), out
+    assert error_codes(out) == ["refresh-loop"], out
+    assert run.state == "refreshing"
+    for extra in range(20):  # the loop goes on: no request, no second error
+        out = run.feed(token_refresh(), now + 0.1 + extra * 0.01)
+        assert not only(out, StartRefresh) and not error_codes(out), out
+    assert run.deadline() == 3.0 + BUDGET_WINDOW
+    out = run.timer(3.0 + BUDGET_WINDOW)
+    assert out == [StartRefresh(request_id + 1, REFRESH_FILLED)], out
+    out = run.feed(HttpAnswered(request_id + 1, 200, refresh_json(TOKEN3)), 64.0)
+    assert auth(TOKEN3) in out and run.state == "authenticated", out
+
+
+# -- failing safe ---------------------------------------------------------------------
+
+
+def test_an_exception_in_the_core_fails_safe():
+    run = refreshing()  # authenticated, refresh request 2 pending
+    run.feed(resize(900), 5.5)  # a frame requested too
+
+    def broken(now):
+        raise KeyError("tok_SECRET_in_the_exception_text")
+
+    run.session._on_ready = broken  # inject a fault
+    out = run.feed(ready(), 6.0)
+    assert out[:3] == [AbortRequest(2), CancelFrame(), RemoveIframe()], out
+    assert SetState("error") in out and run.state == "error"
+    assert error_codes(out) == ["internal"]
+    assert only(out, Emit)[0].detail["message"] == "internal error: KeyError"
+    assert not only(out, PostAuth)
+    scan_for_secrets(out, ["tok_SECRET_in_the_exception_text", TOKEN])
+    assert run.session._token is None
+    assert run.deadline() is None
+    assert run.feed(ready(), 7.0) == [] and run.timer(100.0) == []
+    assert run.feed(HttpAnswered(2, 200, refresh_json()), 7.0) == []
+
+
+def test_an_exception_in_a_timer_fails_safe():
+    run = mounted()  # ready watchdog pending
+
+    def broken(now):
+        raise ValueError("boom")
+
+    run.session._remount = broken
+    out = run.timer(run.deadline())
+    assert error_codes(out) == ["internal"] and run.state == "error", out
+    assert RemoveIframe() in out and run.deadline() is None
+
+
+def test_wants_fields_only_from_the_iframe_on_the_embed_origin():
+    run = started()
+    assert not run.session.wants_fields(EMBED, True)  # no iframe yet
+    run.feed(HttpAnswered(1, 200, session_json()), 1.0)
+    assert run.session.wants_fields(EMBED, True)
+    assert not run.session.wants_fields(EMBED, False)
+    assert not run.session.wants_fields("https://evil.example", True)
 
 
 # -- a runner for the browser (no pytest there) -------------------------------------

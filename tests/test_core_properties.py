@@ -90,6 +90,7 @@ ERROR_CODES = {
     "embed-origin",
     "refresh-failed",
     "ready-timeout",
+    "refresh-loop",
     "remount-limit",
 }
 
@@ -147,16 +148,16 @@ def check_message_value(value):
 
 @given(st.none() | st.text(max_size=400))
 def test_parse_message_never_raises_on_text(text):
-    check_message_value(msg.parse_message(text))
-    kind = msg.message_type(text)
+    data = msg.classify_json(text)
+    check_message_value(msg.parse_message(data))
+    kind = msg.message_type(data)
     assert kind is None or isinstance(kind, str)
 
 
 @settings(max_examples=300)
 @given(json_values | message_like)
 def test_parse_message_never_raises_on_json(value):
-    text = json.dumps(value)
-    result = msg.parse_message(text)
+    result = msg.parse_message(msg.classify_json(json.dumps(value)))
     check_message_value(result)
     if not isinstance(result, msg.Rejection):
         assert isinstance(value, dict) and value["type"] in KNOWN_TYPES
@@ -175,13 +176,13 @@ def test_well_formed_messages_round_trip(kind, fields):
         msg.TOKEN_EXPIRED: msg.TokenExpired(),
         msg.NAVIGATE: msg.NavigateAsked(fields),
     }[kind]
-    assert msg.parse_message(json.dumps(dict(fields, type=kind))) == expected
+    assert msg.parse_message(msg.classify(dict(fields, type=kind))) == expected
 
 
 @given(heights, message_fields)
 def test_well_formed_resize_round_trips(height, fields):
     data = dict(fields, type=msg.RESIZE, height=height)
-    assert msg.parse_message(json.dumps(data)) == msg.ResizeAsked(height)
+    assert msg.parse_message(msg.classify(data)) == msg.ResizeAsked(height)
 
 
 # -- config -----------------------------------------------------------------------
@@ -400,7 +401,7 @@ def test_a_session_id_that_cannot_be_utf8_encoded_is_refused():
     session.handle(Start(), 0.0)
     out = session.handle(HttpAnswered(1, 200, body), 1.0)
     assert [a.detail["code"] for a in out if isinstance(a, Emit)] == ["mint-invalid"]
-    refresh = MessageReceived(EMBED, True, '{"type": "meshes:token-refresh"}')
+    refresh = MessageReceived(EMBED, True, msg.classify({"type": msg.TOKEN_REFRESH}))
     session.handle(refresh, 3.0)
 
 
@@ -603,7 +604,8 @@ class EmbedMachine(RuleBasedStateMachine):
 
     def _receive(self, origin, from_iframe, text):
         """Feed one message; the session must accept exactly the ones it should."""
-        expected = msg.parse_message(text)
+        data = msg.classify_json(text)
+        expected = msg.parse_message(data)
         accepted = (
             origin == self.session.embed_origin
             and from_iframe
@@ -614,7 +616,7 @@ class EmbedMachine(RuleBasedStateMachine):
             self.expired_tokens.add(self.current_token)
         if accepted and isinstance(expected, msg.Ready):
             self.documents.append("R")
-        out = self._feed(MessageReceived(origin, from_iframe, text))
+        out = self._feed(MessageReceived(origin, from_iframe, data))
         rejected = [a for a in out if isinstance(a, Emit) and a.name == "rejected"]
         if not self.closed:
             assert bool(rejected) != accepted, (origin, from_iframe, text, out)

@@ -11,7 +11,6 @@ from meshes_bridge.browser.hooks import Hooks, load_hooks
 from meshes_bridge.browser.log import Console
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.config import parse_loader_options
-from meshes_bridge.core.messages import OVERSIZED
 
 SELECTOR = "[data-meshes-embed]"
 
@@ -41,15 +40,17 @@ class Bridge:
         self.reconcile()
 
     def reconcile(self) -> None:
-        """Mount containers new to the document, tear down the ones that left it, and
-        start afresh a container whose iframe was taken out from under it (an htmx swap,
-        a DOM morph): its launch URL is spent, so only a new session can bring it back."""
+        """Mount containers new to the document, tear down the ones that left it, and tell
+        a container whose iframe was taken out from under it (an htmx swap, a DOM morph)."""
         kept = []
         for embed in self.embeds:
-            if embed.present() and not embed.iframe_lost():
-                kept.append(embed)
-            else:
+            if not embed.present():
                 embed.teardown()
+                continue
+            kept.append(embed)
+            if embed.iframe_lost():
+                # The same machine carries on: its remount cap and mint budget hold.
+                embed.feed(inp.IframeLost())
         self.embeds = kept
         for element in js.document.querySelectorAll(SELECTOR):
             if not self._known(element):
@@ -81,26 +82,29 @@ class Bridge:
                     owner = embed
             if owner is not None:
                 # Another container's iframe is not a stranger: only its owner hears it.
-                # The data is read only when the origin is right: reading costs time.
-                data = None
-                if origin == owner.embed_origin():
-                    data = _read_data(ffi.message_json, event, OVERSIZED)
-                owner.feed(inp.MessageReceived(origin, True, data))
+                # Its core says whether the data is worth reading in full.
+                machine = owner.machine
+                full = machine is not None and machine.wants_fields(origin, True)
+                reader = ffi.read_message if full else ffi.read_message_type
+                owner.feed(inp.MessageReceived(origin, True, _read_data(reader, event)))
                 return
-            data = _read_data(ffi.message_type_json, event, None)
+            data = _read_data(ffi.read_message_type, event)
             for embed in list(self.embeds):
                 embed.feed(inp.MessageReceived(origin, False, data))
         except Exception as exc:
             self.console.write("error", "internal error on a message: " + type(exc).__name__)
 
 
-def _read_data(reader: object, event: object, too_big: "str | None") -> "str | None":
+_TOO_LARGE = inp.MessageData(inp.TOO_LARGE)
+
+
+def _read_data(reader: object, event: object) -> inp.MessageData:
     # MicroPython copies a JS string into its own small heap on first touch: a string of
     # a few MB raises MemoryError right there, before any size check can run.
     try:
         return reader(event.data)
     except MemoryError:
-        return too_big
+        return _TOO_LARGE
 
 
 def _loader_config() -> dict:

@@ -5,10 +5,10 @@ import asyncio
 import js
 
 from meshes_bridge.browser import ffi
-from meshes_bridge.browser.http import post_json
+from meshes_bridge.browser.http import post_json, read_cookie
 from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
-from meshes_bridge.core.config import CONTAINER_ATTRIBUTES, ConfigError, parse_container
+from meshes_bridge.core.config import CONTAINER_ATTRIBUTES
 from meshes_bridge.core.session import EmbedSession
 
 EVENT_PREFIX = "meshes-bridge:"
@@ -44,8 +44,9 @@ class BrowserEmbed:
         self.debug = debug
         self.console = console
         self.hooks = hooks
-        self.machine = None  # EmbedSession | None
+        self.machine: EmbedSession | None = None
         self.iframe = None
+        self._early = None  # the loader's early mint record, until adopted or discarded
         self.handle = EmbedHandle(self)
         self._timer = None
         self._frame = None
@@ -60,19 +61,36 @@ class BrowserEmbed:
         attrs = {}
         for name in CONTAINER_ATTRIBUTES:
             attrs[name] = ffi.attribute(self.element, name)
-        try:
-            config = parse_container(attrs, str(js.location.origin))
-        except ConfigError as exc:
-            self.element.setAttribute("data-state", "error")
-            self.console.write("error", "config: " + exc.message)
-            self.emit("error", {"code": "config", "message": exc.message})
-            return
-        self.machine = EmbedSession(config, self.debug)
-        self.feed(inp.Start())
+        self.machine = EmbedSession(None, self.debug)
+        self.feed(inp.Start(attrs, str(js.location.origin), self._take_early()))
+
+    def _take_early(self) -> "inp.EarlyMint | None":
+        """The mint request the loader started for this element at page load, if any: the
+        facts about it, for the core to judge (the record itself stays here)."""
+        record = ffi.early_mint(self.element)
+        if record is None:
+            return None
+        self._early = record
+        url = ffi.text_field(record, "url") or ""
+        cookie = ffi.text_field(record, "csrfCookie")
+        href_now = None
+        if js.URL.canParse(url.strip(), js.location.href):
+            href_now = str(js.URL.new(url.strip(), js.location.href).href)
+        return inp.EarlyMint(
+            url,
+            ffi.text_field(record, "href") or "",
+            ffi.text_field(record, "bodyText") or "",
+            cookie,
+            ffi.text_field(record, "csrfHeader"),
+            ffi.text_field(record, "csrfValue"),
+            href_now,
+            read_cookie(cookie) if cookie else None,
+        )
 
     def teardown(self) -> None:
         if self.machine is not None:
             self.feed(inp.Teardown())
+        self._discard_early()
         if self._timer is not None:
             js.clearTimeout(self._timer)
             self._timer = None
@@ -153,10 +171,12 @@ class BrowserEmbed:
             self._mount(action)
         elif kind is act.RemoveIframe:
             self._unmount()
-        elif kind is act.StartMint:
-            self._start_request(action.request_id, action.url, action.body)
-        elif kind is act.StartRefresh:
-            self._start_request(action.request_id, action.url, {})
+        elif kind is act.StartMint or kind is act.StartRefresh:
+            self._start_request(action)
+        elif kind is act.AdoptEarlyMint:
+            self._adopt_early(action.request_id)
+        elif kind is act.DiscardEarlyMint:
+            self._discard_early()
         elif kind is act.AbortRequest:
             controller = self._controllers.pop(action.request_id, None)
             if controller is not None:
@@ -204,23 +224,23 @@ class BrowserEmbed:
 
     # -- requests -----------------------------------------------------------------
 
-    def _start_request(self, request_id: int, url: str, body: dict) -> None:
+    def _start_request(self, action: act.StartRequest) -> None:
         controller = js.AbortController.new()
-        self._controllers[request_id] = controller
-        asyncio.create_task(self._request(request_id, url, body, controller))
+        self._controllers[action.request_id] = controller
+        asyncio.create_task(self._request(action, controller))
 
-    async def _request(self, request_id: int, url: str, body: dict, controller: object) -> None:
-        config = self.machine.config
+    async def _request(self, action: act.StartRequest, controller: object) -> None:
+        request_id = action.request_id
         # Resolve against the page's own URL, as the core's same-origin check did: a
         # <base href> elsewhere must not carry the POST (and its CSRF header) away.
-        if not js.URL.canParse(url, js.location.href):
+        if not js.URL.canParse(action.url, js.location.href):
             if self._controllers.pop(request_id, None) is not None:
                 self.feed(inp.HttpFailed(request_id, "URL does not parse"))
             return
-        url = str(js.URL.new(url, js.location.href).href)
+        url = str(js.URL.new(action.url, js.location.href).href)
         try:
             status, text = await post_json(
-                url, body, config.csrf_cookie, config.csrf_header, controller.signal
+                url, action.body, action.csrf_cookie, action.csrf_header, controller.signal
             )
         except Exception:
             # An abort we asked for is not news; anything else is a network failure.
@@ -229,6 +249,33 @@ class BrowserEmbed:
             return
         if self._controllers.pop(request_id, None) is not None:
             self.feed(inp.HttpAnswered(request_id, status, text))
+
+    def _adopt_early(self, request_id: int) -> None:
+        record = self._early
+        self._early = None
+        if record is None:
+            self.feed(inp.HttpFailed(request_id, "early request gone"))
+            return
+        # Its abort() aborts the loader's fetch: AbortRequest works on it as on ours.
+        self._controllers[request_id] = record
+        asyncio.create_task(self._await_early(request_id, record))
+
+    async def _await_early(self, request_id: int, record: object) -> None:
+        # The loader's promise never rejects: {status, text}, or status 0 on failure.
+        result = await record.response
+        status = int(result.status)
+        if self._controllers.pop(request_id, None) is None:
+            return
+        if status == 0:
+            self.feed(inp.HttpFailed(request_id, "network error"))
+        else:
+            self.feed(inp.HttpAnswered(request_id, status, str(result.text)))
+
+    def _discard_early(self) -> None:
+        record = self._early
+        self._early = None
+        if record is not None:
+            record.abort()
 
     # -- output to the host -------------------------------------------------------
 
@@ -242,7 +289,8 @@ class BrowserEmbed:
         self.emit("error", {"code": code, "message": message})
 
     def _internal_error(self, exc: Exception) -> None:
-        # Only the exception's type: its text could quote data we must not log.
+        # An exception in carrying out (the core's own are handled inside it). Only the
+        # exception's type: its text could quote data we must not log.
         text = "internal error: " + type(exc).__name__
         self.console.write("error", text)
         try:

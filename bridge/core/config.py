@@ -47,7 +47,9 @@ class ConfigError(ValueError):
 class LoaderOptions(Value):
     _fields = ("runtime", "hooks", "debug", "warnings")
 
-    def __init__(self, runtime: str, hooks: "str | None", debug: bool, warnings: list) -> None:
+    def __init__(
+        self, runtime: str, hooks: "str | None", debug: bool, warnings: "list[str]"
+    ) -> None:
         self.runtime = runtime
         self.hooks = hooks
         self.debug = debug
@@ -63,11 +65,11 @@ def parse_flag(value: object) -> bool:
     return str(value).strip().lower() not in _FALSE_WORDS
 
 
-def parse_loader_options(options: dict) -> LoaderOptions:
+def parse_loader_options(options: "dict[str, object]") -> LoaderOptions:
     """The script tag's options; never fails: a bad value falls back and is reported."""
-    warnings = []
+    warnings: list[str] = []
     runtime = options.get("runtime") or "micropython"
-    if runtime not in RUNTIMES:
+    if not isinstance(runtime, str) or runtime not in RUNTIMES:
         warnings.append("data-runtime must be micropython or pyodide; using micropython")
         runtime = "micropython"
     hooks = options.get("hooks")
@@ -93,7 +95,7 @@ class ContainerConfig(Value):
         self,
         session_url: str,
         refresh_url: str,
-        session_body: dict,
+        session_body: "dict[str, object]",
         min_height: float = DEFAULT_MIN_HEIGHT,
         max_height: "float | None" = None,
         embed_origin: "str | None" = None,
@@ -112,12 +114,12 @@ class ContainerConfig(Value):
         self.ready_timeout = ready_timeout
 
 
-def _get(attrs: dict, name: str) -> "str | None":
+def _get(attrs: "dict[str, str | None]", name: str) -> "str | None":
     value = attrs.get(name)
     return value if isinstance(value, str) else None
 
 
-def _required_url(attrs: dict, name: str, page_origin: str) -> str:
+def _required_url(attrs: "dict[str, str | None]", name: str, page_origin: str) -> str:
     value = _get(attrs, name)
     if value is None or not value.strip():
         raise ConfigError(name, "is required")
@@ -129,12 +131,12 @@ def _required_url(attrs: dict, name: str, page_origin: str) -> str:
     return value
 
 
-def _number(
-    attrs: dict, name: str, default: "float | None", low: float, high: float
+def _optional_number(
+    attrs: "dict[str, str | None]", name: str, low: float, high: float
 ) -> "float | None":
     raw = _get(attrs, name)
     if raw is None or not raw.strip():
-        return default
+        return None
     text = raw.strip()
     if text.endswith("px"):
         text = text[:-2]
@@ -149,7 +151,14 @@ def _number(
     return value
 
 
-def _session_body(attrs: dict) -> dict:
+def _number(
+    attrs: "dict[str, str | None]", name: str, default: float, low: float, high: float
+) -> float:
+    value = _optional_number(attrs, name, low, high)
+    return default if value is None else value
+
+
+def _session_body(attrs: "dict[str, str | None]") -> "dict[str, object]":
     raw = _get(attrs, "data-session-body")
     if raw is None or not raw.strip():
         return {}
@@ -164,7 +173,7 @@ def _session_body(attrs: dict) -> dict:
     return body
 
 
-def _embed_origin(attrs: dict) -> "str | None":
+def _embed_origin(attrs: "dict[str, str | None]") -> "str | None":
     raw = _get(attrs, "data-embed-origin")
     if raw is None or not raw.strip():
         return None
@@ -181,7 +190,7 @@ def _is_token(text: str) -> bool:
     return bool(text)
 
 
-def _csrf(attrs: dict) -> "tuple[str | None, str | None]":
+def _csrf(attrs: "dict[str, str | None]") -> "tuple[str | None, str | None]":
     cookie = (_get(attrs, "data-csrf-cookie") or "").strip() or None
     header = (_get(attrs, "data-csrf-header") or "").strip() or None
     if (cookie is None) != (header is None):
@@ -194,12 +203,12 @@ def _csrf(attrs: dict) -> "tuple[str | None, str | None]":
     return cookie, header
 
 
-def parse_container(attrs: dict, page_origin: str) -> ContainerConfig:
+def parse_container(attrs: "dict[str, str | None]", page_origin: str) -> ContainerConfig:
     """A container's config from its attributes (name -> string or None)."""
     session_url = _required_url(attrs, "data-session-url", page_origin)
     refresh_url = _required_url(attrs, "data-refresh-url", page_origin)
     min_height = _number(attrs, "data-min-height", DEFAULT_MIN_HEIGHT, 0, MAX_HEIGHT_ATTR)
-    max_height = _number(attrs, "data-max-height", None, 0, MAX_HEIGHT_ATTR)
+    max_height = _optional_number(attrs, "data-max-height", 0, MAX_HEIGHT_ATTR)
     if max_height is not None and max_height < min_height:
         raise ConfigError("data-max-height", "must not be less than data-min-height")
     timeout = _number(attrs, "data-ready-timeout", DEFAULT_READY_TIMEOUT, 0.1, MAX_READY_TIMEOUT)

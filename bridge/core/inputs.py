@@ -1,29 +1,128 @@
-"""What happened, as the adapter tells the core. Each input is a plain value."""
+"""What happened, as the adapter tells the core. Each input is a plain value.
+
+The adapter reports facts only (what an attribute says, where a message came from, what
+its data looks like, that a request answered); the core decides what they mean.
+"""
 
 from meshes_bridge.core.values import Value
 
+# How much of a message's data the adapter could read, already sorted by shape. The
+# adapter reads a message in full only when the core asks for it (`wants_fields`): reading
+# a foreign window's data costs time, and any window may post to us.
+OBJECT = "object"  # a plain object: `fields` holds its flat fields
+NOT_OBJECT = "not-object"  # a string, number, array, null, Date, Blob...
+TOO_LARGE = "too-large"  # over the size limit: not read at all
+UNREADABLE = "unreadable"  # too many keys, or it could not be read
+TYPE_ONLY = "type-only"  # only its `type` was read: `fields` is {"type": ...} or {}
+MESSAGE_KINDS = (OBJECT, NOT_OBJECT, TOO_LARGE, UNREADABLE, TYPE_ONLY)
 
-class Start(Value):
-    """The container was found; begin."""
+
+class Input(Value):
+    """Every input is one of the subclasses below."""
 
 
-class MessageReceived(Value):
+class Nested(Value):
+    """A field whose value is an object or array: contract messages are flat."""
+
+
+NESTED = Nested()
+
+
+class MessageData(Value):
+    """A message's data as the adapter read it: a kind from MESSAGE_KINDS and, for OBJECT
+    and TYPE_ONLY, its fields (str -> None, bool, int, float, str or NESTED)."""
+
+    _fields = ("kind", "fields")
+
+    def __init__(self, kind: str, fields: "dict[str, object] | None" = None) -> None:
+        self.kind = kind
+        self.fields: dict[str, object] = fields if fields is not None else {}
+
+
+class EarlyMint(Value):
+    """The mint request the loader started at page load, before the runtime booted, as the
+    adapter found it: what was sent (the raw `data-session-url`, the URL it resolved to, the
+    body text, the CSRF cookie/header names and the value sent), and what the adapter sees
+    now for the same (`href_now`: that attribute resolved now; `cookie_now`: the CSRF
+    cookie's value now). The core adopts it only when it is exactly the request it would
+    have made; otherwise the adapter aborts it and the core mints itself."""
+
+    _fields = (
+        "url",
+        "href",
+        "body_text",
+        "csrf_cookie",
+        "csrf_header",
+        "csrf_value",
+        "href_now",
+        "cookie_now",
+    )
+
+    def __init__(
+        self,
+        url: str,
+        href: str,
+        body_text: str,
+        csrf_cookie: "str | None",
+        csrf_header: "str | None",
+        csrf_value: "str | None",
+        href_now: "str | None",
+        cookie_now: "str | None",
+    ) -> None:
+        self.url = url
+        self.href = href
+        self.body_text = body_text
+        self.csrf_cookie = csrf_cookie
+        self.csrf_header = csrf_header
+        self.csrf_value = csrf_value
+        self.href_now = href_now
+        self.cookie_now = cookie_now
+
+    def __repr__(self) -> str:
+        # The CSRF value is a credential of sorts: never in a log or a traceback.
+        return "EarlyMint(url=" + repr(self.url) + ", csrf=[redacted])"
+
+
+class Start(Input):
+    """The container was found; begin. `attributes` (name -> string or None, for every
+    name in config.CONTAINER_ATTRIBUTES) and `page_origin` are parsed by the core; a session
+    built with a config already may be started with neither."""
+
+    _fields = ("attributes", "page_origin", "early")
+
+    def __init__(
+        self,
+        attributes: "dict[str, str | None] | None" = None,
+        page_origin: "str | None" = None,
+        early: "EarlyMint | None" = None,
+    ) -> None:
+        self.attributes = attributes
+        self.page_origin = page_origin
+        self.early = early
+
+
+class MessageReceived(Input):
     """A `message` event: its origin, whether its source is this container's iframe
-    window, and its data serialised as JSON (None when it could not be serialised)."""
+    window, and its data as read by the adapter."""
 
     _fields = ("origin", "from_iframe", "data")
 
-    def __init__(self, origin: str, from_iframe: bool, data: "str | None") -> None:
+    def __init__(self, origin: str, from_iframe: bool, data: MessageData) -> None:
         self.origin = origin
         self.from_iframe = from_iframe
         self.data = data
 
 
-class IframeLoaded(Value):
+class IframeLoaded(Input):
     """The iframe fired `load`: a document (new or reloaded) finished loading."""
 
 
-class HttpAnswered(Value):
+class IframeLost(Input):
+    """The container's iframe is no longer in the document (a DOM morph, an htmx swap, a
+    script) while the container still is."""
+
+
+class HttpAnswered(Input):
     _fields = ("request_id", "status", "body")
 
     def __init__(self, request_id: int, status: int, body: str) -> None:
@@ -36,7 +135,7 @@ class HttpAnswered(Value):
         return "HttpAnswered(" + ident + ", body=[redacted])"
 
 
-class HttpFailed(Value):
+class HttpFailed(Input):
     """No answer: a network error. `reason` is a short description without secrets."""
 
     _fields = ("request_id", "reason")
@@ -46,9 +145,9 @@ class HttpFailed(Value):
         self.reason = reason
 
 
-class FrameTick(Value):
+class FrameTick(Input):
     """The animation frame asked for with RequestFrame."""
 
 
-class Teardown(Value):
+class Teardown(Input):
     """The container left the document."""

@@ -1,12 +1,14 @@
 """The postMessage contract: what the iframe may send us and what we send it.
 
-`parse_message` takes the message data as JSON text (the adapter serialises
-`event.data` so no JS object crosses into the core) and returns either one of the
-message values below or a `Rejection`. It never raises.
+`parse_message` takes a message's data as the adapter read it (an `inputs.MessageData`:
+its shape already sorted, its flat fields as plain Python values, so no JS object
+crosses into the core) and returns either one of the message values below or a
+`Rejection`. It never raises.
 """
 
 import json
 
+from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.values import Value
 
 MAX_MESSAGE_CHARS = 16384
@@ -21,10 +23,6 @@ TOKEN_EXPIRED = "meshes:token-expired"
 NAVIGATE = "meshes:navigate"
 RESIZE = "meshes:resize"
 AUTH = "meshes:auth"
-# What an adapter passes instead of JSON text for data it did not serialise because it is
-# over the limit (serialising megabytes first would itself be the attack). json.dumps
-# never produces a raw NUL, so this cannot collide with real message text.
-OVERSIZED = "\x00oversized"
 
 
 class Ready(Value):
@@ -42,7 +40,7 @@ class TokenExpired(Value):
 class NavigateAsked(Value):
     _fields = ("fields",)
 
-    def __init__(self, fields: dict) -> None:
+    def __init__(self, fields: "dict[str, object]") -> None:
         self.fields = fields
 
 
@@ -64,24 +62,24 @@ class Rejection(Value):
         self.detail = detail
 
 
-def _is_number(value: object) -> bool:
-    # bool is an int in Python but never a height.
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _finite(value: float) -> bool:
-    return value == value and value not in (float("inf"), float("-inf"))
+def _finite_number(value: object) -> "float | None":
+    """The value if it is a finite number (bool is an int in Python but never a height)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return value
 
 
 def _scalar_ok(value: object) -> bool:
     if value is None or isinstance(value, bool):
         return True
-    if _is_number(value):
-        return _finite(value)
+    if isinstance(value, (int, float)):
+        return _finite_number(value) is not None
     return isinstance(value, str) and len(value) <= MAX_STRING_CHARS
 
 
-def _check_fields(data: dict) -> "Rejection | None":
+def _check_fields(data: "dict[str, object]") -> "Rejection | None":
     if len(data) > MAX_FIELDS:
         return Rejection("shape", "too many fields")
     for key in data:
@@ -92,29 +90,29 @@ def _check_fields(data: dict) -> "Rejection | None":
     return None
 
 
-def _parse_ready(data: dict) -> "Value":
+def _parse_ready(data: "dict[str, object]") -> Value:
     return Ready()
 
 
-def _parse_token_refresh(data: dict) -> "Value":
+def _parse_token_refresh(data: "dict[str, object]") -> Value:
     return TokenRefreshAsked()
 
 
-def _parse_token_expired(data: dict) -> "Value":
+def _parse_token_expired(data: "dict[str, object]") -> Value:
     return TokenExpired()
 
 
-def _parse_navigate(data: dict) -> "Value":
-    fields = {}
+def _parse_navigate(data: "dict[str, object]") -> Value:
+    fields: dict[str, object] = {}
     for key in data:
         if key != "type":
             fields[key] = data[key]
     return NavigateAsked(fields)
 
 
-def _parse_resize(data: dict) -> "Value":
-    height = data.get("height")
-    if not _is_number(height) or not _finite(height):
+def _parse_resize(data: "dict[str, object]") -> Value:
+    height = _finite_number(data.get("height"))
+    if height is None:
         return Rejection("shape", "meshes:resize needs a finite number height")
     if height < 0 or height > MAX_HEIGHT:
         return Rejection("shape", "meshes:resize height out of range")
@@ -130,45 +128,79 @@ _PARSERS = {
 }
 
 
-def decode(text: "str | None") -> "tuple[object, Rejection | None]":
-    """The JSON value of a message, or why it cannot be one."""
+def message_size(fields: "dict[str, object]") -> int:
+    """Roughly the characters the fields take: keys and strings count their length, any
+    other value 8. The adapter counts the same way as it reads, and stops past the limit."""
+    size = 0
+    for key in fields:
+        value = fields[key]
+        size += len(key) + (len(value) if isinstance(value, str) else 8)
+    return size
+
+
+def classify(value: object) -> inp.MessageData:
+    """A JSON-like Python value sorted as an adapter sorts a message's data: for code that
+    has a value rather than a JS object (tests, tools)."""
+    if isinstance(value, str):
+        too_big = len(value) > MAX_MESSAGE_CHARS
+        return inp.MessageData(inp.TOO_LARGE if too_big else inp.NOT_OBJECT)
+    if not isinstance(value, dict):
+        return inp.MessageData(inp.NOT_OBJECT)
+    if len(value) > MAX_FIELDS * 4:
+        return inp.MessageData(inp.UNREADABLE)
+    fields: dict[str, object] = {}
+    for key in value:
+        item = value[key]
+        fields[str(key)] = inp.NESTED if isinstance(item, (dict, list)) else item
+    if message_size(fields) > MAX_MESSAGE_CHARS:
+        return inp.MessageData(inp.TOO_LARGE)
+    return inp.MessageData(inp.OBJECT, fields)
+
+
+def classify_json(text: "str | None") -> inp.MessageData:
+    """classify() of JSON text; text that is not JSON is a string, None unreadable."""
     if text is None:
-        return None, Rejection("shape", "message data is not JSON-serialisable")
-    if text == OVERSIZED or len(text) > MAX_MESSAGE_CHARS:
-        return None, Rejection("too-large", "message data is larger than the limit")
+        return inp.MessageData(inp.UNREADABLE)
     try:
-        return json.loads(text), None
-    except (ValueError, RuntimeError):
-        # RuntimeError: CPython's json raises RecursionError on deeply nested input.
-        return None, Rejection("shape", "message data is not valid JSON")
+        value = json.loads(text)
+    except (ValueError, RuntimeError):  # RecursionError: too deep to be a message
+        value = text
+    return classify(value)
 
 
-def parse_message(text: "str | None") -> "Value":
+_REFUSALS = {
+    inp.TOO_LARGE: ("too-large", "message data is larger than the limit"),
+    inp.UNREADABLE: ("shape", "message data could not be read"),
+    inp.NOT_OBJECT: ("shape", "message data is not an object"),
+    inp.TYPE_ONLY: ("shape", "message data was not read"),
+}
+
+
+def parse_message(data: inp.MessageData) -> "Value":
     """A message value, or a Rejection; never raises."""
-    data, rejection = decode(text)
-    if rejection is not None:
-        return rejection
-    if not isinstance(data, dict):
-        return Rejection("shape", "message data is not an object")
-    kind = data.get("type")
+    if data.kind != inp.OBJECT:
+        reason, detail = _REFUSALS.get(data.kind, ("shape", "message data is not an object"))
+        return Rejection(reason, detail)
+    fields = data.fields
+    if message_size(fields) > MAX_MESSAGE_CHARS:
+        return Rejection("too-large", "message data is larger than the limit")
+    kind = fields.get("type")
     if not isinstance(kind, str):
         return Rejection("shape", "message has no string type")
     parser = _PARSERS.get(kind)
     if parser is None:
         return Rejection("unknown-type", "type is not a known meshes: message")
-    problem = _check_fields(data)
+    problem = _check_fields(fields)
     if problem is not None:
         return problem
-    return parser(data)
+    return parser(fields)
 
 
-def message_type(text: "str | None") -> "str | None":
+def message_type(data: inp.MessageData) -> "str | None":
     """The `type` of a message if it has a string one: for deciding how loudly to log."""
-    data, rejection = decode(text)
-    if rejection is None and isinstance(data, dict) and isinstance(data.get("type"), str):
-        return data["type"]
-    return None
+    kind = data.fields.get("type")
+    return kind if isinstance(kind, str) else None
 
 
-def auth_message(token: str) -> dict:
+def auth_message(token: str) -> "dict[str, str]":
     return {"type": AUTH, "token": token}

@@ -5,7 +5,7 @@ REDACTED = "[redacted]"
 SECRET_KEYS = ("token", "access_token", "launch", "launch_token", "authorization")
 
 
-def redact(text: str, secrets: list) -> str:
+def redact(text: str, secrets: "list[str]") -> str:
     """Replace every occurrence of each known secret in `text`."""
     for secret in secrets:
         if secret and len(secret) >= 4:
@@ -16,7 +16,7 @@ def redact(text: str, secrets: list) -> str:
 def redact_fields(obj: object) -> object:
     """A copy of a decoded JSON value with credential-named fields blanked, for debug logs."""
     if isinstance(obj, dict):
-        out = {}
+        out: dict[object, object] = {}
         for key in obj:
             if isinstance(key, str) and key.lower() in SECRET_KEYS:
                 out[key] = REDACTED

@@ -20,7 +20,7 @@ class ResizeCoalescer:
     """Keeps only the last height asked for until the next animation frame."""
 
     def __init__(self) -> None:
-        self.pending = None  # int | None
+        self.pending: int | None = None
         self.frame_requested = False
 
     def ask(self, height: int) -> bool:

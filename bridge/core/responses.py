@@ -50,7 +50,7 @@ def _printable(text: str) -> bool:
     return True
 
 
-def _object(text: str) -> dict:
+def _object(text: str) -> "dict[str, object]":
     if not isinstance(text, str) or len(text) > MAX_RESPONSE_CHARS:
         raise ResponseError("response is missing or too large")
     try:
@@ -62,13 +62,15 @@ def _object(text: str) -> dict:
     return data
 
 
-def _string(data: dict, name: str, limit: int, required: bool = True) -> "str | None":
+def _string(data: "dict[str, object]", name: str, limit: int) -> str:
     value = data.get(name)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value or len(value) > limit or not _printable(value):
         raise ResponseError("response field " + name + " is missing or malformed")
     return value
+
+
+def _optional_string(data: "dict[str, object]", name: str, limit: int) -> "str | None":
+    return None if data.get(name) is None else _string(data, name, limit)
 
 
 def parse_session(text: str) -> Session:
@@ -76,7 +78,7 @@ def parse_session(text: str) -> Session:
     return Session(
         _string(data, "session_id", MAX_ID_CHARS),
         _string(data, "access_token", MAX_TOKEN_CHARS),
-        _string(data, "expires_at", MAX_ID_CHARS, required=False),
+        _optional_string(data, "expires_at", MAX_ID_CHARS),
         _string(data, "launch_url", 4096),
     )
 
@@ -85,5 +87,5 @@ def parse_refresh(text: str) -> Refreshed:
     data = _object(text)
     return Refreshed(
         _string(data, "access_token", MAX_TOKEN_CHARS),
-        _string(data, "expires_at", MAX_ID_CHARS, required=False),
+        _optional_string(data, "expires_at", MAX_ID_CHARS),
     )

@@ -1,16 +1,23 @@
 """One embed's whole protocol state, as a single machine (in the manner of h11).
 
-`EmbedSession.handle(event, now)` takes an input from `bridge.core.inputs` and the
-current monotonic time in seconds, and returns the actions (`bridge.core.actions`)
-the adapter must carry out, in order. `next_deadline()` says when the machine next
-needs `handle_timer(now)`; retries, request timeouts and the ready watchdog are all
-deadlines, so nothing here sleeps or reads a clock.
+`EmbedSession.handle(event, now)` takes an input from `meshes_bridge.core.inputs` and
+the current monotonic time in seconds, and returns the actions
+(`meshes_bridge.core.actions`) the adapter must carry out, in order. `next_deadline()`
+says when the machine next needs `handle_timer(now)`; retries, request timeouts, budgets
+and the ready watchdog are all deadlines, so nothing here sleeps or reads a clock.
+
+Like h11, the machine fails safe: an unexpected exception while handling an input
+leaves it in `error` (code `internal`) with its token dropped, its iframe removed and
+its timers and requests cancelled, and it ignores every later input.
 """
+
+import json
 
 from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core import messages as msg
-from meshes_bridge.core.config import ContainerConfig
+from meshes_bridge.core.budget import Budget
+from meshes_bridge.core.config import ConfigError, ContainerConfig, parse_container
 from meshes_bridge.core.origins import OriginError, check_embed_origin, quote_component, split_url
 from meshes_bridge.core.redact import redact, redact_fields
 from meshes_bridge.core.resize import ResizeCoalescer, clamp_height
@@ -42,6 +49,12 @@ MINT_TIMEOUT = 15.0
 REFRESH_TIMEOUT = 10.0
 # Fresh sessions minted in a row without the iframe ever authenticating; then give up.
 MAX_REMOUNTS = 3
+# Backend requests per container, whatever asks for them (retries included), within any
+# BUDGET_WINDOW seconds; past it a request waits for a free slot. Across iframe swaps
+# too: the machine outlives its iframe.
+BUDGET_WINDOW = 60.0
+MINT_BUDGET = 5
+REFRESH_BUDGET = 6
 # Old tokens kept for redaction only; a handful covers any iframe that lags behind.
 MAX_SECRETS = 8
 
@@ -56,64 +69,110 @@ class StateError(RuntimeError):
 
 
 class EmbedSession:
-    def __init__(self, config: ContainerConfig, debug: bool = False) -> None:
-        self.config = config
+    def __init__(self, config: "ContainerConfig | None" = None, debug: bool = False) -> None:
+        self._config = config
         self.debug = debug
         self.state = BOOTING
-        self.session_id = None  # str | None
-        self.expires_at = None  # str | None
-        self.embed_origin = None  # str | None
-        self._token = None  # str | None: the access token, held here and nowhere else
+        self.session_id: str | None = None
+        self.expires_at: str | None = None
+        self.embed_origin: str | None = None
+        self._token: str | None = None  # the access token, held here and nowhere else
         # Every token this embed has held (the iframe may echo an old one): for redaction.
-        self._secrets = []
+        self._secrets: list[str] = []
         self._closed = False
-        self._out = []
+        self._out: list[act.Action] = []
         self._next_id = 0
-        self._mint_id = None
-        self._refresh_id = None
-        self._request_deadlines = {}
+        self._mint_id: int | None = None
+        self._refresh_id: int | None = None
+        self._request_deadlines: dict[int, float] = {}
         self._mint_attempt = 0
         self._refresh_attempt = 0
-        self._mint_retry_at = None
-        self._refresh_retry_at = None
+        self._mint_retry_at: float | None = None
+        self._refresh_retry_at: float | None = None
+        self._mint_budget = Budget(MINT_BUDGET, BUDGET_WINDOW)
+        self._refresh_budget = Budget(REFRESH_BUDGET, BUDGET_WINDOW)
+        self._refresh_loop_reported = False
+        self._early_open = False  # the loader's early mint is neither adopted nor discarded
         self._remounts = 0
         self._iframe = False
         self._document = _NO_DOCUMENT
-        self._next_ready_at = None  # when a ready came that no loaded document claimed
-        self._ready_deadline = None
+        self._next_ready_at: float | None = None  # a ready no loaded document claimed
+        self._ready_deadline: float | None = None
         self._resize = ResizeCoalescer()
-        self._handlers = {
-            inp.Start: self._on_start,
-            inp.MessageReceived: self._on_message,
-            inp.IframeLoaded: self._on_iframe_loaded,
-            inp.HttpAnswered: self._on_http_answered,
-            inp.HttpFailed: self._on_http_failed,
-            inp.FrameTick: self._on_frame,
-            inp.Teardown: self._on_teardown,
-        }
-        self._message_handlers = {
-            msg.Ready: self._on_ready,
-            msg.TokenRefreshAsked: self._on_token_refresh,
-            msg.TokenExpired: self._on_token_expired,
-            msg.NavigateAsked: self._on_navigate,
-            msg.ResizeAsked: self._on_resize,
-        }
+
+    @property
+    def config(self) -> ContainerConfig:
+        if self._config is None:
+            raise StateError("not configured yet")
+        return self._config
 
     # -- public verbs -------------------------------------------------------------
 
-    def handle(self, event: object, now: float) -> list:
+    def handle(self, event: inp.Input, now: float) -> "list[act.Action]":
         """Feed one input; returns the actions to carry out, in order."""
         if self._closed:
             return []
         self._out = []
-        self._handlers[type(event)](event, now)
+        try:
+            self._dispatch(event, now)
+        except Exception as exc:
+            self._fail_safe(exc)
         return self._take()
 
-    def handle_timer(self, now: float) -> list:
+    def handle_timer(self, now: float) -> "list[act.Action]":
         """Call at (or after) next_deadline()."""
         if self._closed:
             return []
         self._out = []
+        try:
+            self._timers_due(now)
+        except Exception as exc:
+            self._fail_safe(exc)
+        return self._take()
+
+    def next_deadline(self) -> "float | None":
+        """The earliest time handle_timer() has work to do, or None."""
+        if self._closed:
+            return None
+        times = list(self._request_deadlines.values())
+        for when in (self._mint_retry_at, self._refresh_retry_at, self._ready_deadline):
+            if when is not None:
+                times.append(when)
+        return min(times) if times else None
+
+    def can_post(self) -> bool:
+        """Has the iframe's current document said ready (so it may get the token)?"""
+        return self._iframe and (self._document == _READY or self._next_ready_at is not None)
+
+    def wants_fields(self, origin: str, from_iframe: bool) -> bool:
+        """Should the adapter read this message's data in full? Only a message from this
+        container's iframe, on the embed origin, can be acted on: of any other the core
+        needs no more than its `type` (to decide how loudly to log the rejection)."""
+        return from_iframe and self._iframe and origin == self.embed_origin
+
+    # -- inputs -------------------------------------------------------------------
+
+    def _dispatch(self, event: inp.Input, now: float) -> None:
+        if isinstance(event, inp.MessageReceived):
+            self._on_message(event, now)
+        elif isinstance(event, inp.FrameTick):
+            self._on_frame(now)
+        elif isinstance(event, inp.HttpAnswered):
+            self._on_http_answered(event, now)
+        elif isinstance(event, inp.HttpFailed):
+            self._on_http_failed(event, now)
+        elif isinstance(event, inp.IframeLoaded):
+            self._on_iframe_loaded(now)
+        elif isinstance(event, inp.IframeLost):
+            self._on_iframe_lost(now)
+        elif isinstance(event, inp.Start):
+            self._on_start(event, now)
+        elif isinstance(event, inp.Teardown):
+            self._on_teardown()
+        else:
+            raise TypeError("unknown input " + type(event).__name__)
+
+    def _timers_due(self, now: float) -> None:
         for request_id in list(self._request_deadlines):
             if self._request_deadlines[request_id] <= now:
                 self._out.append(act.AbortRequest(request_id))
@@ -130,27 +189,47 @@ class EmbedSession:
             self._log("warn", "no meshes:ready within " + seconds + " s; minting a fresh session")
             self._report("ready-timeout", "the embed did not say ready within " + seconds + " s")
             self._remount(now)
-        return self._take()
-
-    def next_deadline(self) -> "float | None":
-        """The earliest time handle_timer() has work to do, or None."""
-        times = list(self._request_deadlines.values())
-        for when in (self._mint_retry_at, self._refresh_retry_at, self._ready_deadline):
-            if when is not None:
-                times.append(when)
-        return min(times) if times else None
-
-    def can_post(self) -> bool:
-        """Has the iframe's current document said ready (so it may get the token)?"""
-        return self._iframe and (self._document == _READY or self._next_ready_at is not None)
-
-    # -- inputs -------------------------------------------------------------------
 
     def _on_start(self, event: inp.Start, now: float) -> None:
         if self.state != BOOTING:
             return  # started already: a second start must not mint a second iframe
+        self._early_open = event.early is not None
+        if event.attributes is not None:
+            try:
+                self._config = parse_container(event.attributes, event.page_origin or "")
+            except ConfigError as exc:
+                self._fail("config", exc.message)
+                return
         self._set_state(MINTING)
+        early = event.early
+        if early is not None:
+            self._early_open = False
+            if self._early_matches(early):
+                self._mint_budget.spend(now)
+                self._mint_id = self._new_request(now, MINT_TIMEOUT)
+                self._out.append(act.AdoptEarlyMint(self._mint_id))
+                return
+            self._out.append(act.DiscardEarlyMint())
+            self._log("debug", "the loader's early mint request is not this one; minting again")
         self._begin_mint(now)
+
+    def _early_matches(self, early: inp.EarlyMint) -> bool:
+        """Is the loader's early request exactly the one _begin_mint would send?"""
+        config = self.config
+        if early.url.strip() != config.session_url:
+            return False
+        # The page's URL may have changed since (history.pushState): same resolution too.
+        if early.href_now is None or early.href != early.href_now:
+            return False
+        if early.csrf_cookie != config.csrf_cookie or early.csrf_header != config.csrf_header:
+            return False
+        if config.csrf_cookie is not None and early.csrf_value != early.cookie_now:
+            return False
+        try:
+            body = json.loads(early.body_text)
+        except (ValueError, RuntimeError):
+            return False
+        return isinstance(body, dict) and body == config.session_body
 
     def _on_message(self, event: inp.MessageReceived, now: float) -> None:
         if self.embed_origin is None or event.origin != self.embed_origin:
@@ -167,9 +246,20 @@ class EmbedSession:
             return
         if self.debug:
             self._log("debug", "received " + self._describe(event.data))
-        self._message_handlers[type(message)](message, now)
+        if isinstance(message, msg.ResizeAsked):
+            self._on_resize(message)
+        elif isinstance(message, msg.TokenRefreshAsked):
+            self._on_token_refresh(now)
+        elif isinstance(message, msg.Ready):
+            self._on_ready(now)
+        elif isinstance(message, msg.TokenExpired):
+            self._on_token_expired(now)
+        elif isinstance(message, msg.NavigateAsked):
+            self._on_navigate(message)
+        else:
+            raise TypeError("unknown message " + type(message).__name__)
 
-    def _on_iframe_loaded(self, event: inp.IframeLoaded, now: float) -> None:
+    def _on_iframe_loaded(self, now: float) -> None:
         if not self._iframe:
             return
         # A ready that came shortly before this load belonged to the document that just
@@ -183,6 +273,14 @@ class EmbedSession:
         else:
             self._document = _AWAITING_READY
             self._ready_deadline = now + self.config.ready_timeout
+
+    def _on_iframe_lost(self, now: float) -> None:
+        if not self._iframe:
+            return
+        # Its launch URL is spent: only a new session can bring it back. The same machine
+        # carries on, so the remount cap and the mint budget hold across swaps.
+        self._log("warn", "the iframe was taken out of the page; minting a fresh session")
+        self._remount(now)
 
     def _on_http_answered(self, event: inp.HttpAnswered, now: float) -> None:
         self._request_deadlines.pop(event.request_id, None)
@@ -202,13 +300,13 @@ class EmbedSession:
             self._refresh_id = None
             self._refresh_failed(None, "refresh request failed: " + event.reason, now)
 
-    def _on_frame(self, event: inp.FrameTick, now: float) -> None:
+    def _on_frame(self, now: float) -> None:
         height = self._resize.take()
         if height is not None and self._iframe:
             self._out.append(act.SetHeight(height))
             self._emit("resize", {"height": height})
 
-    def _on_teardown(self, event: inp.Teardown, now: float) -> None:
+    def _on_teardown(self) -> None:
         self._abort_requests()
         self._drop_iframe()
         self._clear_deadlines()
@@ -217,7 +315,7 @@ class EmbedSession:
 
     # -- messages from the iframe -------------------------------------------------
 
-    def _on_ready(self, message: msg.Ready, now: float) -> None:
+    def _on_ready(self, now: float) -> None:
         if self._document == _AWAITING_READY:
             self._document = _READY
         else:
@@ -227,19 +325,19 @@ class EmbedSession:
         if self.state != EXPIRED:
             self._post_auth()
 
-    def _on_token_refresh(self, message: msg.TokenRefreshAsked, now: float) -> None:
+    def _on_token_refresh(self, now: float) -> None:
         if self.state in (MOUNTED, AUTHENTICATED):
             self._set_state(REFRESHING)
         self._want_refresh(now)
 
-    def _on_token_expired(self, message: msg.TokenExpired, now: float) -> None:
+    def _on_token_expired(self, now: float) -> None:
         self._set_state(EXPIRED)
         self._log("warn", "the embed reports its token expired; refreshing")
         self._emit("token-expired", {})
         self._want_refresh(now)
 
-    def _on_navigate(self, message: msg.NavigateAsked, now: float) -> None:
-        detail = {}
+    def _on_navigate(self, message: msg.NavigateAsked) -> None:
+        detail: dict[str, object] = {}
         for key in message.fields:
             value = message.fields[key]
             # Whatever the iframe sends, a token must not reach an event detail.
@@ -248,7 +346,7 @@ class EmbedSession:
             detail[key] = value
         self._emit("navigate", detail)
 
-    def _on_resize(self, message: msg.ResizeAsked, now: float) -> None:
+    def _on_resize(self, message: msg.ResizeAsked) -> None:
         height = clamp_height(message.height, self.config.min_height, self.config.max_height)
         if self._resize.ask(height):
             self._out.append(act.RequestFrame())
@@ -256,9 +354,25 @@ class EmbedSession:
     # -- minting and mounting -----------------------------------------------------
 
     def _begin_mint(self, now: float) -> None:
-        self._mint_id = self._new_request(now, MINT_TIMEOUT)
+        when = self._mint_budget.next_slot(now)
+        if when > now:
+            self._mint_retry_at = when
+            wait = str(int(when - now + 0.999))
+            text = " sessions in " + str(int(BUDGET_WINDOW)) + " s; the next one in " + wait + " s"
+            self._log("warn", "minted " + str(MINT_BUDGET) + text)
+            return
+        self._mint_budget.spend(now)
         config = self.config
-        self._out.append(act.StartMint(self._mint_id, config.session_url, config.session_body))
+        self._mint_id = self._new_request(now, MINT_TIMEOUT)
+        self._out.append(
+            act.StartMint(
+                self._mint_id,
+                config.session_url,
+                config.session_body,
+                config.csrf_cookie,
+                config.csrf_header,
+            )
+        )
 
     def _mint_answered(self, status: int, body: str, now: float) -> None:
         if not 200 <= status < 300:
@@ -284,7 +398,7 @@ class EmbedSession:
         self.expires_at = session.expires_at
         self._hold(session.access_token)
         self.embed_origin = embed_origin
-        self._mount(session.launch_url, now)
+        self._mount(session.launch_url, session.session_id, now)
 
     def _mint_failed(self, status: "int | None", text: str, now: float) -> None:
         if is_retriable(status) and can_retry(self._mint_attempt + 1):
@@ -294,7 +408,7 @@ class EmbedSession:
             return
         self._fail("mint-failed", text)
 
-    def _mount(self, launch_url: str, now: float) -> None:
+    def _mount(self, launch_url: str, session_id: str, now: float) -> None:
         self._iframe = True
         self._document = _NO_DOCUMENT
         self._next_ready_at = None
@@ -302,7 +416,7 @@ class EmbedSession:
         height = clamp_height(0, self.config.min_height, self.config.max_height)
         self._out.append(act.MountIframe(launch_url, height))
         self._set_state(MOUNTED)
-        self._log("info", "minted session " + self.session_id + "; iframe mounted")
+        self._log("info", "minted session " + session_id + "; iframe mounted")
 
     def _remount(self, now: float) -> None:
         """Drop the iframe and the session, then mint and mount afresh."""
@@ -330,9 +444,37 @@ class EmbedSession:
             self._begin_refresh(now)
 
     def _begin_refresh(self, now: float) -> None:
-        url = self.config.refresh_url.replace("{session_id}", quote_component(self.session_id))
+        session_id = self.session_id
+        if session_id is None:
+            return
+        budget = self._refresh_budget
+        when = budget.next_slot(now)
+        if when > now:
+            # An iframe asking in a loop: the backend gets at most the budget, the asks
+            # meanwhile share the one refresh that waits for the next free slot.
+            self._refresh_retry_at = when
+            if not self._refresh_loop_reported:
+                self._refresh_loop_reported = True
+                limit = str(REFRESH_BUDGET) + " token refreshes within " + str(int(BUDGET_WINDOW))
+                wait = str(int(when - now + 0.999))
+                self._report(
+                    "refresh-loop",
+                    "the embed asked for more than "
+                    + limit
+                    + " s; the next refresh waits "
+                    + wait
+                    + " s",
+                )
+            return
+        if budget.used(now) < REFRESH_BUDGET // 2:
+            self._refresh_loop_reported = False
+        budget.spend(now)
+        url = self.config.refresh_url.replace("{session_id}", quote_component(session_id))
         self._refresh_id = self._new_request(now, REFRESH_TIMEOUT)
-        self._out.append(act.StartRefresh(self._refresh_id, url))
+        config = self.config
+        self._out.append(
+            act.StartRefresh(self._refresh_id, url, {}, config.csrf_cookie, config.csrf_header)
+        )
 
     def _refresh_answered(self, status: int, body: str, now: float) -> None:
         if not 200 <= status < 300:
@@ -347,7 +489,7 @@ class EmbedSession:
         self._refresh_attempt = 0
         self._hold(refreshed.access_token)
         self.expires_at = refreshed.expires_at
-        self._log("info", "refreshed session " + self.session_id)
+        self._log("info", "refreshed session " + str(self.session_id))
         self._emit("token-refreshed", {"expires_at": refreshed.expires_at})
         if self.can_post():
             self._post_auth()
@@ -370,11 +512,13 @@ class EmbedSession:
     # -- helpers ------------------------------------------------------------------
 
     def _post_auth(self) -> None:
-        if not self.can_post() or self._token is None:
+        token = self._token
+        target = self.embed_origin
+        if not self.can_post() or token is None or target is None:
             return
-        self._out.append(act.PostAuth(msg.auth_message(self._token), self.embed_origin))
+        self._out.append(act.PostAuth(msg.auth_message(token), target))
         if self.debug:
-            self._log("debug", "sent meshes:auth (token [redacted]) to " + self.embed_origin)
+            self._log("debug", "sent meshes:auth (token [redacted]) to " + target)
         self._remounts = 0
         self._set_state(AUTHENTICATED)
         self._emit("authenticated", {})
@@ -388,12 +532,48 @@ class EmbedSession:
 
     def _fail(self, code: str, message: str) -> None:
         """Give up for good: this container stays in `error` until it is removed."""
+        if self._early_open:
+            self._early_open = False
+            self._out.append(act.DiscardEarlyMint())
         self._abort_requests()
         self._clear_deadlines()
         self._drop_iframe()
         self._token = None
         self._set_state(ERROR)
         self._report(code, message)
+
+    def _fail_safe(self, exc: Exception) -> None:
+        """An unexpected exception: whatever the handler had planned is dropped (none of
+        it has been carried out), then everything this machine started is undone by hand,
+        without trusting the helpers that may have raised."""
+        self._out = []
+        out = self._out
+        if self._early_open:
+            out.append(act.DiscardEarlyMint())
+        pending = list(self._request_deadlines)
+        for request_id in (self._mint_id, self._refresh_id):
+            if request_id is not None and request_id not in pending:
+                pending.append(request_id)
+        for request_id in pending:
+            out.append(act.AbortRequest(request_id))
+        out.append(act.CancelFrame())
+        if self._iframe:
+            out.append(act.RemoveIframe())
+        self._token = None
+        self._iframe = False
+        self._early_open = False
+        self._mint_id = None
+        self._refresh_id = None
+        self._request_deadlines = {}
+        self._clear_deadlines()
+        self._closed = True
+        if self.state != ERROR:
+            self.state = ERROR
+            out.append(act.SetState(ERROR))
+        # Only the exception's type: its text could quote data we must not log.
+        text = "internal error: " + type(exc).__name__
+        out.append(act.Log("error", "internal: " + text))
+        out.append(act.Emit("error", {"code": "internal", "message": text}))
 
     def _report(self, code: str, message: str) -> None:
         message = self._redact(message)
@@ -447,7 +627,7 @@ class EmbedSession:
         self.state = state
         self._out.append(act.SetState(state))
 
-    def _emit(self, name: str, detail: dict) -> None:
+    def _emit(self, name: str, detail: "dict[str, object]") -> None:
         self._out.append(act.Emit(name, detail))
 
     def _log(self, level: str, text: str) -> None:
@@ -456,11 +636,10 @@ class EmbedSession:
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
-    def _describe(self, data: "str | None") -> str:
-        value, _ = msg.decode(data)
-        return str(redact_fields(value))
+    def _describe(self, data: inp.MessageData) -> str:
+        return str(redact_fields(data.fields))
 
-    def _take(self) -> list:
+    def _take(self) -> "list[act.Action]":
         out = self._out
         self._out = []
         return out

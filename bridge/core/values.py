@@ -4,7 +4,7 @@
 class Value:
     """Equality and repr from the names in `_fields`, so tests compare plain values."""
 
-    _fields: tuple = ()
+    _fields: "tuple[str, ...]" = ()
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -21,7 +21,7 @@ class Value:
         return hash((type(self).__name__,) + tuple(repr(getattr(self, n)) for n in self._fields))
 
     def __repr__(self) -> str:
-        parts = []
+        parts: list[str] = []
         for name in self._fields:
             parts.append(name + "=" + repr(getattr(self, name)))
         return type(self).__name__ + "(" + ", ".join(parts) + ")"
