@@ -527,6 +527,8 @@ class EmbedSession:
         self._emit("rejected", {"reason": rejection.reason, "origin": event.origin})
         kind = msg.message_type(event.data)
         loud = event.origin == self.embed_origin or (kind or "").startswith("meshes:")
+        if not loud and not self.debug:
+            return  # a debug line nobody prints: a junk flood must cost as little as it can
         text = "rejected a message from " + event.origin + ": " + rejection.reason
         self._log("warn" if loud else "debug", text + " (" + rejection.detail + ")")
 
