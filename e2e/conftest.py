@@ -1,6 +1,10 @@
 """Fixtures for the browser tests: one static tree and one set of servers per session,
 a fresh browser context and clean doubles per test, each test on both interpreters.
 
+Every page a test opens through `host` carries the strict Content-Security-Policy (see
+e2e/harness.py `STRICT_CSP`), and a test that passed still fails if that page reported a
+`securitypolicyviolation` (the blocked URI and directive are in the message).
+
 The browser is the test kit's choice (the meshes_bridge pytest plugin extends
 `browser_type_launch_args`): Debian's /usr/bin/chromium here, where `playwright install`
 cannot download one; `--meshes-chromium PATH` or MESHES_BRIDGE_CHROMIUM picks another."""
@@ -9,8 +13,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -51,3 +56,13 @@ def runtime(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def host(page: Page, servers: Servers, runtime: str) -> HostPage:
     return HostPage(page, servers, runtime)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """After a test using `host` passed: no CSP violation on its page, or it fails."""
+    result = yield
+    host = getattr(item, "funcargs", {}).get("host")
+    if isinstance(host, HostPage):
+        host.assert_no_csp_violation()
+    return result

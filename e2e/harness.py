@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,8 +35,31 @@ EVENT_NAMES = (
     "error",
 )
 
-# Runs before any page script: records every bridge event as the host would see it.
+# The policy every page `HostPage.open` serves carries unless a test names another one
+# (issue 10 §1, the README's recommended policy): no 'unsafe-eval', no 'unsafe-inline' for
+# scripts or styles. `frame-src` is the stub embed's origin, plus any a test adds.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
+    "frame-src {frames}; object-src 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def strict_csp(*frame_origins: str) -> str:
+    """The strict policy with `frame-src` naming exactly `frame_origins`."""
+    return STRICT_CSP.format(frames=" ".join(dict.fromkeys(frame_origins)))
+
+
+# Runs before any page script (an init script comes through the DevTools protocol, so no
+# policy applies to it): records every bridge event as the host would see it, and every
+# `securitypolicyviolation` the page reports, as a host's report-to endpoint would.
 RECORDER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push({
+    directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile,
+    line: e.lineNumber, column: e.columnNumber, sample: e.sample, disposition: e.disposition,
+  });
+});
 window.__meshesEvents = [];
 for (const name of EVENT_NAMES_JSON) {
   document.addEventListener("meshes-bridge:" + name, (e) => {
@@ -73,6 +97,8 @@ class HostPage:
     errors: list[str] = field(default_factory=list)
     requests: list[SeenRequest] = field(default_factory=list)
     url: str = ""
+    # The Content-Security-Policy the last page was served with.
+    csp: str = ""
 
     def __post_init__(self) -> None:
         self.page.add_init_script(RECORDER)
@@ -90,8 +116,14 @@ class HostPage:
         extra_body: str = "",
         csp: str | None = None,
         head: str = "",
+        frames: Sequence[str] = (),
     ) -> str:
-        """Serve a host page with the bridge on `self.runtime` and navigate to it."""
+        """Serve a host page with the bridge on `self.runtime` and navigate to it.
+
+        The page carries the strict policy (`strict_csp`) with `frame-src` = the stub
+        embed's origin and `frames`; `csp` replaces that policy (a test that means to run
+        under another one says so). `extra_body` and `head` must keep to the policy: no
+        inline script or style (`script_tag` serves a script as a file)."""
         html = page_html(
             runtime=self.runtime,
             container_attrs=container_attrs,
@@ -100,13 +132,55 @@ class HostPage:
             extra_body=extra_body,
             head=head,
         )
-        return self.open_html(html, csp=csp)
+        return self.open_html(html, csp=csp, frames=frames)
 
-    def open_html(self, html: str, csp: str | None = None) -> str:
+    def open_html(self, html: str, csp: str | None = None, frames: Sequence[str] = ()) -> str:
+        """Serve `html` on the host origin (under the strict policy, as `open`) and go."""
+        if csp is None:
+            csp = strict_csp(self.servers.embed_url, *frames)
+        self.csp = csp
         path = f"/t/{next(_page_numbers)}"
         self.url = self.servers.backend.add_page(path, html, csp=csp)
         self.page.goto(self.url)
         return self.url
+
+    def script_tag(self, name: str, source: str) -> str:
+        """Serve `source` as the host-origin file /t-assets/<name> and return the
+        `<script src=...>` tag for a page's `extra_body` or `head` (a strict policy
+        refuses inline scripts)."""
+        url = self.servers.backend.add_file(f"/t-assets/{name}", source)
+        return f'<script src="{html.escape(url)}"></script>'
+
+    # -- the Content Security Policy --------------------------------------------------
+
+    def csp_violations(self) -> list[dict[str, Any]]:
+        """Every `securitypolicyviolation` the current page reported so far."""
+        return self.page.evaluate("() => window.__cspViolations || []")
+
+    def take_csp_violations(self) -> list[dict[str, Any]]:
+        """The violations so far, forgotten (a test that provokes one on purpose)."""
+        return self.page.evaluate(
+            "() => { const v = window.__cspViolations || []; window.__cspViolations = [];"
+            " return v; }"
+        )
+
+    def assert_no_csp_violation(self) -> None:
+        """Fail, naming each blocked URI and directive, if the page reported a violation.
+        Run after every test that uses `host` (e2e/conftest.py)."""
+        if self.page.is_closed() or not self.url:
+            return
+        seen = self.csp_violations()
+        if seen:
+            lines = "\n".join(
+                f"  {v['directive']} blocked {v['blocked'] or '(none)'!r}"
+                f" at {v['source'] or '?'}:{v['line']}:{v['column']}"
+                + (f" sample {v['sample']!r}" if v["sample"] else "")
+                for v in seen
+            )
+            raise AssertionError(
+                f"{len(seen)} Content-Security-Policy violation(s) on {self.url}\n{lines}\n"
+                f"  policy: {self.csp}"
+            )
 
     # -- waiting ------------------------------------------------------------------
 

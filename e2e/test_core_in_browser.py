@@ -3,6 +3,10 @@
 tests/test_core_portable.py uses nothing but plain asserts, so the very same file that
 pytest runs on CPython runs here on each interpreter, against the core files exactly as
 `meshes-bridge static` ships them.
+
+The page runs under the suite's strict Content-Security-Policy (no 'unsafe-eval'): it starts
+PyScript through a module file that empties PyScript's worker hooks right after importing
+it, as the bridge's loader does, so PyScript never composes them with Function().
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from e2e.harness import BOOT_TIMEOUT_MS
+from e2e.harness import BOOT_TIMEOUT_MS, RECORDER, strict_csp
 from meshes_bridge.testing.doubles.servers import Servers
 
 PORTABLE_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_core_portable.py"
@@ -25,10 +29,18 @@ js.document.body.setAttribute(
     "data-core-tests", json.dumps({"passed": passed, "failed": failed, "failures": failures})
 )
 """
+BOOT_PATH = "/portable/boot.mjs"
+# What the loader does (static/loader.js withoutWorkerHooks), for a page without the loader.
+BOOT = """\
+import { hooks } from "CORE_URL";
+const names = ["onReady", "onBeforeRun", "onBeforeRunAsync", "onAfterRun", "onAfterRunAsync"];
+for (const name of names) hooks.worker[name].clear();
+"""
+BASE = "/static/meshes-bridge/"
 
 
 def _page(static_dir: Path, runtime: str) -> str:
-    base = "/static/meshes-bridge/"
+    base = BASE
     files = {"/portable/test_core_portable.py": "./test_core_portable.py"}
     python_dir = static_dir / "python"
     for path in sorted((python_dir / "meshes_bridge").rglob("*.py")):
@@ -41,7 +53,7 @@ def _page(static_dir: Path, runtime: str) -> str:
     return (
         "<!doctype html><html><body>"
         f"<script type=\"{kind}\" config='{json.dumps(config)}'>{RUNNER}</script>"
-        f'<script type="module" src="{base}pyscript/core.js"></script>'
+        f'<script type="module" src="{BOOT_PATH}"></script>'
         "</body></html>"
     )
 
@@ -50,7 +62,11 @@ def test_core_unit_tests_pass_in_the_browser(
     page: Page, servers: Servers, static_dir: Path, runtime: str
 ) -> None:
     servers.backend.add_file("/portable/test_core_portable.py", PORTABLE_TESTS.read_text())
-    url = servers.backend.add_page(f"/core-tests/{runtime}", _page(static_dir, runtime))
+    servers.backend.add_file(BOOT_PATH, BOOT.replace("CORE_URL", BASE + "pyscript/core.js"))
+    page.add_init_script(RECORDER)
+    url = servers.backend.add_page(
+        f"/core-tests/{runtime}", _page(static_dir, runtime), csp=strict_csp(servers.embed_url)
+    )
     page.goto(url)
     page.wait_for_selector("body[data-core-tests]", state="attached", timeout=BOOT_TIMEOUT_MS)
     result = json.loads(page.get_attribute("body", "data-core-tests"))
@@ -58,3 +74,5 @@ def test_core_unit_tests_pass_in_the_browser(
     assert result["failed"] == 0
     # Guard against a runner that finds nothing: the module has dozens of tests.
     assert result["passed"] >= 30
+    # Not one securitypolicyviolation under the strict policy.
+    assert page.evaluate("() => window.__cspViolations") == []

@@ -14,7 +14,7 @@ def test_a_dropped_iframe_is_replaced_by_a_fresh_session(host: HostPage) -> None
     host.wait_authenticated()
     first = host.stub("status()")["session_id"]
     host.page.evaluate("document.querySelector('#embed-1 iframe').remove()")
-    host.page.wait_for_function("document.querySelectorAll('#embed-1 iframe').length === 1")
+    host.page.wait_for_function("() => document.querySelectorAll('#embed-1 iframe').length === 1")
     host.wait_authenticated()
     status = host.stub("status()")
     assert status["authenticated"] and status["last_token_valid"]
@@ -35,7 +35,9 @@ def test_an_element_that_becomes_a_container_is_mounted(host: HostPage) -> None:
 
 
 def test_huge_messages_are_refused_without_reading_them(host: HostPage) -> None:
-    host.open(extra_body=iframe_tag(host.servers.attack_url(), "attacker"))
+    servers = host.servers
+    # frame-src also names the hostile origin, so the attacker's frame may load.
+    host.open(extra_body=iframe_tag(servers.attack_url(), "attacker"), frames=[servers.hostile_url])
     host.wait_authenticated()
     attacker = child_frame(host.page, "attacker")
     attacker.evaluate(f"window.attack.post('x'.repeat({BIG}))")

@@ -15,7 +15,8 @@ import pytest
 from e2e.harness import HostPage
 
 # The hooks write what they got into window.hookCalls, as JSON lists [name, ...values].
-RECORDER = "<script>window.hookCalls = [];</script>"
+# A file on the host origin, not an inline script: the page's policy refuses inline code.
+RECORDER_JS = "window.hookCalls = [];\n"
 PRELUDE = """
 import json
 
@@ -135,8 +136,13 @@ def _open_with_hooks(host: HostPage, source: str) -> str:
     path = f"/hooks/h{next(_module_numbers)}.py"
     backend.add_file(path, source, "text/plain")
     backend.add_file("/hooks/ping.json", json.dumps(PING), "application/json")
-    host.open(script_attrs={"data-hooks": path}, extra_body=RECORDER)
+    host.open(script_attrs={"data-hooks": path}, extra_body=_recorder(host))
     return path
+
+
+def _recorder(host: HostPage) -> str:
+    """The `<script src>` tag that creates window.hookCalls before the loader runs."""
+    return host.script_tag("hook-calls.js", RECORDER_JS)
 
 
 def _calls(host: HostPage, name: str, at_least: int = 1) -> list[list[Any]]:
@@ -285,7 +291,7 @@ def test_hooks_that_cannot_load_are_refused(host: HostPage, case: str) -> None:
     else:
         hooks = servers.backend.add_file("/hooks/exits.py", "import sys\nsys.exit(3)\n")
         expected = "hooks module not loaded: SystemExit"
-    host.open(script_attrs={"data-hooks": hooks}, extra_body=RECORDER)
+    host.open(script_attrs={"data-hooks": hooks}, extra_body=_recorder(host))
     [error] = host.wait_event("error")
     assert error["detail"] == {"code": "hooks", "message": expected}
     assert error["target"] == "embed-1"

@@ -114,7 +114,8 @@ def test_https_launch_url_on_data_embed_origin_is_framed(host: HostPage) -> None
         route.fulfill(status=200, content_type="text/html", body=page_html)
 
     host.page.route(HTTPS_EMBED + "/**", serve)
-    host.open(container_attrs={"data-embed-origin": HTTPS_EMBED})
+    # frame-src names this embed origin (the stub's stays listed, unused).
+    host.open(container_attrs={"data-embed-origin": HTTPS_EMBED}, frames=[HTTPS_EMBED])
     host.wait_authenticated()
     assert host.iframe().get_attribute("src") == launch_url
     frame = host.iframe().element_handle().content_frame()

@@ -41,7 +41,7 @@ def _full_pass(host: HostPage) -> None:
     host.wait_event("navigate")
     host.stub("resize(655)")
     host.page.wait_for_function(
-        "window.__meshesEvents.some(e => e.name === 'resize' && e.detail.height === 655)"
+        "() => window.__meshesEvents.some(e => e.name === 'resize' && e.detail.height === 655)"
     )
 
 

@@ -81,10 +81,16 @@ BODY_LISTENER = """
 """
 
 
-def _settled(host: HostPage, extra_body: str = "", script_attrs: dict | None = None) -> int:
-    """Open the page, wait until it is authenticated and the embed's first resize is
-    applied, install the body listener; returns how many events were seen so far."""
-    host.open(extra_body=extra_body, script_attrs=script_attrs)
+def _settled(
+    host: HostPage,
+    extra_body: str = "",
+    script_attrs: dict | None = None,
+    frames: tuple[str, ...] = (),
+) -> int:
+    """Open the page (`frames`: origins frame-src names besides the embed's), wait until it
+    is authenticated and the embed's first resize is applied, install the body listener;
+    returns how many events were seen so far."""
+    host.open(extra_body=extra_body, script_attrs=script_attrs, frames=frames)
     host.wait_authenticated()
     host.wait_event("resize")
     host.page.evaluate(BODY_LISTENER)
@@ -115,7 +121,9 @@ def _body_rejected(host: HostPage) -> list[dict[str, Any]]:
 
 def test_foreign_origin_is_rejected(host: HostPage) -> None:
     servers = host.servers
-    before = _settled(host, extra_body=iframe_tag(servers.attack_url(), ATTACK_ID))
+    # frame-src also names the hostile origin, so the attacker's frame may load.
+    attacker = iframe_tag(servers.attack_url(), ATTACK_ID)
+    before = _settled(host, extra_body=attacker, frames=(servers.hostile_url,))
     height = host.iframe_height()
     attack = child_frame(host.page, ATTACK_ID)
 

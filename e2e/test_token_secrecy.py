@@ -106,7 +106,9 @@ def test_no_access_token_anywhere_after_a_full_pass(host: HostPage) -> None:
     servers = host.servers
     transcript = servers.transcript
     host.open(
-        script_attrs={"data-debug": True}, extra_body=iframe_tag(servers.attack_url(), ATTACK_ID)
+        script_attrs={"data-debug": True},
+        extra_body=iframe_tag(servers.attack_url(), ATTACK_ID),
+        frames=[servers.hostile_url],  # frame-src also names the attacker's origin
     )
     host.wait_authenticated()
     transcript.wait_for("token #1 valid")
@@ -131,7 +133,7 @@ def test_no_access_token_anywhere_after_a_full_pass(host: HostPage) -> None:
     # A resize.
     host.stub("resize(702)")
     host.page.wait_for_function(
-        "window.__meshesEvents.some(e => e.name === 'resize' && e.detail.height === 702)"
+        "() => window.__meshesEvents.some(e => e.name === 'resize' && e.detail.height === 702)"
     )
 
     # Token expired, then recovered with a fresh token.
@@ -153,7 +155,7 @@ def test_no_access_token_anywhere_after_a_full_pass(host: HostPage) -> None:
     # Something after all of that, through the embed: every message above was handled.
     host.stub("resize(703)")
     host.page.wait_for_function(
-        "window.__meshesEvents.some(e => e.name === 'resize' && e.detail.height === 703)"
+        "() => window.__meshesEvents.some(e => e.name === 'resize' && e.detail.height === 703)"
     )
 
     tokens = host.access_tokens()
@@ -203,7 +205,11 @@ def test_auth_is_posted_to_the_embed_origin_never_star(host: HostPage) -> None:
             "launch_url": launch_url + "?launch=mlt_probe",
         },
     )
-    host.open(extra_body=iframe_tag(servers.attack_url(), ATTACK_ID))
+    # frame-src names the probe's origin (the host's own) and the attacker's, not the stub's.
+    host.open(
+        extra_body=iframe_tag(servers.attack_url(), ATTACK_ID),
+        frames=[servers.host_url, servers.hostile_url],
+    )
     host.wait_authenticated()
     probe = host.iframe().element_handle().content_frame()
     assert probe is not None
