@@ -41,7 +41,7 @@ DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp
 DEPS_OK := import importlib.metadata as m, os, sys, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]; \
   sys.exit(os.path.dirname(os.path.abspath(meshes_bridge.__file__)) != os.path.abspath("$(CURDIR)/bridge"))
 
-.PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test examples-test demo wheel clean
+.PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test examples-test demo bench wheel clean
 
 help:
 	@echo "make demo | test | setup | runtime | static | lint | unit | e2e | wheel | clean"
@@ -124,6 +124,12 @@ examples-test:
 
 demo: setup
 	$(PYTHON) -m e2e.demo $(DEMO_ARGS)
+
+# The benchmark suite (issue 9): the bridge against the plain-JS handler of the Meshes docs,
+# interleaved run by run; prints a table, writes build/bench/results.json. Options via
+# BENCH_ARGS, e.g. BENCH_ARGS="--quick --runtime micropython" (bench/README.md).
+bench: setup
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 # build/lib is cleared first: setuptools would otherwise ship modules deleted since.
 wheel: $(RUNTIME_STAMP)

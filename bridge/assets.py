@@ -3,32 +3,50 @@
 Pure file work, no browser imports: the CLI parses arguments and reports, this module
 decides what goes where. The tree written by `write_static`:
 
-    DIR/.meshes-bridge          marker (our version): lets a rerun replace the tree
-    DIR/loader.js               static/loader.js with the Python file list filled in
-    DIR/pyscript/  DIR/micropython/  DIR/pyodide/        vendored runtimes
-    DIR/python/main.py          PyScript's entry point
-    DIR/python/meshes_bridge/...       __init__.py, core/ and browser/ of this installed package
-    DIR/python/pyodide_http/... loaded only under Pyodide
+    DIR/.meshes-bridge                  marker (our version): lets a rerun replace the tree
+    DIR/loader.js                       the only short-lived file: static/loader.js with the
+                                        tree's manifest (below) and main.py filled in
+    DIR/pyscript/<hash>/...             @pyscript/core's dist files
+    DIR/micropython/<hash>/...          MicroPython (micropython.mjs, .wasm)
+    DIR/pyodide/<hash>/...              Pyodide's core files
+    DIR/python/<hash>/micropython.bin   the bridge's Python files in one file (gzipped JSON)
+    DIR/python/<hash>/pyodide.bin       the same plus pyodide-http
+
+Every folder name <hash> is derived from the content of the files under it, so every file
+but loader.js may be cached for good (`Cache-Control: public, max-age=31536000,
+immutable`): a new release changes the names, and loader.js names the new ones.
+PyScript's `files` config puts the bundle in the interpreter's file system and the
+Python run before main.py (`UNPACK`) writes the files out. Bundles are deterministic
+(sorted, no timestamps) and named after their uncompressed content, so two installs of
+one version agree on the names.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
+import re
 import shutil
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from meshes_bridge import __version__
 
 PACKAGE = "meshes_bridge"  # the import name, whatever the folder is called
 MARKER = ".meshes-bridge"
-FILES_PLACEHOLDER = "/*MESHES_BRIDGE_FILES*/[]"
+LOADER = "loader.js"
+TREE_PLACEHOLDER = "/*MESHES_BRIDGE_TREE*/null"
+MAIN_PLACEHOLDER = '/*MESHES_BRIDGE_MAIN*/""'
 RUNTIME_HINT = "run `make runtime` (checkout) or reinstall the wheel"
 
 # Subpackages that run in the browser; everything else in bridge/ (cli, assets, the
 # runtime files) is for the host's Python and stays out of the tree.
 BROWSER_PACKAGES = ("core", "browser")
 RUNTIME_DIRS = ("pyscript", "micropython", "pyodide")
+RUNTIMES = ("micropython", "pyodide")
 REQUIRED_RUNTIME_FILES = (
     "loader.js",
     "main.py",
@@ -42,6 +60,59 @@ REQUIRED_RUNTIME_FILES = (
     "pyodide/pyodide-lock.json",
     "pyodide_http/__init__.py",
 )
+
+# What each interpreter's boot loads, relative to its folder: the ES module PyScript
+# imports, the modules that one imports, and what it fetches. The loader preloads them.
+INTERPRETERS = {
+    "micropython": {
+        "module": "micropython.mjs",
+        "modules": [],
+        "fetch": ["micropython.wasm"],
+    },
+    "pyodide": {
+        "module": "pyodide.mjs",
+        "modules": ["pyodide.asm.mjs"],
+        "fetch": ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"],
+    },
+}
+HASH_CHARS = 12
+# The bridge's Python files travel as one gzipped JSON object ({path: text}), which the
+# Python that PyScript runs first (UNPACK, before main.py) writes out. Not a .tar.gz for
+# PyScript's own archive support: servers that map `.gz` to `Content-Encoding: gzip`
+# (Django's static view, runserver) make the browser unpack it on the way, and neither
+# interpreter's unpacker copes. `.bin` is mapped to no encoding anywhere.
+BUNDLE_SUFFIX = ".bin"
+BUNDLE_NAME = "_meshes_bridge_files.bin"  # where PyScript writes it, in the working directory
+UNPACK = f"""\
+def _meshes_bridge_unpack(name):
+    # Write out the bridge's Python files; on any failure main.py's import says what is missing.
+    try:
+        import json, os
+        with open(name, "rb") as f:
+            data = f.read()
+        try:
+            import io, deflate
+            data = deflate.DeflateIO(io.BytesIO(data), deflate.GZIP).read()
+        except ImportError:
+            import gzip
+            data = gzip.decompress(data)
+        for path, text in json.loads(data).items():
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                try:
+                    os.mkdir("/".join(parts[:depth]))
+                except OSError:
+                    pass
+            with open(path, "w") as out:
+                out.write(text)
+        os.remove(name)
+    except Exception:
+        pass
+
+
+_meshes_bridge_unpack({BUNDLE_NAME!r})
+del _meshes_bridge_unpack
+"""
 
 
 class AssetsError(Exception):
@@ -74,31 +145,156 @@ def _py_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _python_sources() -> dict[str, Path]:
-    """Relative path under DIR/python -> source file, in a stable order."""
+def _python_sources(runtime: str = "pyodide") -> dict[str, Path]:
+    """Path in the interpreter's file system (its working directory) -> source file."""
     pkg = package_dir()
     # The folder may be named bridge/ (a checkout): the browser imports `meshes_bridge`.
     sources = {f"{PACKAGE}/__init__.py": pkg / "__init__.py"}
     for sub in BROWSER_PACKAGES:
         for p in _py_files(pkg / sub):
             sources[f"{PACKAGE}/{p.relative_to(pkg).as_posix()}"] = p
-    http = runtime_dir() / "pyodide_http"
-    for p in _py_files(http):
-        sources[p.relative_to(http.parent).as_posix()] = p
+    if runtime == "pyodide":  # pyodide-http patches urllib, which MicroPython lacks
+        http = runtime_dir() / "pyodide_http"
+        for p in _py_files(http):
+            sources[p.relative_to(http.parent).as_posix()] = p
     return sources
 
 
-def python_files() -> list[str]:
-    """The Python files the browser loads, relative to DIR/python (main.py excluded:
-    it is the script's src, not a module)."""
-    return list(_python_sources())
+def python_files(runtime: str = "pyodide") -> list[str]:
+    """The Python files the browser gets (in that interpreter's archive), relative to its
+    working directory."""
+    return list(_python_sources(runtime))
 
 
-def render_loader(files: list[str]) -> str:
-    text = (runtime_dir() / "loader.js").read_text(encoding="utf-8")
-    if text.count(FILES_PLACEHOLDER) != 1:
-        raise AssetsError(f"loader.js lacks exactly one {FILES_PLACEHOLDER}: {RUNTIME_HINT}")
-    return text.replace(FILES_PLACEHOLDER, json.dumps(files))
+def _digest(parts: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for name, data in parts:
+        h.update(name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+    return h.hexdigest()[:HASH_CHARS]
+
+
+def _bundle(members: dict[str, bytes]) -> bytes:
+    """The files as JSON ({path: text}, sorted), as it is gzipped and named after."""
+    texts = {name: members[name].decode("utf-8") for name in sorted(members)}
+    return json.dumps(texts, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def python_bundles() -> dict[str, tuple[bytes, bytes]]:
+    """Runtime -> (JSON bundle, its gzip) of that interpreter's Python files."""
+    bundles = {}
+    for runtime in RUNTIMES:
+        members = {rel: src.read_bytes() for rel, src in _python_sources(runtime).items()}
+        raw = _bundle(members)
+        bundles[runtime] = (raw, gzip.compress(raw, compresslevel=9, mtime=0))
+    return bundles
+
+
+def _runtime_files(sub: str) -> dict[str, Path]:
+    root = runtime_dir() / sub
+    return {
+        p.relative_to(root).as_posix(): p
+        for p in sorted(q for q in root.rglob("*") if q.is_file())
+        if p.suffix != ".map"
+    }
+
+
+_STATIC_IMPORT = re.compile(rb"""(?:\bfrom|\bimport)\s*["'](\./[\w.-]+\.js)["']""")
+
+
+def _pyscript_preloads(files: dict[str, Path]) -> list[str]:
+    """The modules every boot loads besides core.js: its static imports (transitively)
+    and the error plugin's chunk (imported even when disabled, to keep its banner off)."""
+    seen: list[str] = []
+    todo = ["core.js"]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in files:
+            continue
+        seen.append(name)
+        for match in _STATIC_IMPORT.finditer(files[name].read_bytes()):
+            todo.append(match.group(1).decode()[2:])
+    seen += sorted(n for n in files if re.fullmatch(r"error-[\w-]+\.js", n))
+    return seen[1:]  # the loader imports core.js itself, at once
+
+
+@cache
+def _layout() -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
+    """(files copied from the package, files rendered, the loader's manifest)."""
+    check_runtime()
+    copied: dict[str, Path] = {}
+    dirs: dict[str, str] = {}
+    listings: dict[str, dict[str, Path]] = {}
+    for sub in RUNTIME_DIRS:
+        files = _runtime_files(sub)
+        listings[sub] = files
+        digest = _digest([(rel, p.read_bytes()) for rel, p in files.items()])
+        dirs[sub] = f"{sub}/{digest}/"
+        for rel, p in files.items():
+            copied[dirs[sub] + rel] = p
+    bundles = python_bundles()
+    python_dir = "python/" + _digest([(rt, raw) for rt, (raw, _) in sorted(bundles.items())])
+    rendered = {f"{python_dir}/{rt}{BUNDLE_SUFFIX}": gz for rt, (_, gz) in bundles.items()}
+    manifest: dict[str, Any] = {
+        "version": __version__,
+        "pyscript": dirs["pyscript"],
+        "core": "core.js",
+        "modules": _pyscript_preloads(listings["pyscript"]),
+        "interpreters": {rt: {"dir": dirs[rt], **INTERPRETERS[rt]} for rt in RUNTIMES},
+        "python": {rt: f"{python_dir}/{rt}{BUNDLE_SUFFIX}" for rt in RUNTIMES},
+        "bundle": BUNDLE_NAME,
+    }
+    return copied, rendered, manifest
+
+
+def tree_manifest() -> dict[str, Any]:
+    """What loader.js is told about the tree (every path relative to loader.js)."""
+    return _layout()[2]
+
+
+def tree_path(rel: str) -> str:
+    """Where a vendored runtime file (``micropython/micropython.wasm``) or a bundle
+    (``python/micropython.bin``) is in the tree: ``micropython/<hash>/micropython.wasm``."""
+    sub, _, name = rel.partition("/")
+    manifest = tree_manifest()
+    if sub == "python":
+        runtime = name.removesuffix(BUNDLE_SUFFIX)
+        return str(manifest["python"][runtime])
+    if sub == "pyscript":
+        return f"{manifest['pyscript']}{name}"
+    return f"{manifest['interpreters'][sub]['dir']}{name}"
+
+
+def render_loader() -> str:
+    text = (runtime_dir() / LOADER).read_text(encoding="utf-8")
+    for placeholder in (TREE_PLACEHOLDER, MAIN_PLACEHOLDER):
+        if text.count(placeholder) != 1:
+            raise AssetsError(f"loader.js lacks exactly one {placeholder}: {RUNTIME_HINT}")
+    main = (runtime_dir() / "main.py").read_text(encoding="utf-8")
+    text = text.replace(TREE_PLACEHOLDER, json.dumps(tree_manifest(), sort_keys=True))
+    return text.replace(MAIN_PLACEHOLDER, json.dumps(UNPACK + main))
+
+
+def loader_text() -> str:
+    """loader.js as the tree holds it (the manifest and main.py filled in)."""
+    return render_loader()
+
+
+def tree_sources() -> dict[str, Path]:
+    """Every file of the tree that is a copy of an installed file: relative path in the
+    tree -> that file. Lets a web framework serve the tree straight from the installed
+    package (`meshes_bridge.server.static_files`)."""
+    return dict(_layout()[0])
+
+
+def rendered_files() -> dict[str, bytes]:
+    """Every file of the tree that is built, not copied: loader.js and the archives."""
+    return {**_layout()[1], LOADER: loader_text().encode("utf-8")}
+
+
+def is_immutable(rel: str) -> bool:
+    """Whether a path of the tree names content that never changes (all but loader.js
+    and the marker: their folders are named after their content)."""
+    return rel not in (LOADER, MARKER)
 
 
 def _copy(src: Path, dest: Path) -> None:
@@ -106,34 +302,15 @@ def _copy(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)
 
 
-def tree_sources() -> dict[str, Path]:
-    """Every file of the tree but loader.js (rendered) and the marker: relative path in
-    the tree -> the installed file it is a copy of. Lets a web framework serve the tree
-    straight from the installed package (`meshes_bridge.server.static_files`)."""
-    runtime = runtime_dir()
-    sources: dict[str, Path] = {}
-    for sub in RUNTIME_DIRS:
-        for p in sorted(q for q in (runtime / sub).rglob("*") if q.is_file()):
-            if p.suffix != ".map":
-                sources[p.relative_to(runtime).as_posix()] = p
-    sources["python/main.py"] = runtime / "main.py"
-    for rel, src in _python_sources().items():
-        sources[f"python/{rel}"] = src
-    return sources
-
-
-def loader_text() -> str:
-    """loader.js as the tree holds it (the Python file list filled in)."""
-    return render_loader(python_files())
-
-
 def _fill(tree: Path) -> list[str]:
     written: list[str] = []
     for rel, src in tree_sources().items():
         _copy(src, tree / rel)
         written.append(rel)
-    (tree / "loader.js").write_text(loader_text(), encoding="utf-8")
-    written.append("loader.js")
+    for rel, data in rendered_files().items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(data)
+        written.append(rel)
     (tree / MARKER).write_text(f"meshes-bridge {__version__}\n", encoding="utf-8")
     written.append(MARKER)
     return sorted(written)
@@ -151,6 +328,7 @@ def write_static(dest: str | os.PathLike[str]) -> list[str]:
     more than two renames. A non-empty directory without our marker is left untouched.
     """
     dest = Path(dest).absolute()
+    _layout.cache_clear()  # the package's files as they are now
     check_runtime()
     if dest.exists() or dest.is_symlink():
         if not dest.is_dir():

@@ -19,6 +19,9 @@ to a page:
 
   <script type="module" src="/static/meshes-bridge/loader.js"></script>
 
+Every file but loader.js sits in a folder named after its content: serve them with
+"Cache-Control: public, max-age=31536000, immutable", and loader.js with "no-cache".
+
 exit codes: 0 written, 1 not written (the message says why), 2 bad usage
 """
 

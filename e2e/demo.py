@@ -305,7 +305,7 @@ def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
             if content is None:
                 raise StepFailed("the container has no iframe")
             content.wait_for_function(
-                "window.stub && window.stub.status().authenticated",
+                "() => window.stub && window.stub.status().authenticated",
                 timeout=STEP_TIMEOUT_S * 1000,
             )
             frame_box.append(content)
@@ -319,14 +319,14 @@ def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
             frame().click('nav a[data-page="connections"]')
             transcript.wait_for("navigate page=connections", timeout=STEP_TIMEOUT_S, after=mark)
             page.wait_for_function(
-                "window.__navigates.some(d => d && d.page === 'connections')",
+                "() => window.__navigates.some(d => d && d.page === 'connections')",
                 timeout=STEP_TIMEOUT_S * 1000,
             )
             return "meshes-bridge:navigate {page: connections}; " + wait_height(page, frame())
 
         def hooks_ran() -> str:
             page.wait_for_function(
-                "document.getElementById('crumb-page').textContent === 'Connections'",
+                "() => document.getElementById('crumb-page').textContent === 'Connections'",
                 timeout=STEP_TIMEOUT_S * 1000,
             )
             return "on_navigate updated the breadcrumb"

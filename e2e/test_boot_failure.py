@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,8 +36,32 @@ def serve_tree(session_servers: Servers, static_dir: Path) -> Iterator[Serve]:
         session_servers.backend.remove(url_path)
 
 
-def test_a_broken_bridge_file_is_reported(host: HostPage, serve_tree: Serve) -> None:
-    loader = serve_tree("/broken-python/", {"python/meshes_bridge/browser/boot.py": b"def (:\n"})
+def _tree_path(static_dir: Path, folder: str, name: str) -> str:
+    """A file's path in the tree (its folder is named after its content)."""
+    (found,) = static_dir.glob(f"{folder}/*/{name}")
+    return found.relative_to(static_dir).as_posix()
+
+
+def _bundle_with(
+    static_dir: Path, runtime: str, changes: dict[str, str | None]
+) -> dict[str, bytes | None]:
+    """The tree's Python bundle for `runtime` with some files replaced (None: left out)."""
+    rel = _tree_path(static_dir, "python", f"{runtime}.bin")
+    files = json.loads(gzip.decompress((static_dir / rel).read_bytes()))
+    for name, text in changes.items():
+        assert name in files, name
+        if text is None:
+            del files[name]
+        else:
+            files[name] = text
+    return {rel: gzip.compress(json.dumps(files).encode())}
+
+
+def test_a_broken_bridge_file_is_reported(
+    host: HostPage, serve_tree: Serve, static_dir: Path
+) -> None:
+    changes = _bundle_with(static_dir, host.runtime, {"meshes_bridge/browser/boot.py": "def (:\n"})
+    loader = serve_tree("/broken-python/", changes)
     host.open(script_attrs={"src": loader}, containers=2)
     host.wait_state("error", index=1)
     host.wait_state("error", index=2)
@@ -45,8 +71,8 @@ def test_a_broken_bridge_file_is_reported(host: HostPage, serve_tree: Serve) -> 
     assert host.iframe().count() == 0
 
 
-def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve) -> None:
-    loader = serve_tree("/no-pyscript/", {"pyscript/core.js": None})
+def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve, static_dir: Path) -> None:
+    loader = serve_tree("/no-pyscript/", {_tree_path(static_dir, "pyscript", "core.js"): None})
     host.open(script_attrs={"src": loader})
     host.wait_state("error")
     (error,) = host.wait_event("error")
@@ -54,11 +80,14 @@ def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve) -> None
     assert "core.js" in error["detail"]["message"]
 
 
-@pytest.mark.parametrize("runtime", ["micropython"])  # Pyodide's patience is 120 s
-def test_a_missing_python_file_is_reported(host: HostPage, serve_tree: Serve) -> None:
-    loader = serve_tree("/missing-python/", {"python/meshes_bridge/core/session.py": None})
+def test_a_missing_python_file_is_reported(
+    host: HostPage, serve_tree: Serve, static_dir: Path
+) -> None:
+    # A bundle without one module: main.py's import fails and says so at once.
+    changes = _bundle_with(static_dir, host.runtime, {"meshes_bridge/core/session.py": None})
+    loader = serve_tree("/missing-python/", changes)
     host.open(script_attrs={"src": loader})
-    host.wait_state("error", timeout=60_000)
+    host.wait_state("error")
     (error,) = host.wait_event("error")
     assert error["detail"]["code"] == "boot"
-    assert "did not start" in error["detail"]["message"]
+    assert "could not start" in error["detail"]["message"]

@@ -11,6 +11,7 @@ it, as the bridge's loader does, so PyScript never composes them with Function()
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from meshes_bridge.testing.doubles.servers import Servers
 
 PORTABLE_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_core_portable.py"
 RUNNER = """
+import gzip
 import json
 import js
 import test_core_portable
@@ -39,15 +41,31 @@ for (const name of names) hooks.worker[name].clear();
 BASE = "/static/meshes-bridge/"
 
 
+def _tree_path(static_dir: Path, folder: str, name: str) -> str:
+    """A runtime file's path in the tree (its folder is named after its content)."""
+    (found,) = static_dir.glob(f"{folder}/*/{name}")
+    return found.relative_to(static_dir).as_posix()
+
+
+def _bundle(static_dir: Path, runtime: str) -> dict[str, str]:
+    """The bridge's Python files as the tree ships them for `runtime`: {path: text}."""
+    (found,) = static_dir.glob(f"python/*/{runtime}.bin")
+    return json.loads(gzip.decompress(found.read_bytes()))
+
+
 def _page(static_dir: Path, runtime: str) -> str:
     base = BASE
     files = {"/portable/test_core_portable.py": "./test_core_portable.py"}
-    python_dir = static_dir / "python"
-    for path in sorted((python_dir / "meshes_bridge").rglob("*.py")):
-        rel = path.relative_to(python_dir).as_posix()
-        if not rel.startswith("meshes_bridge/browser/"):
-            files[f"{base}python/{rel}"] = f"./{rel}"
-    interpreter = "pyodide/pyodide.mjs" if runtime == "pyodide" else "micropython/micropython.mjs"
+    # The core exactly as shipped: the files of the tree's Python bundle for this runtime,
+    # each served on its own (the bundle is written out by the loader's Python, not here).
+    for rel in sorted(_bundle(static_dir, runtime)):
+        if not rel.startswith("meshes_bridge/browser/") and rel.startswith("meshes_bridge/"):
+            files[f"/portable/{rel}"] = f"./{rel}"
+    interpreter = _tree_path(
+        static_dir,
+        "pyodide" if runtime == "pyodide" else "micropython",
+        "pyodide.mjs" if runtime == "pyodide" else "micropython.mjs",
+    )
     config = {"interpreter": base + interpreter, "plugins": ["!error"], "files": files}
     kind = "py" if runtime == "pyodide" else "mpy"
     return (
@@ -62,7 +80,10 @@ def test_core_unit_tests_pass_in_the_browser(
     page: Page, servers: Servers, static_dir: Path, runtime: str
 ) -> None:
     servers.backend.add_file("/portable/test_core_portable.py", PORTABLE_TESTS.read_text())
-    servers.backend.add_file(BOOT_PATH, BOOT.replace("CORE_URL", BASE + "pyscript/core.js"))
+    for rel, text in _bundle(static_dir, runtime).items():
+        servers.backend.add_file(f"/portable/{rel}", text)
+    core = BASE + _tree_path(static_dir, "pyscript", "core.js")
+    servers.backend.add_file(BOOT_PATH, BOOT.replace("CORE_URL", core))
     page.add_init_script(RECORDER)
     url = servers.backend.add_page(
         f"/core-tests/{runtime}", _page(static_dir, runtime), csp=strict_csp(servers.embed_url)

@@ -4,6 +4,7 @@ from its own tree on the host, and that tree works under any URL prefix."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,12 +21,18 @@ from meshes_bridge.testing.doubles.host_backend import (
 from meshes_bridge.testing.doubles.servers import Servers
 
 OTHER_PREFIX = "/assets/vendor/mb-2/"
-RUNTIME_SUFFIXES = (".js", ".mjs", ".wasm", ".py", ".zip", ".json", ".css", ".whl", ".tar")
+RUNTIME_SUFFIXES = (".js", ".mjs", ".wasm", ".py", ".zip", ".json", ".css", ".whl", ".bin")
 
-# The files each interpreter cannot start without, relative to the tree's root.
+# The files each interpreter cannot start without, relative to the tree's root; `*` is the
+# folder named after its content.
 KEY_FILES = {
-    "micropython": ("loader.js", "pyscript/core.js", "micropython/micropython.mjs"),
-    "pyodide": ("loader.js", "pyscript/core.js", "pyodide/pyodide.mjs"),
+    "micropython": (
+        "loader.js",
+        "pyscript/*/core.js",
+        "micropython/*/micropython.mjs",
+        "python/*/micropython.bin",
+    ),
+    "pyodide": ("loader.js", "pyscript/*/core.js", "pyodide/*/pyodide.mjs", "python/*/pyodide.bin"),
 }
 KEY_SUFFIXES = {"micropython": (".wasm",), "pyodide": (".wasm", "python_stdlib.zip")}
 
@@ -73,7 +80,8 @@ def _check_runtime_files(host: HostPage, prefix: str) -> None:
     runtime_files = [p for p in paths if p.endswith(RUNTIME_SUFFIXES)]
     assert runtime_files and all(p.startswith(prefix) for p in runtime_files)
     for rel in KEY_FILES[host.runtime]:
-        assert prefix + rel in paths, f"{rel} was not loaded from {prefix}"
+        pattern = re.escape(prefix + rel).replace(r"\*", "[0-9a-f]{12}")
+        assert any(re.fullmatch(pattern, p) for p in paths), f"{rel} was not loaded from {prefix}"
     for suffix in KEY_SUFFIXES[host.runtime]:
         assert any(p.startswith(prefix) and p.endswith(suffix) for p in paths), suffix
 

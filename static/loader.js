@@ -3,11 +3,17 @@
 //   <script type="module" src="/static/meshes-bridge/loader.js"
 //           data-runtime="micropython|pyodide" data-hooks="..." data-debug></script>
 //
-// Its one job is to start PyScript on the Python bridge with files from this very tree.
-// Everything about containers, sessions, messages and tokens is decided in Python.
+// Its job is to start PyScript on the Python bridge with files from this very tree, as
+// early and with as few round trips as it can, and to say so at once when that fails.
+// Everything about containers, sessions, messages and tokens is decided in Python; the
+// one thing done here ahead of Python is to send each container's mint request (section
+// "Early mint"), whose answer Python alone reads, adopts or throws away.
 
-// Replaced by `meshes-bridge static` with the bridge's Python files, relative to python/.
-const FILES = /*MESHES_BRIDGE_FILES*/[];
+// Filled in by `meshes-bridge static`: where everything is, relative to this file (every
+// folder but this file's is named after its content, so it can be cached for good), and
+// the Python run first (writing out the bridge's files, then static/main.py).
+const TREE = /*MESHES_BRIDGE_TREE*/null;
+const MAIN = /*MESHES_BRIDGE_MAIN*/"";
 
 // Every URL is derived from where this module was served, so the tree works under any
 // prefix and nothing is ever fetched from another origin (no CDN, no PyScript defaults).
@@ -15,6 +21,17 @@ const BASE = new URL(".", import.meta.url).href;
 
 const CONTAINERS = "[data-meshes-embed]";
 const OFF = ["false", "0", "off", "no"]; // as the core's parse_flag
+
+// A host page must never get PyScript's red error banner or its unused extras.
+const PLUGINS = [
+  "!error",
+  "!py-editor",
+  "!py-game",
+  "!py-terminal",
+  "!donkey",
+  "!deprecations-manager",
+  "!codemirror",
+];
 
 // Module scripts have no document.currentScript, so find our tag by its resolved src.
 function ownScript() {
@@ -35,6 +52,10 @@ function ownScript() {
   return null; // imported by other code: run with defaults
 }
 
+function flag(value, fallback) {
+  return value === null ? fallback : !OFF.includes(value.trim().toLowerCase());
+}
+
 function settings(tag) {
   const attr = (name) => (tag ? tag.getAttribute(name) : null);
   let runtime = (attr("data-runtime") || "micropython").trim().toLowerCase();
@@ -42,43 +63,132 @@ function settings(tag) {
     console.warn(`meshes-bridge: unknown data-runtime "${runtime}", using micropython`);
     runtime = "micropython";
   }
-  const debug = attr("data-debug");
   return {
     runtime,
     hooks: attr("data-hooks"),
-    debug: debug !== null && !OFF.includes(debug.trim().toLowerCase()),
+    debug: flag(attr("data-debug"), false),
+    earlyMint: flag(attr("data-early-mint"), true),
   };
 }
 
-function pyscriptConfig({ runtime, hooks, debug }) {
-  const files = {};
-  for (const rel of FILES) {
-    // pyodide-http patches urllib, which MicroPython does not have.
-    if (rel.startsWith("pyodide_http/") && runtime !== "pyodide") continue;
-    files[`${BASE}python/${rel}`] = `./${rel}`;
+// -- Early mint ----------------------------------------------------------------------
+// Each container's mint request is sent now, while the runtime boots, exactly as the
+// bridge's Python would send it (bridge/browser/http.py). Python takes the record with
+// the one-shot accessor below and decides: adopt the answer, or abort it and ask again.
+// The answer is kept nowhere else and never logged.
+
+const early = new WeakMap();
+const untaken = new Set(); // records not yet taken, for bootFailed to abort
+
+function readCookie(name) {
+  // As bridge/browser/http.py read_cookie: split on ";", strip, partition on "=".
+  for (const part of document.cookie.split(";")) {
+    const item = part.trim();
+    const at = item.indexOf("=");
+    const key = at < 0 ? item : item.slice(0, at);
+    if (key === name) return at < 0 ? "" : item.slice(at + 1);
   }
-  const interpreter =
-    runtime === "pyodide" ? `${BASE}pyodide/pyodide.mjs` : `${BASE}micropython/micropython.mjs`;
+  return null;
+}
+
+function mintRequest(el) {
+  const raw = el.getAttribute("data-session-url");
+  let resolved;
+  try {
+    resolved = new URL(raw.trim(), location.href);
+  } catch {
+    return null;
+  }
+  if (resolved.origin !== location.origin) return null;
+  if (resolved.protocol !== "http:" && resolved.protocol !== "https:") return null;
+
+  const bodyAttr = el.getAttribute("data-session-body");
+  let bodyText = "{}";
+  if (bodyAttr !== null) {
+    let parsed;
+    try {
+      parsed = JSON.parse(bodyAttr);
+    } catch {
+      return null;
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return null;
+    bodyText = JSON.stringify(parsed);
+  }
+
+  const cookieName = (el.getAttribute("data-csrf-cookie") || "").trim();
+  const headerName = (el.getAttribute("data-csrf-header") || "").trim();
+  if (!cookieName !== !headerName) return null; // exactly one of the pair: Python says why
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  let csrfValue = null;
+  if (cookieName) {
+    csrfValue = readCookie(cookieName);
+    if (csrfValue !== null) headers[headerName] = csrfValue;
+  }
+
+  const controller = new AbortController();
+  const failed = () => ({ status: 0, text: "", error: "network error" });
+  let response;
+  try {
+    response = fetch(resolved.href, {
+      method: "POST",
+      headers,
+      body: bodyText,
+      credentials: "same-origin",
+      cache: "no-store",
+      signal: controller.signal,
+    }).then(
+      (r) => r.text().then((text) => ({ status: r.status, text }), failed),
+      failed,
+    );
+  } catch {
+    response = Promise.resolve(failed());
+  }
   return {
-    interpreter,
-    // A host page must never get PyScript's red error banner or its unused extras.
-    plugins: [
-      "!error",
-      "!py-editor",
-      "!py-game",
-      "!py-terminal",
-      "!donkey",
-      "!deprecations-manager",
-      "!codemirror",
-    ],
-    files,
-    meshes_bridge: { runtime, hooks, debug, base: BASE, page: location.href },
+    url: raw,
+    href: resolved.href, // what it went to, and the text it sent: Python compares both
+    bodyText,
+    body: bodyAttr,
+    csrfCookie: cookieName || null,
+    csrfHeader: headerName || null,
+    csrfValue,
+    response,
+    abort: () => controller.abort(),
   };
 }
 
-function bootFailed(message, containers = document.querySelectorAll(CONTAINERS)) {
+function mintEarly() {
+  for (const el of document.querySelectorAll(CONTAINERS)) {
+    if (!el.hasAttribute("data-session-url") || early.has(el)) continue;
+    const record = mintRequest(el);
+    if (record) {
+      early.set(el, record);
+      untaken.add(record);
+    }
+  }
+}
+
+function takeEarly(el) {
+  const r = early.get(el) || null;
+  early.delete(el);
+  untaken.delete(r);
+  return r;
+}
+
+// -- Boot ------------------------------------------------------------------------------
+
+let failed = false;
+let patienceTimer = null;
+
+function bootFailed(message) {
+  if (failed) return;
+  failed = true;
+  clearTimeout(patienceTimer);
+  for (const record of untaken) record.abort();
+  untaken.clear();
   console.error(`meshes-bridge: ${message}`);
-  for (const el of containers) {
+  for (const el of document.querySelectorAll(CONTAINERS)) {
+    const state = el.getAttribute("data-state");
+    if (state !== null && state !== "booting") continue; // Python has it
     el.setAttribute("data-state", "error");
     el.dispatchEvent(
       new CustomEvent("meshes-bridge:error", {
@@ -87,6 +197,80 @@ function bootFailed(message, containers = document.querySelectorAll(CONTAINERS))
       }),
     );
   }
+}
+
+// PyScript reports none of its download failures: a missing interpreter module, .wasm,
+// Python bundle or Pyodide file leaves a rejected promise nobody awaits (or, for some of
+// Pyodide's files, nothing at all). Both are caught here, until the runtime is up:
+// - an unhandled rejection whose text names a URL of this tree;
+// - a preload link below that failed (a 404, a refused MIME type).
+let watching = true;
+
+function onRejection(event) {
+  if (!watching) return;
+  const reason = event.reason;
+  let text = "";
+  try {
+    text =
+      reason && typeof reason === "object"
+        ? `${reason.message || ""}\n${reason.stack || ""}`
+        : String(reason);
+  } catch {
+    return;
+  }
+  if (!text.includes(BASE)) return; // not ours: the host page's own business
+  const said = (reason && reason.message) || String(reason);
+  bootFailed(`the Python runtime failed to load: ${said.split("\n")[0]}`);
+}
+
+function preload(href, kind) {
+  const link = document.createElement("link");
+  if (kind === "module") {
+    link.rel = "modulepreload"; // what import() asks for: same-origin credentials
+  } else {
+    // What fetch() asks for by default (mode cors, same-origin credentials), so the
+    // runtime's own request is answered from this one.
+    link.rel = "preload";
+    link.as = "fetch";
+    link.crossOrigin = "anonymous";
+  }
+  link.href = href;
+  const failed = () => {
+    if (watching) bootFailed(`could not load ${href}`);
+  };
+  link.addEventListener("error", failed);
+  // Chromium fires `load`, not `error`, for a fetch preload answered 404; the response's
+  // status is in its resource timing entry, where the browser reports one.
+  link.addEventListener("load", () => {
+    const entries = performance.getEntriesByName(link.href, "resource");
+    const status = entries.length ? entries[entries.length - 1].responseStatus : undefined;
+    if (typeof status === "number" && status >= 400) failed();
+  });
+  document.head.appendChild(link);
+}
+
+// Everything the chosen interpreter's boot will ask for, requested now: PyScript would
+// otherwise find each only after the one before it arrived.
+function preloadAll(opts) {
+  const pyscript = BASE + TREE.pyscript;
+  for (const name of TREE.modules) preload(pyscript + name, "module");
+  const interp = TREE.interpreters[opts.runtime];
+  const dir = BASE + interp.dir;
+  preload(dir + interp.module, "module");
+  for (const name of interp.modules) preload(dir + name, "module");
+  for (const name of interp.fetch) preload(dir + name, "fetch");
+  preload(BASE + TREE.python[opts.runtime], "fetch");
+}
+
+function pyscriptConfig({ runtime, hooks, debug }) {
+  const interp = TREE.interpreters[runtime];
+  return {
+    interpreter: BASE + interp.dir + interp.module,
+    plugins: PLUGINS,
+    // The bridge's Python files in one file, which MAIN writes out before it imports them.
+    files: { [BASE + TREE.python[runtime]]: `./${TREE.bundle}` },
+    meshes_bridge: { runtime, hooks, debug, base: BASE, page: location.href },
+  };
 }
 
 // Strict CSP (no 'unsafe-eval'): when PyScript wraps the main-thread interpreter it
@@ -105,47 +289,134 @@ function withoutWorkerHooks(hooks) {
   }
 }
 
+// Before running any script, PyScript sets up its own `pyscript` Python package (writes a
+// dozen files, then imports them: some 80 ms of main-thread time on MicroPython). The
+// bridge uses none of it, so without a hooks module (which may import it) the bridge
+// starts first, straight on the interpreter, and PyScript's setup (the script element is
+// empty, so that is all it runs) waits until every container has its embed authenticated
+// (or failed), at most SETTLE_MS: the two no longer add up.
+const SETTLE_MS = 1000;
+const BUSY = ["booting", "minting", "mounted"];
+
+function settled(cap) {
+  const busy = () =>
+    [...document.querySelectorAll(CONTAINERS)].some((el) =>
+      BUSY.includes(el.getAttribute("data-state")),
+    );
+  if (!busy()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const observer = new MutationObserver(() => {
+      if (!busy()) done();
+    });
+    const timer = setTimeout(() => done(), cap);
+    function done() {
+      observer.disconnect();
+      clearTimeout(timer);
+      resolve();
+    }
+    observer.observe(document.documentElement, {
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["data-state"],
+    });
+  });
+}
+
+async function bridgeFirst(interpreter) {
+  try {
+    await interpreter.runPythonAsync(MAIN); // MAIN reports its own failures; this is a net
+  } catch (e) {
+    bootFailed(`the bridge could not start: ${(e && e.name) || "error"}`);
+    return;
+  }
+  await settled(SETTLE_MS);
+}
+
 async function start() {
   // Several copies of the tag (or query-string variants of it) must boot only once.
-  const flag = Symbol.for("meshes-bridge.loader");
-  if (globalThis[flag]) return;
-  globalThis[flag] = true;
+  const once = Symbol.for("meshes-bridge.loader");
+  if (globalThis[once]) return;
+  globalThis[once] = true;
+
+  // Python's one way to the early mint records: each is taken once, then gone from here.
+  // Set by the copy that boots, so a second copy of this module cannot hide the records.
+  globalThis[Symbol.for("meshes-bridge.early")] = takeEarly;
+  const opts = settings(ownScript());
+  if (opts.earlyMint) mintEarly();
 
   // Give hosts a state to style before Python runs; Python owns it from here on.
   for (const el of document.querySelectorAll(CONTAINERS)) {
     if (!el.hasAttribute("data-state")) el.setAttribute("data-state", "booting");
   }
-
-  const opts = settings(ownScript());
-  // PyScript reads its config once, when core.js is first imported, from script tags
-  // already in the document: so the tag must exist before the import below.
-  const script = document.createElement("script");
-  script.type = opts.runtime === "pyodide" ? "py" : "mpy";
-  script.setAttribute("config", JSON.stringify(pyscriptConfig(opts)));
-  script.src = `${BASE}python/main.py`;
-  document.head.appendChild(script);
-
-  let pyscript;
-  try {
-    pyscript = await import(`${BASE}pyscript/core.js`);
-  } catch (e) {
-    // A 404 or a CSP refusal: without this the containers would say "booting" forever.
-    bootFailed(`could not load PyScript from ${BASE}pyscript/core.js: ${e && e.message}`);
+  if (!TREE) {
+    bootFailed("loader.js was not built by `meshes-bridge static` (no tree manifest)");
     return;
   }
-  withoutWorkerHooks(pyscript.hooks);
-  // PyScript swallows a failed interpreter or Python file download; Python's first act
-  // is to move every container out of "booting", so one still there much later means
-  // Python never ran. Pyodide is 13 MB: give it time on slow links.
+  addEventListener("unhandledrejection", onRejection);
+
+  // PyScript reads its config once, when core.js is first imported, from tags already in
+  // the document: so they must exist before the import below. PyScript also reads a
+  // config for its other script type; without one it would fetch every plugin chunk for
+  // it, so that type gets the same plugin list.
+  const type = opts.runtime === "pyodide" ? "py" : "mpy";
+  const script = document.createElement("script");
+  script.type = type;
+  script.setAttribute("config", JSON.stringify(pyscriptConfig(opts)));
+  // Which Python runs first, and when PyScript's own package is set up: see bridgeFirst().
+  const first = opts.hooks === null;
+  // PyScript reads the text; a browser never runs a script of this type (no CSP applies).
+  script.textContent = first ? "" : MAIN;
+  const other = document.createElement(type === "py" ? "mpy-config" : "py-config");
+  other.textContent = JSON.stringify({ plugins: PLUGINS });
+  document.head.append(other, script);
+
+  const core = BASE + TREE.pyscript + TREE.core;
+  const loading = import(core); // first: everything else waits for it
+  preloadAll(opts);
+
+  // Still the last resort: Python's first act is to move every container out of
+  // "booting", so one still there much later means Python never ran. Pyodide is 13 MB:
+  // give it time on slow links.
   const patience = opts.runtime === "pyodide" ? 120000 : 30000;
-  setTimeout(() => {
+  patienceTimer = setTimeout(() => {
     const stuck = [...document.querySelectorAll(CONTAINERS)].filter(
       (el) => el.getAttribute("data-state") === "booting",
     );
-    if (stuck.length) {
-      bootFailed(`the Python runtime did not start within ${patience / 1000} s`, stuck);
-    }
+    if (stuck.length) bootFailed(`the Python runtime did not start within ${patience / 1000} s`);
   }, patience);
+
+  let pyscript;
+  try {
+    pyscript = await loading;
+  } catch (e) {
+    // A 404 or a CSP refusal: without this the containers would say "booting" forever.
+    bootFailed(`could not load PyScript from ${core}: ${e && e.message}`);
+    return;
+  } finally {
+    other.remove(); // read when core.js evaluated; of no use from here on
+  }
+  withoutWorkerHooks(pyscript.hooks);
+  let started = false;
+  const up = () => {
+    // The interpreter and the bridge's files are in: from here on Python reports its
+    // own failures.
+    started = true;
+    watching = false;
+    removeEventListener("unhandledrejection", onRejection);
+  };
+  pyscript.hooks.main.onReady.add(async function ready(wrap, element) {
+    if (element !== script) return;
+    pyscript.hooks.main.onReady.delete(ready);
+    up();
+    if (first) await bridgeFirst(wrap.interpreter);
+  });
+  // PyScript reads the script's text right after this event: should the hook above ever
+  // have missed its moment, the bridge still runs, only after PyScript's package.
+  script.addEventListener(`${type}:ready`, () => {
+    if (started) return;
+    up();
+    script.textContent = MAIN;
+  });
 }
 
 start();

@@ -6,6 +6,7 @@ These run the real command in subprocesses; they need the vendored runtime
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import sysconfig
 import venv
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wheel_build import build_wheel
@@ -24,6 +26,8 @@ from meshes_bridge import __version__, assets, cli
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "bridge"
+# What the vendored runtime holds (bridge/_runtime); in the tree each folder is
+# <folder>/<hash of its content>/.
 RUNTIME_FILES = [
     "micropython/micropython.mjs",
     "micropython/micropython.wasm",
@@ -35,6 +39,7 @@ RUNTIME_FILES = [
     "pyscript/core.js",
     "pyscript/core.css",
 ]
+HASHED = re.compile(r"^(pyscript|micropython|pyodide|python)/([0-9a-f]{12})/[^/]+$")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -55,11 +60,11 @@ def run_static(dest: Path, *extra: str, cwd: Path | None = None) -> subprocess.C
     )
 
 
-def loader_files(tree: Path) -> list[str]:
+def loader_const(tree: Path, name: str) -> Any:
     text = (tree / "loader.js").read_text()
-    assert assets.FILES_PLACEHOLDER not in text
-    m = re.search(r"^const FILES = (\[.*?\]);$", text, re.M)
-    assert m, "loader.js has no substituted FILES list"
+    assert assets.TREE_PLACEHOLDER not in text and assets.MAIN_PLACEHOLDER not in text
+    m = re.search(rf"^const {name} = (.*);$", text, re.M)
+    assert m, f"loader.js has no substituted {name}"
     return json.loads(m.group(1))
 
 
@@ -79,37 +84,71 @@ def expected_bridge_files() -> list[str]:
     return found
 
 
+def bundle(tree: Path, runtime: str) -> dict[str, str]:
+    rel = loader_const(tree, "TREE")["python"][runtime]
+    return json.loads(gzip.decompress((tree / rel).read_bytes()))
+
+
+def source_of(rel: str) -> Path:
+    if rel.startswith("meshes_bridge/"):
+        return PKG / rel.removeprefix("meshes_bridge/")
+    return assets.runtime_dir() / rel
+
+
 def check_tree(tree: Path) -> None:
     files = tree_files(tree)
-    listed = loader_files(tree)
+    manifest = loader_const(tree, "TREE")
+    main = loader_const(tree, "MAIN")
 
-    assert listed, "empty file list"
-    for rel in listed:
-        assert (tree / "python" / rel).is_file(), rel
-    bridge_listed = [f for f in listed if f.startswith("meshes_bridge/")]
-    assert sorted(bridge_listed) == sorted(expected_bridge_files())
-    assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in listed)
-    assert any(f.startswith("pyodide_http/") for f in listed)
-    assert "pyodide_http/__init__.py" in listed
+    # Everything in the tree is accounted for: nothing stray, nothing host-side, and every
+    # file but loader.js and the marker in a folder named after its content.
+    top = {f.split("/", 1)[0] for f in files}
+    assert top == {"loader.js", assets.MARKER, "pyscript", "micropython", "pyodide", "python"}
+    hashed = {f for f in files if f not in ("loader.js", assets.MARKER)}
+    assert all(HASHED.match(f) for f in hashed), [f for f in hashed if not HASHED.match(f)]
+    folders = {HASHED.match(f).group(1): HASHED.match(f).group(2) for f in hashed}  # type: ignore[union-attr]
+    assert len({f.rsplit("/", 1)[0] for f in hashed}) == 4  # one folder each
 
-    for rel in RUNTIME_FILES + ["loader.js", "python/main.py", assets.MARKER]:
-        assert rel in files, rel
+    # The runtime files, byte for byte, where the manifest says.
+    for rel in RUNTIME_FILES:
+        sub, name = rel.split("/")
+        assert f"{sub}/{folders[sub]}/{name}" in files, rel
+    vendored = {
+        p.name for p in (assets.runtime_dir() / "pyscript").iterdir() if p.suffix in (".js", ".css")
+    }
+    assert {f.rsplit("/", 1)[1] for f in files if f.startswith("pyscript/")} == vendored
+    assert manifest["pyscript"] == f"pyscript/{folders['pyscript']}/"
+    assert (tree / manifest["pyscript"] / manifest["core"]).is_file()
+    for name in manifest["modules"]:
+        assert (tree / manifest["pyscript"] / name).is_file(), name
+    assert any(n.startswith("core-") for n in manifest["modules"])
+    for runtime, interp in manifest["interpreters"].items():
+        assert interp["dir"] == f"{runtime}/{folders[runtime]}/"
+        for name in [interp["module"], *interp["modules"], *interp["fetch"]]:
+            assert (tree / interp["dir"] / name).is_file(), name
+
     assert not [f for f in files if f.endswith(".map")]
     # ...and no script names one (hashing static storages would look for it).
     scripts = [f for f in files if f.endswith((".js", ".mjs", ".css"))]
     assert not [f for f in scripts if b"sourceMappingURL" in (tree / f).read_bytes()]
-    vendored_pyscript = {
-        p.name for p in (assets.runtime_dir() / "pyscript").iterdir() if p.suffix in (".js", ".css")
+
+    # The bridge's Python files: one bundle per interpreter, pyodide-http only for Pyodide.
+    assert {f for f in files if f.startswith("python/")} == {
+        manifest["python"]["micropython"],
+        manifest["python"]["pyodide"],
     }
-    assert {f.split("/", 1)[1] for f in files if f.startswith("pyscript/")} == vendored_pyscript
+    mpy, pyo = bundle(tree, "micropython"), bundle(tree, "pyodide")
+    assert sorted(mpy) == sorted(expected_bridge_files())
+    http = sorted(f for f in pyo if f.startswith("pyodide_http/"))
+    assert "pyodide_http/__init__.py" in http
+    assert sorted(pyo) == sorted(expected_bridge_files() + http)
+    assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
+    for rel, text in pyo.items():
+        assert text == source_of(rel).read_text(encoding="utf-8"), rel
 
-    # Everything in the tree is accounted for: nothing stray, nothing host-side.
-    top = {f.split("/", 1)[0] for f in files}
-    assert top == {"loader.js", assets.MARKER, "pyscript", "micropython", "pyodide", "python"}
-    python_files = {f.removeprefix("python/") for f in files if f.startswith("python/")}
-    assert python_files == set(listed) | {"main.py"}
-
-    assert (tree / "python/main.py").read_text() == (REPO / "static/main.py").read_text()
+    # The Python run first: write the bundle out, then static/main.py.
+    assert main.endswith((REPO / "static/main.py").read_text())
+    assert manifest["bundle"] in main
     assert __version__ in (tree / assets.MARKER).read_text()
 
 
@@ -119,13 +158,10 @@ def test_static_writes_complete_tree(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert str(dest) in r.stdout
     check_tree(dest)
-    for rel in loader_files(dest):
-        src = (
-            PKG / rel.removeprefix("meshes_bridge/")
-            if rel.startswith("meshes_bridge/")
-            else assets.runtime_dir() / rel
-        )
-        assert (dest / "python" / rel).read_bytes() == src.read_bytes(), rel
+    for rel in RUNTIME_FILES:
+        sub, name = rel.split("/")
+        (copy,) = dest.glob(f"{sub}/*/{name}")
+        assert copy.read_bytes() == (assets.runtime_dir() / rel).read_bytes(), rel
     # Modes as for any new directory (a web server running as another user can read it).
     ref = tmp_path / "ref"
     ref.mkdir()
@@ -137,7 +173,7 @@ def test_loader_is_valid_module_with_placeholder_filled(tmp_path: Path) -> None:
     assert run_static(dest).returncode == 0
     text = (dest / "loader.js").read_text()
     assert "import.meta.url" in text
-    assert "MESHES_BRIDGE_FILES" not in text
+    assert "MESHES_BRIDGE_TREE" not in text and "MESHES_BRIDGE_MAIN" not in text
     # No other origin is ever named by the loader.
     assert not re.search(r"https?://", text)
     node = shutil.which("node")
@@ -153,12 +189,14 @@ def test_rerun_replaces_tree(tmp_path: Path) -> None:
     dest = tmp_path / "static"
     assert run_static(dest).returncode == 0
     (dest / "pyscript" / "stale.js").write_text("old")
+    (dest / "python" / "0123456789ab").mkdir()
     (dest / "leftover.txt").write_text("old")
     (dest / "loader.js").write_text("old")
     r = run_static(dest)
     assert r.returncode == 0, r.stderr
     check_tree(dest)
     assert not (dest / "pyscript" / "stale.js").exists()
+    assert not (dest / "python" / "0123456789ab").exists()
     assert not (dest / "leftover.txt").exists()
     # The swap leaves nothing beside DIR.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["static"]
@@ -214,6 +252,7 @@ def test_help_and_usage_errors() -> None:
     r = run_bridge("static", "--help")
     assert r.returncode == 0
     assert "DIR" in r.stdout and "exit codes" in r.stdout and ".meshes-bridge" in r.stdout
+    assert "immutable" in r.stdout  # the caching advice
     r = run_bridge("--version")
     assert r.returncode == 0 and __version__ in r.stdout
     for args in ([], ["static"], ["bogus"]):
@@ -241,6 +280,39 @@ def test_python_files_follow_the_package(tmp_path: Path, monkeypatch: pytest.Mon
         "meshes_bridge/core/new_mod.py",
         "meshes_bridge/browser/sub/deep.py",
     ]
+
+
+def test_tree_is_deterministic(tmp_path: Path) -> None:
+    """Two builds from the same install agree byte for byte (several servers behind one
+    load balancer hand out the same names)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_static(a).returncode == 0 and run_static(b).returncode == 0
+    assert tree_files(a) == tree_files(b)
+    for rel in tree_files(a):
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_folder_names_follow_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed Python file renames the bundles' folder and nothing else: what a browser
+    cached for good under the old names is never served as the new content."""
+    fake = tmp_path / "bridge"
+    shutil.copytree(PKG / "core", fake / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PKG / "browser", fake / "browser", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(PKG / "__init__.py", fake / "__init__.py")
+    real_runtime = assets.runtime_dir()
+    monkeypatch.setattr(assets, "package_dir", lambda: fake)
+    monkeypatch.setattr(assets, "runtime_dir", lambda: real_runtime)
+    first = tmp_path / "first"
+    assets.write_static(first)
+    with (fake / "core" / "values.py").open("a") as f:
+        f.write("\n# changed\n")
+    second = tmp_path / "second"
+    assets.write_static(second)
+    one, two = loader_const(first, "TREE"), loader_const(second, "TREE")
+    assert one["python"]["micropython"] != two["python"]["micropython"]
+    assert one["python"]["pyodide"] != two["python"]["pyodide"]
+    assert (one["pyscript"], one["interpreters"]) == (two["pyscript"], two["interpreters"])
+    assert bundle(second, "micropython")["meshes_bridge/core/values.py"].endswith("# changed\n")
 
 
 def test_console_script(tmp_path: Path) -> None:

@@ -6,9 +6,10 @@
 `collectstatic` copies the tree, `findstatic meshes-bridge/loader.js` names its file, and
 `runserver` (DEBUG, or ``--insecure``) serves it, with no extra command. The files are
 served straight from the installed package (`meshes_bridge.server.static_files`), except
-loader.js, which is rendered (the browser's Python file list filled in): it is written
-once per process into a private cache directory keyed by the package version and the
-loader's own hash, so processes with different installs never overwrite each other.
+the rendered ones (loader.js, with the tree's manifest filled in, and the bundles of the
+bridge's Python files): they are written once per process into a private cache directory
+keyed by the package version and the loader's own hash (which names every bundle), so
+processes with different installs never overwrite each other.
 """
 
 from __future__ import annotations
@@ -62,22 +63,37 @@ def _cache_dir(content: bytes) -> Path:
 
 
 @cache
-def loader_path() -> Path:
-    """The rendered loader.js on disk (written once per process, atomically)."""
-    asset = asset_tree().get(LOADER)
-    assert asset is not None
-    content = asset.read()
-    target = _cache_dir(content) / LOADER
-    if not target.is_file() or target.read_bytes() != content:
-        partial = target.with_name(f".{LOADER}.{os.getpid()}.tmp")
+def rendered_dir() -> Path:
+    """The directory holding the tree's rendered files (written once per process, each
+    atomically), at their paths in the tree."""
+    tree = asset_tree()
+    loader = tree.get(LOADER)
+    assert loader is not None
+    directory = _cache_dir(loader.read())
+    for rel in tree.paths():
+        asset = tree.get(rel)
+        if asset is None or asset.path is not None:
+            continue
+        content = asset.read()
+        target = directory.joinpath(*rel.split("/"))
+        if target.is_file() and target.read_bytes() == content:
+            continue
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         partial.write_bytes(content)
         os.replace(partial, target)
-    return target
+    return directory
+
+
+def loader_path() -> Path:
+    """The rendered loader.js on disk."""
+    return rendered_dir() / LOADER
 
 
 class AssetTreeStorage(FileSystemStorage):
     """Read-only storage whose names are the tree's relative paths (``loader.js``,
-    ``micropython/micropython.wasm``, ...) and whose files are the package's own.
+    ``micropython/<hash>/micropython.wasm``, ...) and whose files are the package's own
+    (or, for the rendered ones, the copies in `rendered_dir()`).
 
     collectstatic reads it through `path`, `open`, `exists`, `size` and
     `get_modified_time`, all of which go through `path`; `prefix` puts the files under
@@ -88,13 +104,16 @@ class AssetTreeStorage(FileSystemStorage):
 
     def __init__(self, tree: AssetTree) -> None:
         self.tree = tree
-        super().__init__(location=str(loader_path().parent))
+        super().__init__(location=str(rendered_dir()))
 
     def path(self, name: str) -> str:
-        asset = self.tree.get(name.replace(os.sep, "/"))
-        if asset is None:
-            return super().path(name)  # under the loader's directory: exists() says no
-        return str(asset.path) if asset.path is not None else str(loader_path())
+        rel = name.replace(os.sep, "/")
+        asset = self.tree.get(rel)
+        if asset is None or asset.path is None:
+            # A rendered file is where rendered_dir() wrote it; anything else is not there
+            # either, and exists() says no.
+            return super().path(name)
+        return str(asset.path)
 
     def exists(self, name: str) -> bool:
         return name.replace(os.sep, "/") in self.tree

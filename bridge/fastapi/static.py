@@ -12,9 +12,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from meshes_bridge.server.static_files import CACHE_CONTROL, Asset, AssetTree, asset_tree
+from meshes_bridge.server.static_files import Asset, AssetTree, asset_tree
 
-DEFAULT_CACHE_CONTROL = CACHE_CONTROL  # revalidate on every load (see static_files)
+#: None: each file's own policy (loader.js revalidated on every load, every other file, in
+#: a folder named after its content, cached for good; see static_files).
+DEFAULT_CACHE_CONTROL: str | None = None
 _METHODS = ("GET", "HEAD")
 
 
@@ -30,11 +32,12 @@ def _route_path(scope: Scope) -> str:
 class AssetApp:
     """ASGI app answering GET/HEAD for the files of an `AssetTree` (default: the package's).
 
-    `cache_control` is sent with every file and every 304.
+    `cache_control`, when given, is sent with every file and every 304 instead of each
+    file's own policy.
     """
 
     def __init__(
-        self, tree: AssetTree | None = None, *, cache_control: str = DEFAULT_CACHE_CONTROL
+        self, tree: AssetTree | None = None, *, cache_control: str | None = DEFAULT_CACHE_CONTROL
     ) -> None:
         # Built now, so a package without its runtime fails at start-up, not at page load.
         self.tree = tree if tree is not None else asset_tree()

@@ -4,7 +4,8 @@ Only the paths of `asset_tree()` exist: ``..``, absolute paths and the package's
 modules (``meshes_bridge/server/...``) are not keys of the tree, so they are 404 without
 any path arithmetic. Each answer has the MIME type browsers insist on (``.wasm`` ->
 application/wasm, ``.mjs`` -> text/javascript), an ETag (304 on a matching
-``If-None-Match``) and ``nosniff``.
+``If-None-Match``), ``nosniff`` and the file's caching policy (loader.js revalidated on
+every load, every other file cached for good).
 """
 
 from __future__ import annotations

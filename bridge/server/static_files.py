@@ -1,9 +1,11 @@
 """Serve the browser asset tree straight from the installed package (Flask, FastAPI).
 
 `AssetTree` maps a path under the tree's URL prefix (``loader.js``,
-``micropython/micropython.wasm``, ...) to its bytes' source, with the MIME types browsers
-insist on (``.wasm`` -> application/wasm, ``.mjs``/``.js`` -> text/javascript). Django
-needs none of this: its staticfiles finder collects the same files.
+``micropython/<hash>/micropython.wasm``, ...) to its bytes' source, with the MIME types
+browsers insist on (``.wasm`` -> application/wasm, ``.mjs``/``.js`` -> text/javascript) and
+its caching policy: loader.js revalidated on every load, every other file (in a folder
+named after its content) cacheable for good. Django's staticfiles finder collects the
+same files.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ MIME_TYPES = {
     ".py": "text/x-python; charset=utf-8",
     ".json": "application/json",
     ".zip": "application/zip",
+    ".gz": "application/gzip",
     ".whl": "application/zip",
     ".tar": "application/x-tar",
     ".css": "text/css; charset=utf-8",
@@ -37,10 +40,18 @@ def mime_type(name: str) -> str:
     return MIME_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
 
 
-#: Revalidate on every load. The file names of the tree are not all versioned (loader.js,
-#: pyscript/core.js, the bridge's .py files), and a browser must never run a loader of one
-#: version with files of another; a 304 costs one round trip, not the bytes.
+#: loader.js: revalidated on every load (a 304 costs one round trip, not the bytes). It is
+#: the tree's only short-lived file: it names every other one, and a browser must never
+#: run a loader of one version with files of another.
 CACHE_CONTROL = "no-cache"
+#: Every other file of the tree: its folder is named after its content, so a new release
+#: brings new names and what a browser holds never goes stale.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def cache_control_for(rel: str) -> str:
+    """The Cache-Control a file of the tree is served with."""
+    return IMMUTABLE if assets.is_immutable(rel) else CACHE_CONTROL
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,16 @@ class Asset:
         digest = hashlib.sha1(f"{__version__}:{self.rel}:{stamp}".encode()).hexdigest()
         return f'"{digest[:16]}"'
 
-    def headers(self, cache_control: str = CACHE_CONTROL) -> dict[str, str]:
-        """What every answer for this file carries, a 304 included (not Content-Type)."""
+    @property
+    def cache_control(self) -> str:
+        return cache_control_for(self.rel)
+
+    def headers(self, cache_control: str | None = None) -> dict[str, str]:
+        """What every answer for this file carries, a 304 included (not Content-Type).
+        `cache_control` overrides the file's own policy (`cache_control_for`)."""
         return {
             "ETag": self.etag,
-            "Cache-Control": cache_control,
+            "Cache-Control": cache_control or self.cache_control,
             "X-Content-Type-Options": "nosniff",
         }
 
@@ -103,8 +119,8 @@ class AssetTree:
         self._files = {
             rel: Asset(rel, mime_type(rel), path=src) for rel, src in assets.tree_sources().items()
         }
-        loader = assets.loader_text().encode("utf-8")
-        self._files["loader.js"] = Asset("loader.js", mime_type("loader.js"), content=loader)
+        for rel, content in assets.rendered_files().items():  # loader.js, the archives
+            self._files[rel] = Asset(rel, mime_type(rel), content=content)
 
     def get(self, rel: str) -> Asset | None:
         return self._files.get(rel)

@@ -109,6 +109,7 @@ from meshes_bridge.django.finders import MeshesBridgeFinder  # noqa: E402
 from meshes_bridge.django.service import get_service, reset_service  # noqa: E402
 from meshes_bridge.django.store import DjangoCacheStore  # noqa: E402
 from meshes_bridge.server.service import MintPolicy  # noqa: E402
+from meshes_bridge.server.static_files import asset_tree  # noqa: E402
 from meshes_bridge.server.stores import BindingStore  # noqa: E402
 from meshes_bridge.testing.doubles import Servers  # noqa: E402
 from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY  # noqa: E402
@@ -387,14 +388,22 @@ def test_the_finder_finds_and_lists_the_tree() -> None:
     assert Path(found).read_text(encoding="utf-8") == assets.loader_text()
     assert finder.find("meshes-bridge/loader.js", find_all=True) == [found]
     assert finder.find("meshes-bridge/loader.js", all=True) == [found]  # Django < 5.2
-    wasm = finder.find("meshes-bridge/micropython/micropython.wasm")
+    wasm = finder.find("meshes-bridge/" + assets.tree_path("micropython/micropython.wasm"))
     assert Path(wasm).read_bytes()[:4] == b"\0asm"
-    for missing in ("meshes-bridge/nothing.js", "loader.js", "meshes-bridge/../setup.py"):
+    bundle = assets.tree_path("python/micropython.bin")
+    found_bundle = finder.find("meshes-bridge/" + bundle)
+    assert Path(found_bundle).read_bytes() == asset_tree().get(bundle).read()  # type: ignore[union-attr]
+    for missing in (
+        "meshes-bridge/nothing.js",
+        "loader.js",
+        "meshes-bridge/../setup.py",
+        "meshes-bridge/micropython/micropython.wasm",
+    ):
         assert finder.find(missing) == []
-    assert finders.find("meshes-bridge/pyodide/pyodide.mjs")  # through STATICFILES_FINDERS
+    assert finders.find("meshes-bridge/" + assets.tree_path("pyodide/pyodide.mjs"))
     listed = {rel for rel, _ in finder.list([])}
-    assert {"loader.js", "micropython/micropython.wasm", "pyodide/pyodide.asm.wasm"} <= listed
-    assert "python/meshes_bridge/core/session.py" in listed
+    assert listed == set(asset_tree().paths())
+    assert {"loader.js", bundle, assets.tree_path("pyodide/pyodide.asm.wasm")} <= listed
     assert not any(rel.endswith(".wasm") for rel, _ in finder.list(["*.wasm"]))
     assert finder.check() == []
 
@@ -415,10 +424,11 @@ def test_findstatic_and_collectstatic(tmp_path: Path) -> None:
         "pyodide/pyodide.asm.wasm",
         "pyodide/python_stdlib.zip",
         "pyscript/core.js",
-        "python/main.py",
-        "python/meshes_bridge/browser/boot.py",
+        "python/micropython.bin",
+        "python/pyodide.bin",
     ):
-        assert (tree / rel).is_file(), rel
+        rel = assets.tree_path(rel)
+        assert (tree / rel).read_bytes() == asset_tree().get(rel).read(), rel  # type: ignore[union-attr]
     # A second run (nothing changed) is a no-op, not an error.
     with override_settings(STATIC_ROOT=str(root)):
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -433,8 +443,11 @@ def test_collectstatic_with_the_manifest_storage(tmp_path: Path) -> None:
     }
     with override_settings(STATIC_ROOT=str(tmp_path), STORAGES=storages):
         call_command("collectstatic", interactive=False, verbosity=0)
-    assert (tmp_path / "meshes-bridge" / "loader.js").is_file()
-    assert (tmp_path / "meshes-bridge" / "micropython" / "micropython.wasm").is_file()
+    tree = tmp_path / "meshes-bridge"
+    assert (tree / "loader.js").is_file()
+    # The loader asks for the plain names (under BASE, whatever loader.js was renamed to).
+    for rel in ("micropython/micropython.wasm", "pyscript/core.js", "python/micropython.bin"):
+        assert (tree / assets.tree_path(rel)).is_file(), rel
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -762,8 +775,13 @@ def test_the_example_app_under_runserver(meshes: Servers, redis_url: str) -> Non
         with redis.Redis.from_url(redis_url) as shared:  # CACHES["default"] is that Redis
             assert shared.keys(f"*meshes-bridge:session:{session_id}")
 
-        wasm = http.get("/static/meshes-bridge/micropython/micropython.wasm")
+        wasm = http.get("/static/meshes-bridge/" + assets.tree_path("micropython/micropython.wasm"))
         assert wasm.status_code == 200 and wasm.headers["content-type"] == "application/wasm"
+        # runserver's static view sets Content-Encoding from the name (gzip for .gz):
+        # the bundle's name must not make the browser unpack it on the way.
+        bundle = http.get("/static/meshes-bridge/" + assets.tree_path("python/pyodide.bin"))
+        assert bundle.status_code == 200 and "content-encoding" not in bundle.headers
+        assert bundle.content == asset_tree().get(assets.tree_path("python/pyodide.bin")).read()  # type: ignore[union-attr]
         loader = http.get("/static/meshes-bridge/loader.js")
         assert loader.headers["content-type"].startswith("text/javascript")
         assert loader.text == assets.loader_text()

@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi.testclient import TestClient
 
+from meshes_bridge import assets
 from meshes_bridge.fastapi import (
     AssetApp,
     ConfigurationError,
@@ -410,21 +411,33 @@ def static_client() -> TestClient:
         ("micropython/micropython.wasm", "application/wasm"),
         ("micropython/micropython.mjs", "text/javascript; charset=utf-8"),
         ("pyodide/pyodide.asm.wasm", "application/wasm"),
-        ("python/meshes_bridge/core/session.py", "text/x-python; charset=utf-8"),
+        ("python/pyodide.bin", "application/octet-stream"),
     ],
 )
 def test_static_files_and_their_content_types(
     static_client: TestClient, rel: str, content_type: str
 ) -> None:
+    rel = rel if rel == "loader.js" else assets.tree_path(rel)
     response = static_client.get("/static/meshes-bridge/" + rel)
     assert response.status_code == 200
     assert response.headers["content-type"] == content_type
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.content == asset_tree().get(rel).read()  # type: ignore[union-attr]
+    assert "content-encoding" not in response.headers
+    # loader.js names every other file, whose folder is named after its content.
+    policy = "no-cache" if rel == "loader.js" else "public, max-age=31536000, immutable"
+    assert response.headers["cache-control"] == policy
+
+
+def test_static_cache_control_can_be_overridden() -> None:
+    client = TestClient(AssetApp(cache_control="no-store"))
+    for rel in ("/loader.js", "/" + assets.tree_path("pyscript/core.js")):
+        assert client.get(rel).headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize("rel", ["loader.js", "micropython/micropython.wasm"])
 def test_static_etag_and_304(static_client: TestClient, rel: str) -> None:
+    rel = rel if rel == "loader.js" else assets.tree_path(rel)
     url = "/static/meshes-bridge/" + rel
     first = static_client.get(url)
     etag = first.headers["etag"]

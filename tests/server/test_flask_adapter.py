@@ -21,6 +21,7 @@ import pytest
 from flask import Flask, render_template_string
 from flask_login import LoginManager, UserMixin, login_user, logout_user
 
+from meshes_bridge import assets
 from meshes_bridge.flask import (
     CONFIG_KEYS,
     ConfigurationError,
@@ -29,7 +30,7 @@ from meshes_bridge.flask import (
     session_minted,
     sessions_revoked,
 )
-from meshes_bridge.server.static_files import asset_tree
+from meshes_bridge.server.static_files import IMMUTABLE, asset_tree
 from meshes_bridge.server.stores import MemoryStore, RedisStore
 from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import AppProcess, free_port
@@ -410,18 +411,20 @@ def static_client(meshes: Servers) -> Iterator[Any]:
 
 
 @pytest.mark.parametrize(
-    ("rel", "content_type"),
+    ("rel", "content_type", "cache_control"),
     [
-        ("loader.js", "text/javascript; charset=utf-8"),
-        ("micropython/micropython.wasm", "application/wasm"),
-        ("micropython/micropython.mjs", "text/javascript; charset=utf-8"),
-        ("pyodide/pyodide.mjs", "text/javascript; charset=utf-8"),
-        ("python/meshes_bridge/core/session.py", "text/x-python; charset=utf-8"),
+        ("loader.js", "text/javascript; charset=utf-8", "no-cache"),
+        ("micropython/micropython.wasm", "application/wasm", IMMUTABLE),
+        ("micropython/micropython.mjs", "text/javascript; charset=utf-8", IMMUTABLE),
+        ("pyodide/pyodide.mjs", "text/javascript; charset=utf-8", IMMUTABLE),
+        ("pyscript/core.js", "text/javascript; charset=utf-8", IMMUTABLE),
+        ("python/micropython.bin", "application/octet-stream", IMMUTABLE),
     ],
 )
 def test_assets_are_served_with_their_mime_types(
-    static_client: Any, rel: str, content_type: str
+    static_client: Any, rel: str, content_type: str, cache_control: str
 ) -> None:
+    rel = rel if rel == "loader.js" else assets.tree_path(rel)
     asset = asset_tree().get(rel)
     assert asset is not None
     reply = static_client.get(f"/static/meshes-bridge/{rel}")
@@ -430,20 +433,22 @@ def test_assets_are_served_with_their_mime_types(
     assert reply.data == asset.read()
     assert int(reply.headers["Content-Length"]) == len(reply.data)
     assert reply.headers["ETag"] == asset.etag
-    assert reply.headers["Cache-Control"] == "no-cache"
+    assert reply.headers["Cache-Control"] == cache_control
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Encoding" not in reply.headers
 
 
 def test_asset_revalidation_answers_304(static_client: Any) -> None:
-    asset = asset_tree().get("micropython/micropython.wasm")
+    rel = assets.tree_path("micropython/micropython.wasm")
+    asset = asset_tree().get(rel)
     assert asset is not None
-    url = "/static/meshes-bridge/micropython/micropython.wasm"
+    url = f"/static/meshes-bridge/{rel}"
     for header in (asset.etag, f'"other", W/{asset.etag}', "*"):
         reply = static_client.get(url, headers={"If-None-Match": header})
         assert reply.status_code == 304, header
         assert reply.data == b""
         assert reply.headers["ETag"] == asset.etag
-        assert reply.headers["Cache-Control"] == "no-cache"
+        assert reply.headers["Cache-Control"] == IMMUTABLE
     assert static_client.get(url, headers={"If-None-Match": '"stale"'}).status_code == 200
     head = static_client.head(url)
     assert head.status_code == 200 and head.data == b""
@@ -458,6 +463,8 @@ def test_asset_revalidation_answers_304(static_client: Any) -> None:
         "python/meshes_bridge/server/service.py",
         "python/meshes_bridge/server/settings.py",
         "python/meshes_bridge/../meshes_bridge/core/session.py",
+        "python/meshes_bridge/core/session.py",
+        "micropython/micropython.wasm",
         "%2e%2e/%2e%2e/pyproject.toml",
         "..%2fserver%2fservice.py",
         "/etc/passwd",

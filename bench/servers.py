@@ -1,0 +1,267 @@
+"""The doubles as the benchmark serves them: the same four origins as the tests, plus
+
+* static files as a plain static server sends them: gzip-compressed (``Content-Encoding:
+  gzip``; already-compressed formats as they are), with validators (``ETag`` and
+  ``Last-Modified``, answered 304 on ``If-None-Match`` / ``If-Modified-Since``) and
+  ``Cache-Control: no-cache``: every reuse is revalidated (the worst case for a warm load,
+  and the same whatever the files' age), nothing is cached for good;
+* the baseline's handler (``bench/baseline``) served the same way at ``/static/baseline/``;
+* host pages gzip-compressed too;
+* ``BenchEmbed.document_delay``: the embed's document answers that many seconds late (the
+  mint delay is the host backend's own ``delay("mint", seconds)``).
+
+The doubles themselves are not changed: the host backend and the stub embed are subclassed
+and each gets one aiohttp middleware, and :func:`start_bench_servers` assembles them like
+``meshes_bridge.testing.doubles.servers.start_servers`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from meshes_bridge.testing.doubles.fake_meshes import FakeMeshes
+from meshes_bridge.testing.doubles.host_backend import (
+    STATIC_PREFIX,
+    ApiAccess,
+    HostBackend,
+    mime_type,
+)
+from meshes_bridge.testing.doubles.hostile import Hostile
+from meshes_bridge.testing.doubles.management_api import TEST_KEY, ManagementAPI
+from meshes_bridge.testing.doubles.servers import Servers
+from meshes_bridge.testing.doubles.stub_embed import StubEmbed
+from meshes_bridge.testing.doubles.transcript import Transcript
+
+#: Host, embed, attacker, API: the embed and the attacker on other loopback addresses than
+#: the host page, so they are other *sites*, as in production (embed.meshes.io is not the
+#: host's site). Chromium then runs them in their own renderer processes and the host
+#: page's main thread carries only the host page's work. (Ports alone do not make another
+#: site: 127.0.0.1:A and 127.0.0.1:B would share one process.)
+ADDRESSES = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.1")
+#: As the tests run them: one address, every origin the same site (one renderer process).
+SAME_SITE_ADDRESSES = ("127.0.0.1",) * 4
+BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
+BASELINE_PREFIX = "/static/baseline/"
+#: Already compressed: served as they are, as a static server's gzip filter does.
+PRECOMPRESSED = frozenset({".zip", ".whl", ".gz", ".png", ".jpg", ".woff2"})
+GZIP_LEVEL = 6
+MIN_GZIP_BYTES = 256
+START_TIMEOUT = 15.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    body: bytes
+    gzipped: bool
+    etag: str
+    last_modified: float
+
+
+class StaticFiles:
+    """Files under URL prefixes, each read, compressed and hashed once."""
+
+    def __init__(self, roots: dict[str, Path]) -> None:
+        self.roots = {prefix: root.resolve() for prefix, root in roots.items()}
+        self._cache: dict[Path, _Encoded] = {}
+        self._lock = threading.Lock()
+
+    def find(self, path: str) -> Path | None:
+        for prefix, root in self.roots.items():
+            if path.startswith(prefix):
+                target = (root / path[len(prefix) :]).resolve()
+                if target.is_relative_to(root) and target.is_file():
+                    return target
+                return None
+        return None
+
+    def _encoded(self, target: Path) -> _Encoded:
+        with self._lock:
+            cached = self._cache.get(target)
+        if cached is not None:
+            return cached
+        raw = target.read_bytes()
+        gzipped = target.suffix.lower() not in PRECOMPRESSED and len(raw) >= MIN_GZIP_BYTES
+        body = gzip.compress(raw, GZIP_LEVEL, mtime=0) if gzipped else raw
+        etag = '"' + hashlib.sha256(raw).hexdigest()[:20] + '"'
+        encoded = _Encoded(body, gzipped, etag, int(target.stat().st_mtime))
+        with self._lock:
+            self._cache[target] = encoded
+        return encoded
+
+    def response(self, request: web.Request, target: Path) -> web.Response:
+        encoded = self._encoded(target)
+        headers = {
+            "ETag": encoded.etag,
+            "Last-Modified": formatdate(encoded.last_modified, usegmt=True),
+            "Cache-Control": "no-cache",
+            "Vary": "Accept-Encoding",
+        }
+        if _not_modified(request, encoded):
+            return web.Response(status=304, headers=headers)
+        headers["Content-Type"] = mime_type(target.name)
+        if encoded.gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=encoded.body, headers=headers)
+
+
+def _not_modified(request: web.Request, encoded: _Encoded) -> bool:
+    match = request.headers.get("If-None-Match")
+    if match is not None:
+        return encoded.etag in [tag.strip() for tag in match.split(",")]
+    since = request.headers.get("If-Modified-Since")
+    if since is None:
+        return False
+    try:
+        return parsedate_to_datetime(since).timestamp() >= encoded.last_modified
+    except (TypeError, ValueError):
+        return False
+
+
+class BenchBackend(HostBackend):
+    """The host backend double, its static files served by :class:`StaticFiles` and its
+    pages gzip-compressed."""
+
+    def make_app(self) -> web.Application:
+        app = super().make_app()
+        roots = {BASELINE_PREFIX: BASELINE_DIR}
+        if self.static_dir is not None:
+            roots[STATIC_PREFIX] = self.static_dir
+        files = StaticFiles(roots)
+
+        @web.middleware
+        async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.method in ("GET", "HEAD") and request.path.startswith("/static/"):
+                target = files.find(request.path)
+                if target is None:
+                    raise web.HTTPNotFound()
+                return files.response(request, target)
+            response = await handler(request)
+            if (
+                isinstance(response, web.Response)
+                and response.content_type == "text/html"
+                and "gzip" in request.headers.get("Accept-Encoding", "")
+            ):
+                response.enable_compression(web.ContentCoding.gzip)
+            return response
+
+        app.middlewares.append(serve)
+        return app
+
+
+class BenchEmbed(StubEmbed):
+    """The stub embed; its documents (``/workspace/...``) answer `document_delay` s late."""
+
+    document_delay = 0.0
+
+    def make_app(self) -> web.Application:
+        app = super().make_app()
+
+        @web.middleware
+        async def delay(request: web.Request, handler: Handler) -> web.StreamResponse:
+            seconds = self.document_delay
+            if seconds > 0 and request.path.startswith("/workspace/"):
+                await asyncio.sleep(seconds)
+            return await handler(request)
+
+        app.middlewares.append(delay)
+        return app
+
+
+@dataclass
+class BenchServers:
+    """The running doubles (``servers``) and the embed with its delay knob."""
+
+    servers: Servers
+    embed: BenchEmbed
+
+    def set_profile(self, mint_delay: float, document_delay: float) -> None:
+        self.servers.backend.delay("mint", mint_delay)
+        self.embed.document_delay = document_delay
+
+    def reset(self) -> None:
+        self.servers.reset()
+        self.embed.document_delay = 0.0
+
+    def stop(self) -> None:
+        self.servers.stop()
+
+
+async def _start(apps: list[tuple[web.Application, socket.socket]]) -> list[web.AppRunner]:
+    runners: list[web.AppRunner] = []
+    for app, sock in apps:
+        runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await runner.setup()
+        runners.append(runner)
+        await web.SockSite(runner, sock).start()
+    return runners
+
+
+def start_bench_servers(static_dir: Path, same_site: bool = False) -> BenchServers:
+    """The four origins on free loopback ports, as ``start_servers(static_dir)`` starts
+    them but with :class:`BenchBackend` and :class:`BenchEmbed`, the embed and the attacker
+    on other sites than the host unless `same_site`. Call ``stop()``."""
+    addresses = SAME_SITE_ADDRESSES if same_site else ADDRESSES
+    sockets = [socket.create_server((address, 0)) for address in addresses]
+    host_url, embed_url, hostile_url, api_url = (
+        "http://{}:{}".format(*sock.getsockname()[:2]) for sock in sockets
+    )
+    transcript = Transcript()
+    fake = FakeMeshes(embed_url)
+    key = TEST_KEY
+    backend = BenchBackend(
+        fake,
+        transcript,
+        host_url,
+        static_dir,
+        api=ApiAccess(api_url, key.org_id, key.access_key, key.secret_key),
+    )
+    stub = BenchEmbed(fake, transcript)
+    hostile = Hostile(transcript, host_url)
+    api = ManagementAPI(fake, transcript, default_host_origin=host_url)
+    embed_app = stub.make_app()
+    hostile.add_other_frame(embed_app)
+    apps = [
+        (backend.make_app(), sockets[0]),
+        (embed_app, sockets[1]),
+        (hostile.make_app(), sockets[2]),
+        (api.make_app(), sockets[3]),
+    ]
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="bench-doubles", daemon=True)
+    thread.start()
+    try:
+        runners = asyncio.run_coroutine_threadsafe(_start(apps), loop).result(START_TIMEOUT)
+    except BaseException:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        for sock in sockets:
+            sock.close()
+        raise
+    servers = Servers(
+        host_url=host_url,
+        embed_url=embed_url,
+        hostile_url=hostile_url,
+        fake=fake,
+        backend=backend,
+        transcript=transcript,
+        hostile=hostile,
+        stub=stub,
+        api_url=api_url,
+        api=api,
+        loop=loop,
+        thread=thread,
+        runners=runners,
+    )
+    return BenchServers(servers, stub)
