@@ -127,7 +127,7 @@ demo: setup
 
 # The benchmark suite (issue 9): the bridge against the plain-JS handler of the Meshes docs,
 # interleaved run by run; prints a table, writes build/bench/results.json. Options via
-# BENCH_ARGS, e.g. BENCH_ARGS="--quick --runtime micropython" (bench/README.md).
+# BENCH_ARGS, e.g. BENCH_ARGS="--quick --runtime micropython" (README: Benchmarks).
 bench: setup
 	$(PYTHON) -m bench $(BENCH_ARGS)
 
