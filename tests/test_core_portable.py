@@ -68,6 +68,7 @@ from meshes_bridge.core.session import (
     MINT_TIMEOUT,
     REFRESH_BUDGET,
     REFRESH_TIMEOUT,
+    REJECTION_LOG_BUDGET,
     TRANSITIONS,
     EmbedSession,
     StateError,
@@ -983,6 +984,19 @@ def test_rejection_log_level():
     assert out[1].level == "warn"
     out = run.feed(MessageReceived(EMBED, True, data_of("nope")), 3.0)
     assert out[1].level == "warn"
+
+
+def test_rejection_log_lines_are_budgeted_events_are_not():
+    run = mounted()
+    evil = MessageReceived("https://evil.example", True, data_of('{"type": "meshes:ready"}'))
+    logged = 0
+    for i in range(REJECTION_LOG_BUDGET + 40):
+        out = run.feed(evil, 3.0 + i * 0.001)
+        assert out[0] == Emit("rejected", {"reason": "origin", "origin": "https://evil.example"})
+        logged += len(only(out, Log))
+    assert logged == REJECTION_LOG_BUDGET
+    out = run.feed(evil, 3.0 + BUDGET_WINDOW)  # the window has room again
+    assert only(out, Log)[0].text.endswith("; 40 more rejected before this were not logged")
 
 
 def test_ready_posts_the_token_to_the_embed_origin():

@@ -55,6 +55,10 @@ MAX_REMOUNTS = 3
 BUDGET_WINDOW = 60.0
 MINT_BUDGET = 5
 REFRESH_BUDGET = 6
+# Console lines for rejected messages per container within BUDGET_WINDOW: every rejection
+# still gets its event, but a flood must not become a flood of console.warn calls (each
+# costs far more than the rest of a rejection).
+REJECTION_LOG_BUDGET = 25
 # Old tokens kept for redaction only; a handful covers any iframe that lags behind.
 MAX_SECRETS = 8
 
@@ -92,6 +96,8 @@ class EmbedSession:
         self._mint_budget = Budget(MINT_BUDGET, BUDGET_WINDOW)
         self._refresh_budget = Budget(REFRESH_BUDGET, BUDGET_WINDOW)
         self._refresh_loop_reported = False
+        self._rejection_logs = Budget(REJECTION_LOG_BUDGET, BUDGET_WINDOW)
+        self._rejections_unlogged = 0
         self._early_open = False  # the loader's early mint is neither adopted nor discarded
         self._remounts = 0
         self._iframe = False
@@ -233,16 +239,16 @@ class EmbedSession:
 
     def _on_message(self, event: inp.MessageReceived, now: float) -> None:
         if self.embed_origin is None or event.origin != self.embed_origin:
-            self._reject(event, msg.Rejection("origin", "not the embed origin"))
+            self._reject(event, msg.Rejection("origin", "not the embed origin"), now)
             return
         # Without an iframe (gone after an error) nothing can come from it, whatever
         # the adapter says.
         if not event.from_iframe or not self._iframe:
-            self._reject(event, msg.Rejection("source", "not this container's iframe"))
+            self._reject(event, msg.Rejection("source", "not this container's iframe"), now)
             return
         message = msg.parse_message(event.data)
         if isinstance(message, msg.Rejection):
-            self._reject(event, message)
+            self._reject(event, message, now)
             return
         if self.debug:
             self._log("debug", "received " + self._describe(event.data))
@@ -523,14 +529,23 @@ class EmbedSession:
         self._set_state(AUTHENTICATED)
         self._emit("authenticated", {})
 
-    def _reject(self, event: inp.MessageReceived, rejection: msg.Rejection) -> None:
+    def _reject(self, event: inp.MessageReceived, rejection: msg.Rejection, now: float) -> None:
         self._emit("rejected", {"reason": rejection.reason, "origin": event.origin})
         kind = msg.message_type(event.data)
         loud = event.origin == self.embed_origin or (kind or "").startswith("meshes:")
         if not loud and not self.debug:
             return  # a debug line nobody prints: a junk flood must cost as little as it can
+        if self._rejection_logs.next_slot(now) > now:
+            self._rejections_unlogged += 1
+            return
+        self._rejection_logs.spend(now)
         text = "rejected a message from " + event.origin + ": " + rejection.reason
-        self._log("warn" if loud else "debug", text + " (" + rejection.detail + ")")
+        text = text + " (" + rejection.detail + ")"
+        if self._rejections_unlogged:
+            unlogged = str(self._rejections_unlogged)
+            text = text + "; " + unlogged + " more rejected before this were not logged"
+            self._rejections_unlogged = 0
+        self._log("warn" if loud else "debug", text)
 
     def _fail(self, code: str, message: str) -> None:
         """Give up for good: this container stays in `error` until it is removed."""
