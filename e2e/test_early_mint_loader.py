@@ -21,7 +21,6 @@ from meshes_bridge.testing.doubles.servers import Servers
 STALLED = "/stalled-runtime/"
 # PyScript's entry point replaced by a module that never finishes evaluating.
 NEVER = b"await new Promise(() => {});\n"
-SETTLE_S = 0.5  # after the last expected request: time for any unexpected one to arrive
 
 TAKE = """async (el) => {
   const r = globalThis[Symbol.for("meshes-bridge.early")](el);
@@ -70,13 +69,24 @@ def open_page(host: HostPage, loader: str, containers: list[dict[str, Any]], **s
         host.wait_state("booting", index=number, timeout=10_000)
 
 
-def mint_calls(servers: Servers, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
-    """The mint requests, once `count` have arrived and nothing more came for a moment."""
+def mint_calls(host: HostPage, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
+    """The mint requests, once `count` have arrived and every POST the page sent has too.
+
+    The loader sends its early mints in one synchronous loop and only then asks for
+    PyScript's core.js: once the page has asked for that, it has sent every mint it ever
+    will, so "nothing more" is a condition, not a pause."""
+    backend = host.servers.backend
     deadline = time.monotonic() + timeout
-    while len(servers.backend.calls("mint")) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(SETTLE_S)
-    return servers.backend.calls("mint")
+    while True:
+        seen = host.requests
+        past_loop = any(r.url.split("?")[0].endswith("/core.js") for r in seen)
+        sent = len([r for r in seen if r.method == "POST"])
+        arrived = backend.calls("mint")
+        if past_loop and len(arrived) >= max(count, sent):
+            return arrived
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(arrived)} of {max(count, sent)} mint requests arrived")
+        host.page.wait_for_timeout(20)  # lets Playwright deliver the page's request events
 
 
 def take(host: HostPage, index: int) -> Any:
@@ -93,7 +103,7 @@ def test_the_request_is_the_one_the_bridge_would_send(
 ) -> None:
     body = '{"launch_page": "connections"}'
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH, "data-session-body": body}])
-    (call,) = mint_calls(servers, 1)
+    (call,) = mint_calls(host, 1)
     assert call.method == "POST" and call.path == SESSION_PATH
     assert header(call, "Content-Type") == "application/json"
     assert header(call, "Accept") == "application/json"
@@ -121,7 +131,7 @@ def test_no_body_attribute_sends_an_empty_object(
 ) -> None:
     url = f"  {servers.host_url}{SESSION_PATH}  "  # absolute, same origin, untrimmed
     open_page(host, stalled_loader, [{"data-session-url": url}])
-    (call,) = mint_calls(servers, 1)
+    (call,) = mint_calls(host, 1)
     assert call.body == "{}" and call.path == SESSION_PATH
     record = take(host, 1)
     assert record["url"] == url and record["body"] is None  # the raw attributes
@@ -135,7 +145,7 @@ def test_the_csrf_pair_sends_the_cookie_in_the_header(
     host.page.goto(servers.url("/set-csrf?value=csrf-value-1"))
     csrf = {"data-csrf-cookie": " csrftoken ", "data-csrf-header": "X-CSRFToken"}
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH, **csrf}])
-    (call,) = mint_calls(servers, 1)
+    (call,) = mint_calls(host, 1)
     assert header(call, "X-CSRFToken") == "csrf-value-1"
     record = take(host, 1)
     assert record["csrfCookie"] == "csrftoken" and record["csrfHeader"] == "X-CSRFToken"
@@ -149,7 +159,7 @@ def test_a_missing_csrf_cookie_sends_no_header(
     servers.backend.csrf = True  # the page sets `csrftoken`; the container names another
     csrf = {"data-csrf-cookie": "csrftoken2", "data-csrf-header": "X-CSRFToken"}
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH, **csrf}])
-    (call,) = mint_calls(servers, 1)
+    (call,) = mint_calls(host, 1)
     assert header(call, "X-CSRFToken") is None
     record = take(host, 1)
     assert record["csrfValue"] is None and record["csrfCookie"] == "csrftoken2"
@@ -162,7 +172,7 @@ def test_one_request_per_container(host: HostPage, servers: Servers, stalled_loa
         {"data-session-url": SESSION_PATH, "data-session-body": json.dumps(b)} for b in bodies
     ]
     open_page(host, stalled_loader, containers)
-    calls = mint_calls(servers, 3)
+    calls = mint_calls(host, 3)
     assert sorted(json.loads(c.body)["launch_page"] for c in calls) == sorted(
         b["launch_page"] for b in bodies
     )
@@ -193,7 +203,7 @@ def test_no_request_for_what_the_bridge_would_refuse(
         bad["data-session-url"] = servers.embed_url + SESSION_PATH
     good = {"data-session-url": SESSION_PATH, "data-session-body": '{"launch_page": "rules"}'}
     open_page(host, stalled_loader, [bad, good])
-    (call,) = mint_calls(servers, 1)
+    (call,) = mint_calls(host, 1)
     assert json.loads(call.body) == {"launch_page": "rules"}
     assert take(host, 1) is None
     assert take(host, 2)["answer"]["status"] == 200
@@ -206,7 +216,7 @@ def test_the_opt_out(host: HostPage, servers: Servers, stalled_loader: str, valu
     open_page(
         host, stalled_loader, [{"data-session-url": SESSION_PATH}], **{"data-early-mint": value}
     )
-    assert mint_calls(servers, 0) == []
+    assert mint_calls(host, 0) == []
     assert take(host, 1) is None
 
 
@@ -215,7 +225,7 @@ def test_an_error_answer_is_kept_as_it_came(
 ) -> None:
     servers.backend.fail_next("mint", 503)
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH}])
-    mint_calls(servers, 1)
+    mint_calls(host, 1)
     answer = take(host, 1)["answer"]
     assert answer["status"] == 503 and json.loads(answer["text"])["status"] == 503
 
@@ -225,7 +235,7 @@ def test_abort_resolves_as_a_network_error(
 ) -> None:
     servers.backend.hang_next("mint")
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH}])
-    mint_calls(servers, 1)
+    mint_calls(host, 1)
     answer = host.container(1).evaluate(
         """async (el) => {
           const r = globalThis[Symbol.for("meshes-bridge.early")](el);
@@ -238,7 +248,7 @@ def test_abort_resolves_as_a_network_error(
 
 def test_the_answer_is_not_logged(host: HostPage, servers: Servers, stalled_loader: str) -> None:
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH}], **{"data-debug": ""})
-    mint_calls(servers, 1)
+    mint_calls(host, 1)
     take(host, 1)
     tokens = host.access_tokens()
     assert tokens
