@@ -29,18 +29,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from meshes_bridge.testing.doubles.fake_meshes import FakeMeshes
 from meshes_bridge.testing.doubles.host_backend import (
     STATIC_PREFIX,
-    ApiAccess,
     HostBackend,
     mime_type,
 )
-from meshes_bridge.testing.doubles.hostile import Hostile
-from meshes_bridge.testing.doubles.management_api import TEST_KEY, ManagementAPI
-from meshes_bridge.testing.doubles.servers import Servers
+from meshes_bridge.testing.doubles.servers import Servers, serve_doubles
 from meshes_bridge.testing.doubles.stub_embed import StubEmbed
-from meshes_bridge.testing.doubles.transcript import Transcript
 
 #: Host, embed, attacker, API: the embed and the attacker on other loopback addresses than
 #: the host page, so they are other *sites*, as in production (embed.meshes.io is not the
@@ -56,7 +51,6 @@ BASELINE_PREFIX = "/static/baseline/"
 PRECOMPRESSED = frozenset({".zip", ".whl", ".gz", ".png", ".jpg", ".woff2"})
 GZIP_LEVEL = 6
 MIN_GZIP_BYTES = 256
-START_TIMEOUT = 15.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -198,70 +192,19 @@ class BenchServers:
         self.servers.stop()
 
 
-async def _start(apps: list[tuple[web.Application, socket.socket]]) -> list[web.AppRunner]:
-    runners: list[web.AppRunner] = []
-    for app, sock in apps:
-        runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await runner.setup()
-        runners.append(runner)
-        await web.SockSite(runner, sock).start()
-    return runners
-
-
 def start_bench_servers(static_dir: Path, same_site: bool = False) -> BenchServers:
     """The four origins on free loopback ports, as ``start_servers(static_dir)`` starts
     them but with :class:`BenchBackend` and :class:`BenchEmbed`, the embed and the attacker
     on other sites than the host unless `same_site`. Call ``stop()``."""
     addresses = SAME_SITE_ADDRESSES if same_site else ADDRESSES
     sockets = [socket.create_server((address, 0)) for address in addresses]
-    host_url, embed_url, hostile_url, api_url = (
-        "http://{}:{}".format(*sock.getsockname()[:2]) for sock in sockets
-    )
-    transcript = Transcript()
-    fake = FakeMeshes(embed_url)
-    key = TEST_KEY
-    backend = BenchBackend(
-        fake,
-        transcript,
-        host_url,
+    servers = serve_doubles(
+        sockets,
         static_dir,
-        api=ApiAccess(api_url, key.org_id, key.access_key, key.secret_key),
+        backend_class=BenchBackend,
+        embed_class=BenchEmbed,
+        thread_name="bench-doubles",
     )
-    stub = BenchEmbed(fake, transcript)
-    hostile = Hostile(transcript, host_url)
-    api = ManagementAPI(fake, transcript, default_host_origin=host_url)
-    embed_app = stub.make_app()
-    hostile.add_other_frame(embed_app)
-    apps = [
-        (backend.make_app(), sockets[0]),
-        (embed_app, sockets[1]),
-        (hostile.make_app(), sockets[2]),
-        (api.make_app(), sockets[3]),
-    ]
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="bench-doubles", daemon=True)
-    thread.start()
-    try:
-        runners = asyncio.run_coroutine_threadsafe(_start(apps), loop).result(START_TIMEOUT)
-    except BaseException:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        for sock in sockets:
-            sock.close()
-        raise
-    servers = Servers(
-        host_url=host_url,
-        embed_url=embed_url,
-        hostile_url=hostile_url,
-        fake=fake,
-        backend=backend,
-        transcript=transcript,
-        hostile=hostile,
-        stub=stub,
-        api_url=api_url,
-        api=api,
-        loop=loop,
-        thread=thread,
-        runners=runners,
-    )
+    stub = servers.stub
+    assert isinstance(stub, BenchEmbed)
     return BenchServers(servers, stub)

@@ -203,20 +203,35 @@ def start_servers(
         for sock in sockets:
             sock.close()
         raise
+    return serve_doubles(sockets, static_dir, clock=clock)
+
+
+def serve_doubles(
+    sockets: list[socket.socket],
+    static_dir: Path | None,
+    *,
+    clock: Callable[[], float] = time.time,
+    backend_class: type[HostBackend] = HostBackend,
+    embed_class: type[StubEmbed] = StubEmbed,
+    thread_name: str = "meshes-doubles",
+) -> Servers:
+    """Serve HOST, EMBED, HOSTILE and API on these four bound sockets, in that order (each
+    URL is its socket's address), with these backend and embed classes; if the servers
+    cannot start, the sockets are closed. What start_servers does once it has bound its ports."""
     host_url, embed_url, hostile_url, api_url = (
-        f"http://{LOOPBACK}:{sock.getsockname()[1]}" for sock in sockets
+        "http://{}:{}".format(*sock.getsockname()[:2]) for sock in sockets
     )
     transcript = Transcript()
     fake = FakeMeshes(embed_url, now=clock)
     key = TEST_KEY
-    backend = HostBackend(
+    backend = backend_class(
         fake,
         transcript,
         host_url,
         static_dir,
         api=ApiAccess(api_url, key.org_id, key.access_key, key.secret_key),
     )
-    stub = StubEmbed(fake, transcript)
+    stub = embed_class(fake, transcript)
     hostile = Hostile(transcript, host_url)
     api = ManagementAPI(fake, transcript, default_host_origin=host_url)
     embed_app = stub.make_app()
@@ -229,7 +244,7 @@ def start_servers(
     ]
 
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="meshes-doubles", daemon=True)
+    thread = threading.Thread(target=loop.run_forever, name=thread_name, daemon=True)
     thread.start()
     try:
         runners = asyncio.run_coroutine_threadsafe(_start(apps), loop).result(START_TIMEOUT)
