@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from meshes_bridge import __version__
+from meshes_bridge.slim import strip_js_comment_lines, strip_python
 
 PACKAGE = "meshes_bridge"  # the import name, whatever the folder is called
 MARKER = ".meshes-bridge"
@@ -183,7 +184,10 @@ def python_bundles() -> dict[str, tuple[bytes, bytes]]:
     """Runtime -> (JSON bundle, its gzip) of that interpreter's Python files."""
     bundles = {}
     for runtime in RUNTIMES:
-        members = {rel: src.read_bytes() for rel, src in _python_sources(runtime).items()}
+        members = {
+            rel: strip_python(src.read_text(encoding="utf-8")).encode("utf-8")
+            for rel, src in _python_sources(runtime).items()
+        }
         raw = _bundle(members)
         bundles[runtime] = (raw, gzip.compress(raw, compresslevel=9, mtime=0))
     return bundles
@@ -265,13 +269,14 @@ def tree_path(rel: str) -> str:
 
 
 def render_loader() -> str:
-    text = (runtime_dir() / LOADER).read_text(encoding="utf-8")
+    # Comment lines out: the browser gets the code; the commented text is static/loader.js.
+    text = strip_js_comment_lines((runtime_dir() / LOADER).read_text(encoding="utf-8"))
     for placeholder in (TREE_PLACEHOLDER, MAIN_PLACEHOLDER):
         if text.count(placeholder) != 1:
             raise AssetsError(f"loader.js lacks exactly one {placeholder}: {RUNTIME_HINT}")
     main = (runtime_dir() / "main.py").read_text(encoding="utf-8")
     text = text.replace(TREE_PLACEHOLDER, json.dumps(tree_manifest(), sort_keys=True))
-    return text.replace(MAIN_PLACEHOLDER, json.dumps(UNPACK + main))
+    return text.replace(MAIN_PLACEHOLDER, json.dumps(strip_python(UNPACK + main)))
 
 
 def loader_text() -> str:

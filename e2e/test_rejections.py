@@ -43,6 +43,10 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("resize, no height", {"type": "meshes:resize"}, "shape"),
     ("resize, boolean height", {"type": "meshes:resize", "height": True}, "shape"),
     ("resize, infinite height", {"type": "meshes:resize", "height": float("inf")}, "shape"),
+    # What JSON cannot carry, as the loader's relay hands a message to Python.
+    ("resize, NaN height", {"type": "meshes:resize", "height": float("nan")}, "shape"),
+    ("resize, -Infinity height", {"type": "meshes:resize", "height": float("-inf")}, "shape"),
+    ("resize, height past 2^53", {"type": "meshes:resize", "height": 2**60}, "shape"),
     (
         "resize, nested field",
         {"type": "meshes:resize", "height": 700, "extra": {"token": CANARY}},
@@ -226,4 +230,30 @@ def test_malformed_messages_from_the_embed_are_rejected(host: HostPage) -> None:
     assert all(servers.embed_url in line for line in lines)
     assert not [line for line in host.console if CANARY in line]
     assert CANARY not in json.dumps(host.events())
+    assert host.errors == []
+
+
+# Every kind of flat value a message may carry, and how JSON-unfriendly text survives.
+NAVIGATE_FIELDS: dict[str, Any] = {
+    "page": "rules",
+    "path": '/workspace/rules?q="x"&y=\\1',
+    "title": "R\u00e8gles \u2713 \U0001f600 \u2028",
+    "count": 3,
+    "ratio": 0.25,
+    "largest": 2**53 - 1,
+    "negative": -42,
+    "on": True,
+    "off": False,
+    "nothing": None,
+}
+
+
+def test_navigate_fields_arrive_exactly_as_sent(host: HostPage) -> None:
+    before = _settled(host)
+    message = {"type": "meshes:navigate", **NAVIGATE_FIELDS, "gone": "__undefined__"}
+    # A field whose value is undefined is no field at all, as JSON.stringify has it.
+    host.frame().evaluate("m => { m.gone = undefined; window.stub.postRaw(m); }", message)
+    [navigate] = host.wait_event("navigate")
+    assert navigate["detail"] == NAVIGATE_FIELDS
+    assert [e["name"] for e in host.events()[before:]] == ["navigate"]
     assert host.errors == []

@@ -174,6 +174,109 @@ function takeEarly(el) {
   return r;
 }
 
+// -- Message relay ---------------------------------------------------------------------
+// Python's window "message" listener, without the cost of reaching into a JS event from
+// Python: each crossing (a property read, a call) costs microseconds on MicroPython, and
+// any window may post thousands of messages. The relay hands Python plain strings and
+// numbers in one call: the origin, which watched iframe window sent it (by identity, as
+// Python's own check was), and the data's shape as the core's inputs name it
+// (bridge/core/inputs.py). It decides nothing: every message, whatever its origin,
+// source or shape, still goes to Python, which rejects or acts on it.
+
+const MAX_CHARS = 16384; // bridge/core/messages.py MAX_MESSAGE_CHARS
+const MAX_KEYS = 64; // MAX_FIELDS * 4: more keys than that are not worth reading
+const MAX_TYPE_CHARS = 64;
+
+// The data's `type` alone ("T" + type, or "t" when it has no string one): what the core
+// needs of a message it will not act on, to say how loudly it rejects it.
+function typeOf(data) {
+  try {
+    if (Object.prototype.toString.call(data) !== "[object Object]") return "t";
+    const kind = data.type;
+    return typeof kind === "string" && kind.length <= MAX_TYPE_CHARS ? "T" + kind : "t";
+  } catch {
+    return "t";
+  }
+}
+
+// All of it, for a message the core may act on: "n" not an object (a string, number,
+// array, null, Date...), "l" larger than the limit, "u" unreadable, or "o" and the JSON of
+// [fields] or [fields, specials]: flat fields as they are, and in `specials` each field
+// JSON cannot carry: "nested" (an object, array, or a number past 2^53), "nan", "inf",
+// "-inf". Sizes count as message_size() does, in UTF-16 units: reading stops past the
+// limit, and the core counts again.
+function readAll(data) {
+  if (typeof data === "string") return data.length > MAX_CHARS ? "l" : "n";
+  try {
+    if (Object.prototype.toString.call(data) !== "[object Object]") return "n";
+    const keys = Object.keys(data);
+    if (keys.length > MAX_KEYS) return "u";
+    const fields = Object.create(null); // a key "__proto__" stays a field
+    const specials = Object.create(null);
+    let odd = false;
+    let size = 0;
+    for (const key of keys) {
+      const value = data[key];
+      size += key.length + (typeof value === "string" ? value.length : 8);
+      if (size > MAX_CHARS) return "l";
+      const kind = typeof value;
+      if (kind === "undefined") continue; // as JSON.stringify drops it
+      if (value === null || kind === "string" || kind === "boolean") {
+        fields[key] = value;
+      } else if (kind === "number" && Number.isFinite(value)) {
+        if (Number.isInteger(value) && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
+          specials[key] = "nested";
+          odd = true;
+        } else {
+          fields[key] = value;
+        }
+      } else {
+        const number = kind === "number";
+        specials[key] = !number ? "nested" : value !== value ? "nan" : value > 0 ? "inf" : "-inf";
+        odd = true;
+      }
+    }
+    return "o" + JSON.stringify(odd ? [fields, specials] : [fields]);
+  } catch {
+    return "u";
+  }
+}
+
+const watched = []; // iframe windows, by slot; a freed slot is undefined (a source may be null)
+let current = null; // the data of the message Python is handling, for read()
+
+const relay = {
+  // Once, by Python, before any container mints: `handler(origin, slot, type, now)`, now
+  // in seconds on the clock the core runs on (performance.now(); as seconds, a whole
+  // value stays far inside the 32 bits MicroPython gives a whole JS number).
+  listen(handler) {
+    addEventListener("message", (event) => {
+      const slot = watched.indexOf(event.source); // -1: no watched iframe sent it
+      const previous = current;
+      current = event.data;
+      try {
+        handler(event.origin, slot, typeOf(current), performance.now() / 1000);
+      } finally {
+        current = previous;
+      }
+    });
+  },
+  read: () => readAll(current), // the message being handled, in full: see readAll
+  watch(win) {
+    let slot = watched.indexOf(undefined);
+    if (slot < 0) slot = watched.length;
+    watched[slot] = win;
+    return slot;
+  },
+  unwatch(slot) {
+    if (slot >= 0 && slot < watched.length) watched[slot] = undefined;
+  },
+  // A bubbling CustomEvent with plain-object detail, in one crossing.
+  emit(el, name, detailJson) {
+    el.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: JSON.parse(detailJson) }));
+  },
+};
+
 // -- Boot ------------------------------------------------------------------------------
 
 let failed = false;
@@ -341,6 +444,7 @@ async function start() {
   // Python's one way to the early mint records: each is taken once, then gone from here.
   // Set by the copy that boots, so a second copy of this module cannot hide the records.
   globalThis[Symbol.for("meshes-bridge.early")] = takeEarly;
+  globalThis[Symbol.for("meshes-bridge.relay")] = relay;
   const opts = settings(ownScript());
   if (opts.earlyMint) mintEarly();
 

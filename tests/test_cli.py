@@ -23,6 +23,7 @@ import pytest
 from wheel_build import build_wheel
 
 from meshes_bridge import __version__, assets, cli
+from meshes_bridge.slim import strip_python
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "bridge"
@@ -143,11 +144,13 @@ def check_tree(tree: Path) -> None:
     assert "pyodide_http/__init__.py" in http
     assert sorted(pyo) == sorted(expected_bridge_files() + http)
     assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
+    # The sources without their comments and docstrings (tests/test_slim.py: the code is
+    # the same, line for line).
     for rel, text in pyo.items():
-        assert text == source_of(rel).read_text(encoding="utf-8"), rel
+        assert text == strip_python(source_of(rel).read_text(encoding="utf-8")), rel
 
     # The Python run first: write the bundle out, then static/main.py.
-    assert main.endswith((REPO / "static/main.py").read_text())
+    assert main.endswith(strip_python((REPO / "static/main.py").read_text()))
     assert manifest["bundle"] in main
     assert __version__ in (tree / assets.MARKER).read_text()
 
@@ -305,14 +308,14 @@ def test_folder_names_follow_content(tmp_path: Path, monkeypatch: pytest.MonkeyP
     first = tmp_path / "first"
     assets.write_static(first)
     with (fake / "core" / "values.py").open("a") as f:
-        f.write("\n# changed\n")
+        f.write("\nCHANGED = 1\n")
     second = tmp_path / "second"
     assets.write_static(second)
     one, two = loader_const(first, "TREE"), loader_const(second, "TREE")
     assert one["python"]["micropython"] != two["python"]["micropython"]
     assert one["python"]["pyodide"] != two["python"]["pyodide"]
     assert (one["pyscript"], one["interpreters"]) == (two["pyscript"], two["interpreters"])
-    assert bundle(second, "micropython")["meshes_bridge/core/values.py"].endswith("# changed\n")
+    assert bundle(second, "micropython")["meshes_bridge/core/values.py"].endswith("CHANGED = 1\n")
 
 
 def test_console_script(tmp_path: Path) -> None:

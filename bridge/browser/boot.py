@@ -28,8 +28,12 @@ class Bridge:
         self._observer = None
 
     def listen(self) -> None:
-        # Before any container mints: no meshes:ready may arrive unheard.
-        js.window.addEventListener("message", self._on_message)
+        # Before any container mints: no meshes:ready may arrive unheard. Through the
+        # loader's relay, which calls _message with plain values (one crossing a message).
+        relay = ffi.relay()
+        if relay is None:
+            raise RuntimeError("loader.js is not from this build (no message relay)")
+        relay.listen(self._on_message)
 
     def watch(self) -> None:
         self._observer = js.MutationObserver.new(self._on_mutation)
@@ -72,25 +76,32 @@ class Bridge:
                 "error", "internal error while scanning the page: " + type(exc).__name__
             )
 
-    def _message(self, event: object) -> None:
+    def _message(self, origin: str, slot: int, type_text: str, now: float) -> None:
+        """One window message, as the relay saw it: its origin, the slot of the watched
+        iframe window that sent it (-1: none did), its `type` (see ffi.message_type) and
+        when, in seconds on the core's clock."""
         try:
-            origin = str(event.origin)
-            source = event.source
+            origin = str(origin)
+            now = float(now)
             owner = None
-            for embed in self.embeds:
-                if embed.owns(source):
-                    owner = embed
+            if slot >= 0:
+                for embed in self.embeds:
+                    if embed.slot == slot:
+                        owner = embed
+                        break
             if owner is not None:
                 # Another container's iframe is not a stranger: only its owner hears it.
                 # Its core says whether the data is worth reading in full.
                 machine = owner.machine
-                full = machine is not None and machine.wants_fields(origin, True)
-                reader = ffi.read_message if full else ffi.read_message_type
-                owner.feed(inp.MessageReceived(origin, True, _read_data(reader, event)))
+                if machine is not None and machine.wants_fields(origin, True):
+                    data = _read_all()
+                else:
+                    data = ffi.message_type(str(type_text))
+                owner.feed(inp.MessageReceived(origin, True, data), now)
                 return
-            data = _read_data(ffi.read_message_type, event)
+            data = ffi.message_type(str(type_text))
             for embed in list(self.embeds):
-                embed.feed(inp.MessageReceived(origin, False, data))
+                embed.feed(inp.MessageReceived(origin, False, data), now)
         except Exception as exc:
             self.console.write("error", "internal error on a message: " + type(exc).__name__)
 
@@ -98,11 +109,11 @@ class Bridge:
 _TOO_LARGE = inp.MessageData(inp.TOO_LARGE)
 
 
-def _read_data(reader: object, event: object) -> inp.MessageData:
-    # MicroPython copies a JS string into its own small heap on first touch: a string of
-    # a few MB raises MemoryError right there, before any size check can run.
+def _read_all() -> inp.MessageData:
+    # The relay's text is bounded (about the size limit), but MicroPython's heap is small:
+    # should copying it in fail, the message is too large, not a crash.
     try:
-        return reader(event.data)
+        return ffi.read_message()
     except MemoryError:
         return _TOO_LARGE
 

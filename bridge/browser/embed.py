@@ -46,12 +46,13 @@ class BrowserEmbed:
         self.hooks = hooks
         self.machine: EmbedSession | None = None
         self.iframe = None
-        # Its WindowProxy, read once when mounted: the same object for every document the
-        # iframe loads, and one JS crossing less on every message.
-        self._window = None
+        # The relay's slot for the iframe's WindowProxy (the same object for every document
+        # the iframe loads): how a message says it came from this iframe. -1: none.
+        self.slot = -1
         self._early = None  # the loader's early mint record, until adopted or discarded
         self.handle = EmbedHandle(self)
         self._timer = None
+        self._timer_at: float | None = None  # the core deadline self._timer is set for
         self._frame = None
         self._controllers = {}
         self._on_load = ffi.create_proxy(self._loaded)
@@ -94,16 +95,18 @@ class BrowserEmbed:
         if self.machine is not None:
             self.feed(inp.Teardown())
         self._discard_early()
+        self._unwatch()
         if self._timer is not None:
             js.clearTimeout(self._timer)
             self._timer = None
+            self._timer_at = None
         for proxy in (self._on_load, self._on_timer, self._on_frame):
             ffi.release(proxy)
-
-    def owns(self, source: object) -> bool:
-        """Is `source` (a message event's source) this container's iframe window?"""
-        window = self._window
-        return window is not None and ffi.same_object(source, window)
+        # MicroPython's proxies have no destroy(): each stays alive while this object
+        # holds it, and keeps this object alive from the interpreter's table of callables
+        # JS may call, a cycle across the two heaps that neither collector can break (every
+        # torn-down container stayed in memory, its element and its machine with it).
+        self._on_load = self._on_timer = self._on_frame = None
 
     def embed_origin(self) -> "str | None":
         return self.machine.embed_origin if self.machine is not None else None
@@ -119,12 +122,13 @@ class BrowserEmbed:
 
     # -- inputs -------------------------------------------------------------------
 
-    def feed(self, event: object) -> None:
-        """The one ordered path: every input goes through here synchronously."""
+    def feed(self, event: object, now: "float | None" = None) -> None:
+        """The one ordered path: every input goes through here synchronously. `now`: when
+        it happened, if the caller read the clock already (ffi.now() otherwise)."""
         if self.machine is None:
             return
         try:
-            self._perform_all(self.machine.handle(event, ffi.now()))
+            self._perform_all(self.machine.handle(event, ffi.now() if now is None else now))
         except Exception as exc:
             self._internal_error(exc)
 
@@ -133,6 +137,7 @@ class BrowserEmbed:
 
     def _timer_fired(self, *args: object) -> None:
         self._timer = None
+        self._timer_at = None
         try:
             self._perform_all(self.machine.handle_timer(ffi.now()))
         except Exception as exc:
@@ -207,21 +212,31 @@ class BrowserEmbed:
         self.iframe = iframe
         self.element.appendChild(iframe)
         window = iframe.contentWindow
-        self._window = None if ffi.is_null(window) else window
+        self._unwatch()
+        if not ffi.is_null(window):
+            self.slot = ffi.watch(window)
 
     def _unmount(self) -> None:
         iframe = self.iframe
         self.iframe = None
-        self._window = None
+        self._unwatch()
         if iframe is not None:
             iframe.removeEventListener("load", self._on_load)
             iframe.remove()
 
+    def _unwatch(self) -> None:
+        if self.slot >= 0:
+            ffi.unwatch(self.slot)
+            self.slot = -1
+
     def _schedule_timer(self) -> None:
+        deadline = self.machine.next_deadline() if self.machine is not None else None
+        if deadline == self._timer_at and (self._timer is not None) == (deadline is not None):
+            return  # most inputs (a resize, a rejected message) leave the deadline as it was
         if self._timer is not None:
             js.clearTimeout(self._timer)
             self._timer = None
-        deadline = self.machine.next_deadline() if self.machine is not None else None
+        self._timer_at = deadline
         if deadline is not None:
             delay = (deadline - ffi.now()) * 1000.0
             self._timer = js.setTimeout(self._on_timer, delay if delay > 0 else 0)

@@ -10,7 +10,6 @@ import json
 import js
 
 from meshes_bridge.core import inputs as inp
-from meshes_bridge.core.messages import MAX_FIELDS, MAX_MESSAGE_CHARS
 
 try:
     from pyodide.ffi import create_proxy as _create_proxy
@@ -22,7 +21,6 @@ except ImportError:
     RUNTIME = "micropython"
 
 _object_is = getattr(js.Object, "is")
-_to_string = js.Object.prototype.toString
 
 
 def create_proxy(func: object) -> object:
@@ -46,8 +44,14 @@ def to_plain(value: object) -> object:
     return js.JSON.parse(json.dumps(value))
 
 
-# Beyond this, an int is not a JS number but a BigInt (or a wrapped one): not a field value.
-_MAX_SAFE_INT = 9007199254740991
+_RELAY_KEY = getattr(js.Symbol, "for")("meshes-bridge.relay")  # Symbol.for: a keyword in Python
+
+
+def relay() -> object:
+    """The loader's message relay (static/loader.js, "Message relay"), or None when the page
+    has no loader of this build."""
+    value = js.Reflect.get(js.globalThis, _RELAY_KEY)
+    return None if is_null(value) else value
 
 
 def is_null(value: object) -> bool:
@@ -55,82 +59,74 @@ def is_null(value: object) -> bool:
     return value is None or type(value).__name__ in ("JsNull", "undefined")
 
 
-def _is_plain_object(value: object) -> bool:
-    # Object.prototype.toString never throws, whatever the value (null included).
-    return str(_to_string.call(value)) == "[object Object]"
-
-
-def _scalar(data: object, key: object) -> "tuple[bool, object]":
-    """(present, value) of one field, as JSON.stringify would see it; a nested value
-    becomes NESTED so that the core refuses it."""
-    value = js.Reflect.get(data, key)
-    kind = type(value).__name__
-    if kind == "undefined" or (value is None and RUNTIME == "pyodide"):
-        return False, None  # undefined: JSON.stringify would drop the field
-    if value is None or kind == "JsNull":
-        return True, None
-    if isinstance(value, int) and not isinstance(value, bool):
-        if RUNTIME == "micropython":
-            # MicroPython wraps integral JS numbers to 32 bits: read the number as text.
-            # A flat number field cannot make stringify throw.
-            value = json.loads(str(js.JSON.stringify(data, to_plain([str(key)])))).get(str(key))
-        if not isinstance(value, (int, float)) or abs(value) > _MAX_SAFE_INT:
-            return True, inp.NESTED
-        return True, value
-    if isinstance(value, (bool, float, str)):
-        return True, value
-    return True, inp.NESTED
-
-
 _TOO_LARGE = inp.MessageData(inp.TOO_LARGE)
 _NOT_OBJECT = inp.MessageData(inp.NOT_OBJECT)
 _UNREADABLE = inp.MessageData(inp.UNREADABLE)
 _NO_TYPE = inp.MessageData(inp.TYPE_ONLY)
+_SHAPES = {"n": _NOT_OBJECT, "l": _TOO_LARGE, "u": _UNREADABLE}
+# What the relay says of a field JSON cannot carry.
+_SPECIALS = {
+    "nested": inp.NESTED,
+    "nan": float("nan"),
+    "inf": float("inf"),
+    "-inf": float("-inf"),
+}
 
 
-def read_message(data: object) -> inp.MessageData:
-    """A message's data, sorted by shape and read without calling anything that can throw.
-
-    MicroPython cannot catch a JS exception raised synchronously (JSON.stringify on a
-    cyclic object, Object.keys on null), so the data is walked field by field. Contract
-    messages are flat; a nested value becomes NESTED and is refused by the core. Reading
-    stops as soon as the data is over the core's size limit: copying a few MB into Python
-    takes seconds on MicroPython, and any window may post to us.
-    """
-    if isinstance(data, str):
-        return _TOO_LARGE if len(data) > MAX_MESSAGE_CHARS else _NOT_OBJECT
-    if not _is_plain_object(data):
-        return _NOT_OBJECT  # null, numbers, arrays, Dates, Blobs...
-    keys = js.Object.keys(data)
-    if keys.length > MAX_FIELDS * 4:
+def message_data(text: str) -> inp.MessageData:
+    """A message's data as the relay read it in full (its readAll()), as a core input."""
+    if text[:1] != "o":
+        return _SHAPES.get(text, _UNREADABLE)
+    try:
+        parts = json.loads(text[1:])
+        fields = parts[0]
+        if len(parts) > 1:
+            specials = parts[1]
+            for name in specials:
+                fields[name] = _SPECIALS.get(specials[name], inp.NESTED)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return _UNREADABLE  # not what readAll() writes: nothing to act on
+    if not isinstance(fields, dict):
         return _UNREADABLE
-    fields = {}
-    size = 0
-    for key in keys:
-        present, value = _scalar(data, key)
-        name = str(key)
-        size += len(name) + (len(value) if isinstance(value, str) else 8)
-        if size > MAX_MESSAGE_CHARS:
-            return _TOO_LARGE
-        if present:
-            fields[name] = value
     return inp.MessageData(inp.OBJECT, fields)
 
 
-def read_message_type(data: object) -> inp.MessageData:
-    """Just the `type` of a message, for logging one the core will not act on."""
-    if not _is_plain_object(data):
-        return _NO_TYPE
-    kind = js.Reflect.get(data, "type")
-    if isinstance(kind, str) and len(kind) <= 64:
-        return inp.MessageData(inp.TYPE_ONLY, {"type": kind})
+def watch(window: object) -> int:
+    """Tell the relay this iframe window is ours; the slot it reports for its messages."""
+    return int(_RELAY.watch(window))
+
+
+def unwatch(slot: int) -> None:
+    _RELAY.unwatch(slot)
+
+
+def read_message() -> inp.MessageData:
+    """The message being handled, read in full by the relay (only while it is handled)."""
+    return message_data(str(_RELAY.read()))
+
+
+def message_type(text: str) -> inp.MessageData:
+    """Just the `type` of a message, as the relay read it (its typeOf()), for logging one
+    the core will not act on."""
+    if text[:1] == "T":
+        return inp.MessageData(inp.TYPE_ONLY, {"type": text[1:]})
     return _NO_TYPE
 
 
 def dispatch(element: object, name: str, detail: dict) -> None:
     """A bubbling CustomEvent with plain-object detail, as the host interface promises."""
-    init = to_plain({"detail": detail, "bubbles": True})
+    _relay_emit(element, name, json.dumps(detail))
+
+
+def _emit_here(element: object, name: str, detail_json: str) -> None:
+    # Without the relay (a page with no loader of this build): the same, in three crossings.
+    init = js.JSON.parse(json.dumps({"bubbles": True}))
+    init.detail = js.JSON.parse(detail_json)
     element.dispatchEvent(js.CustomEvent.new(name, init))
+
+
+_RELAY = relay()
+_relay_emit = _RELAY.emit if _RELAY is not None else _emit_here
 
 
 def text_field(obj: object, name: str) -> "str | None":

@@ -62,11 +62,16 @@ class Rejection(Value):
         self.detail = detail
 
 
+_INF = float("inf")
+
+
 def _finite_number(value: object) -> "float | None":
     """The value if it is a finite number (bool is an int in Python but never a height)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if value != value or value in (float("inf"), float("-inf")):
+    if type(value) is int:
+        return value  # always finite; the common case (a height) comes first
+    if not isinstance(value, float):
+        return None  # bool, str, None, NESTED...
+    if value != value or value == _INF or value == -_INF:
         return None
     return value
 

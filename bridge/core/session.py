@@ -140,11 +140,15 @@ class EmbedSession:
         """The earliest time handle_timer() has work to do, or None."""
         if self._closed:
             return None
-        times = list(self._request_deadlines.values())
-        for when in (self._mint_retry_at, self._refresh_retry_at, self._ready_deadline):
-            if when is not None:
-                times.append(when)
-        return min(times) if times else None
+        # Asked after every input: no list, no min() (MicroPython pays for each).
+        best: float | None = None
+        for when in self._request_deadlines.values():
+            if best is None or when < best:
+                best = when
+        for other in (self._mint_retry_at, self._refresh_retry_at, self._ready_deadline):
+            if other is not None and (best is None or other < best):
+                best = other
+        return best
 
     def can_post(self) -> bool:
         """Has the iframe's current document said ready (so it may get the token)?"""
