@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from meshes_bridge import __version__
-from meshes_bridge.slim import strip_js_comment_lines, strip_python
+from meshes_bridge.slim import slim_python, strip_js_comment_lines
 
 PACKAGE = "meshes_bridge"  # the import name, whatever the folder is called
 MARKER = ".meshes-bridge"
@@ -180,12 +180,17 @@ def _bundle(members: dict[str, bytes]) -> bytes:
     return json.dumps(texts, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
+def ours(rel: str) -> bool:
+    """Is a bundled Python file the bridge's own (not pyodide-http's)?"""
+    return rel.startswith(PACKAGE + "/")
+
+
 def python_bundles() -> dict[str, tuple[bytes, bytes]]:
     """Runtime -> (JSON bundle, its gzip) of that interpreter's Python files."""
     bundles = {}
     for runtime in RUNTIMES:
         members = {
-            rel: strip_python(src.read_text(encoding="utf-8")).encode("utf-8")
+            rel: slim_python(src.read_text(encoding="utf-8"), ours(rel)).encode("utf-8")
             for rel, src in _python_sources(runtime).items()
         }
         raw = _bundle(members)
@@ -221,6 +226,24 @@ def _pyscript_preloads(files: dict[str, Path]) -> list[str]:
     return seen[1:]  # the loader imports core.js itself, at once
 
 
+_REEXPORT = re.compile(rb"""^export\s*\{([^}]*)\}\s*from\s*["']\./([\w.-]+\.js)["'];?\s*$""")
+
+
+def _pyscript_entry(files: dict[str, Path]) -> tuple[str, str]:
+    """(the module the loader imports, the name `hooks` is exported as there). core.js
+    only re-exports one chunk under readable names: importing that chunk straight away
+    saves a request (and a step of the boot's waterfall). Any other core.js is imported
+    as it is."""
+    core = files.get("core.js")
+    found = _REEXPORT.match(core.read_bytes().strip()) if core is not None else None
+    if found is not None and found.group(2).decode() in files:
+        for item in found.group(1).decode().split(","):
+            name, _, alias = item.strip().partition(" as ")
+            if (alias or name).strip() == "hooks":
+                return found.group(2).decode(), name.strip()
+    return "core.js", "hooks"
+
+
 @cache
 def _layout() -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
     """(files copied from the package, files rendered, the loader's manifest)."""
@@ -235,14 +258,16 @@ def _layout() -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
         dirs[sub] = f"{sub}/{digest}/"
         for rel, p in files.items():
             copied[dirs[sub] + rel] = p
+    entry, hooks_name = _pyscript_entry(listings["pyscript"])
     bundles = python_bundles()
     python_dir = "python/" + _digest([(rt, raw) for rt, (raw, _) in sorted(bundles.items())])
     rendered = {f"{python_dir}/{rt}{BUNDLE_SUFFIX}": gz for rt, (_, gz) in bundles.items()}
     manifest: dict[str, Any] = {
         "version": __version__,
         "pyscript": dirs["pyscript"],
-        "core": "core.js",
-        "modules": _pyscript_preloads(listings["pyscript"]),
+        "core": entry,
+        "hooks": hooks_name,
+        "modules": [m for m in _pyscript_preloads(listings["pyscript"]) if m != entry],
         "interpreters": {rt: {"dir": dirs[rt], **INTERPRETERS[rt]} for rt in RUNTIMES},
         "python": {rt: f"{python_dir}/{rt}{BUNDLE_SUFFIX}" for rt in RUNTIMES},
         "bundle": BUNDLE_NAME,
@@ -276,7 +301,7 @@ def render_loader() -> str:
             raise AssetsError(f"loader.js lacks exactly one {placeholder}: {RUNTIME_HINT}")
     main = (runtime_dir() / "main.py").read_text(encoding="utf-8")
     text = text.replace(TREE_PLACEHOLDER, json.dumps(tree_manifest(), sort_keys=True))
-    return text.replace(MAIN_PLACEHOLDER, json.dumps(strip_python(UNPACK + main)))
+    return text.replace(MAIN_PLACEHOLDER, json.dumps(slim_python(UNPACK + main)))
 
 
 def loader_text() -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e.harness import HostPage
+from meshes_bridge import assets
 from meshes_bridge.testing.doubles.servers import Servers
 
 Serve = Callable[[str, dict[str, bytes | None]], str]
@@ -72,12 +73,13 @@ def test_a_broken_bridge_file_is_reported(
 
 
 def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve, static_dir: Path) -> None:
-    loader = serve_tree("/no-pyscript/", {_tree_path(static_dir, "pyscript", "core.js"): None})
+    core = assets.tree_manifest()["core"]  # the module the loader imports
+    loader = serve_tree("/no-pyscript/", {_tree_path(static_dir, "pyscript", core): None})
     host.open(script_attrs={"src": loader})
     host.wait_state("error")
     (error,) = host.wait_event("error")
     assert error["detail"]["code"] == "boot"
-    assert "core.js" in error["detail"]["message"]
+    assert core in error["detail"]["message"]
 
 
 def test_a_missing_python_file_is_reported(

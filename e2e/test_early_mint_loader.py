@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from e2e.harness import HostPage
+from meshes_bridge import assets
 from meshes_bridge.testing.doubles.host_backend import SESSION_PATH, RecordedRequest, render_attrs
 from meshes_bridge.testing.doubles.servers import Servers
 
@@ -31,11 +32,15 @@ TAKE = """async (el) => {
 }"""
 
 
+# PyScript's module the loader imports (the chunk core.js re-exports), after its mints.
+CORE = assets.tree_manifest()["core"]
+
+
 @pytest.fixture(scope="module")
 def stalled_loader(session_servers: Servers, static_dir: Path) -> Iterator[str]:
-    """The tree under STALLED, with PyScript's core.js never done: the loader runs, Python
-    never does."""
-    (core,) = static_dir.glob("pyscript/*/core.js")
+    """The tree under STALLED, with PyScript's core module never done: the loader runs,
+    Python never does."""
+    (core,) = static_dir.glob("pyscript/*/" + CORE)
     paths = []
     for path in sorted(static_dir.rglob("*")):
         if path.is_file():
@@ -73,13 +78,13 @@ def mint_calls(host: HostPage, count: int, timeout: float = 10.0) -> list[Record
     """The mint requests, once `count` have arrived and every POST the page sent has too.
 
     The loader sends its early mints in one synchronous loop and only then asks for
-    PyScript's core.js: once the page has asked for that, it has sent every mint it ever
+    PyScript's core module: once the page has asked for that, it has sent every mint it ever
     will, so "nothing more" is a condition, not a pause."""
     backend = host.servers.backend
     deadline = time.monotonic() + timeout
     while True:
         seen = host.requests
-        past_loop = any(r.url.split("?")[0].endswith("/core.js") for r in seen)
+        past_loop = any(r.url.split("?")[0].endswith("/" + CORE) for r in seen)
         sent = len([r for r in seen if r.method == "POST"])
         arrived = backend.calls("mint")
         if past_loop and len(arrived) >= max(count, sent):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from e2e.harness import HostPage, SeenRequest, origin_of
+from meshes_bridge import assets
 from meshes_bridge.testing.doubles.host_backend import (
     LOADER_URL,
     REFRESH_PATH,
@@ -23,16 +24,18 @@ from meshes_bridge.testing.doubles.servers import Servers
 OTHER_PREFIX = "/assets/vendor/mb-2/"
 RUNTIME_SUFFIXES = (".js", ".mjs", ".wasm", ".py", ".zip", ".json", ".css", ".whl", ".bin")
 
+# PyScript's module the loader imports (the chunk core.js re-exports).
+CORE = assets.tree_manifest()["core"]
 # The files each interpreter cannot start without, relative to the tree's root; `*` is the
 # folder named after its content.
 KEY_FILES = {
     "micropython": (
         "loader.js",
-        "pyscript/*/core.js",
+        "pyscript/*/" + CORE,
         "micropython/*/micropython.mjs",
         "python/*/micropython.bin",
     ),
-    "pyodide": ("loader.js", "pyscript/*/core.js", "pyodide/*/pyodide.mjs", "python/*/pyodide.bin"),
+    "pyodide": ("loader.js", "pyscript/*/" + CORE, "pyodide/*/pyodide.mjs", "python/*/pyodide.bin"),
 }
 KEY_SUFFIXES = {"micropython": (".wasm",), "pyodide": (".wasm", "python_stdlib.zip")}
 

@@ -175,42 +175,50 @@ function takeEarly(el) {
 }
 
 // -- Message relay ---------------------------------------------------------------------
-// Python's window "message" listener, without the cost of reaching into a JS event from
-// Python: each crossing (a property read, a call) costs microseconds on MicroPython, and
-// any window may post thousands of messages. The relay hands Python plain strings and
-// numbers in one call: the origin, which watched iframe window sent it (by identity, as
-// Python's own check was), and the data's shape as the core's inputs name it
-// (bridge/core/inputs.py). It decides nothing: every message, whatever its origin,
-// source or shape, still goes to Python, which rejects or acts on it.
+// Python's window "message" listener, without Python reaching into JS events: every
+// crossing between JS and Python costs microseconds on MicroPython, and any window may
+// post thousands of messages. For each message the relay notes, as plain values, its
+// origin, which watched iframe window sent it (by identity, as Python's own check was),
+// when (performance.now(), in seconds: the core's clock), and its data's shape as the
+// core's inputs name it (bridge/core/inputs.py). It hands them to Python in batches: the
+// messages that arrived since the last batch, as one JSON text, one task later (a burst
+// of messages is one call, not one per message), and to Python's own inputs first (a
+// load event, a timer) so that the core still sees everything in the order it happened.
+// It decides nothing: every message, whatever its origin, source or shape, goes to
+// Python, which rejects or acts on it.
 
 const MAX_CHARS = 16384; // bridge/core/messages.py MAX_MESSAGE_CHARS
 const MAX_KEYS = 64; // MAX_FIELDS * 4: more keys than that are not worth reading
 const MAX_TYPE_CHARS = 64;
+// A batch: at most this many messages, or this many characters of data (a task per batch
+// stays short, and MicroPython's heap small).
+const BATCH_MESSAGES = 100;
+const BATCH_CHARS = 65536;
 
-// The data's `type` alone ("T" + type, or "t" when it has no string one): what the core
+// The data's `type` alone: ["T", type], or ["t"] when it has no string one. What the core
 // needs of a message it will not act on, to say how loudly it rejects it.
 function typeOf(data) {
   try {
-    if (Object.prototype.toString.call(data) !== "[object Object]") return "t";
+    if (Object.prototype.toString.call(data) !== "[object Object]") return ["t"];
     const kind = data.type;
-    return typeof kind === "string" && kind.length <= MAX_TYPE_CHARS ? "T" + kind : "t";
+    return typeof kind === "string" && kind.length <= MAX_TYPE_CHARS ? ["T", kind] : ["t"];
   } catch {
-    return "t";
+    return ["t"];
   }
 }
 
-// All of it, for a message the core may act on: "n" not an object (a string, number,
-// array, null, Date...), "l" larger than the limit, "u" unreadable, or "o" and the JSON of
-// [fields] or [fields, specials]: flat fields as they are, and in `specials` each field
+// All of it, for a message the core may act on: ["n"] not an object (a string, number,
+// array, null, Date...), ["l"] larger than the limit, ["u"] unreadable, or ["o", fields]
+// or ["o", fields, specials]: the flat fields as they are, and in `specials` each field
 // JSON cannot carry: "nested" (an object, array, or a number past 2^53), "nan", "inf",
 // "-inf". Sizes count as message_size() does, in UTF-16 units: reading stops past the
-// limit, and the core counts again.
+// limit, and the core counts again. The size read is the entry's last item.
 function readAll(data) {
-  if (typeof data === "string") return data.length > MAX_CHARS ? "l" : "n";
+  if (typeof data === "string") return [data.length > MAX_CHARS ? "l" : "n", 1];
   try {
-    if (Object.prototype.toString.call(data) !== "[object Object]") return "n";
+    if (Object.prototype.toString.call(data) !== "[object Object]") return ["n", 1];
     const keys = Object.keys(data);
-    if (keys.length > MAX_KEYS) return "u";
+    if (keys.length > MAX_KEYS) return ["u", 1];
     const fields = Object.create(null); // a key "__proto__" stays a field
     const specials = Object.create(null);
     let odd = false;
@@ -218,7 +226,7 @@ function readAll(data) {
     for (const key of keys) {
       const value = data[key];
       size += key.length + (typeof value === "string" ? value.length : 8);
-      if (size > MAX_CHARS) return "l";
+      if (size > MAX_CHARS) return ["l", 1];
       const kind = typeof value;
       if (kind === "undefined") continue; // as JSON.stringify drops it
       if (value === null || kind === "string" || kind === "boolean") {
@@ -236,40 +244,82 @@ function readAll(data) {
         odd = true;
       }
     }
-    return "o" + JSON.stringify(odd ? [fields, specials] : [fields]);
+    return odd ? ["o", fields, specials, size] : ["o", fields, size];
   } catch {
-    return "u";
+    return ["u", 1];
   }
 }
 
-const watched = []; // iframe windows, by slot; a freed slot is undefined (a source may be null)
-let current = null; // the data of the message Python is handling, for read()
+// Watched iframe windows -> {slot, origin}: the origin (the core's embed origin) whose
+// messages from that window are read in full. A slot number is never used twice, so a
+// message still queued from an iframe gone is never taken for one from its successor.
+const watched = new Map();
+const windows = new Map(); // slot -> window
+let nextSlot = 0;
+const queue = []; // [origin, slot, now, ...shape], oldest first
+const sizes = [];
+let handler = null;
+let scheduled = false;
+const wakeup = new MessageChannel();
+
+// The oldest messages as one JSON text ("" if none): all of them, or one batch's worth.
+function take(all) {
+  if (!queue.length) return "";
+  let count = 0;
+  let chars = 0;
+  while (count < queue.length && (all || (count < BATCH_MESSAGES && chars < BATCH_CHARS))) {
+    chars += sizes[count];
+    count += 1;
+  }
+  sizes.splice(0, count);
+  return JSON.stringify(queue.splice(0, count));
+}
+
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  wakeup.port2.postMessage(0);
+}
+
+wakeup.port1.onmessage = () => {
+  scheduled = false;
+  const batch = take(false);
+  if (queue.length) schedule(); // the rest in tasks of their own
+  if (batch && handler) handler(batch);
+};
+
+function received(event) {
+  const seen = watched.get(event.source);
+  const slot = seen ? seen.slot : -1; // -1: no watched iframe sent it
+  const full = seen !== undefined && event.origin === seen.origin;
+  const shape = full ? readAll(event.data) : typeOf(event.data);
+  // readAll's last item is the size read; typeOf's entry is small.
+  const size = full ? shape.pop() : 1;
+  queue.push([event.origin, slot, performance.now() / 1000, ...shape]);
+  sizes.push(size + 64);
+  schedule();
+}
 
 const relay = {
-  // Once, by Python, before any container mints: `handler(origin, slot, type, now)`, now
-  // in seconds on the clock the core runs on (performance.now(); as seconds, a whole
-  // value stays far inside the 32 bits MicroPython gives a whole JS number).
-  listen(handler) {
-    addEventListener("message", (event) => {
-      const slot = watched.indexOf(event.source); // -1: no watched iframe sent it
-      const previous = current;
-      current = event.data;
-      try {
-        handler(event.origin, slot, typeOf(current), performance.now() / 1000);
-      } finally {
-        current = previous;
-      }
-    });
+  // Once, by Python, before any container mints: `handle(batch)` gets each batch.
+  listen(handle) {
+    handler = handle;
+    addEventListener("message", received);
   },
-  read: () => readAll(current), // the message being handled, in full: see readAll
-  watch(win) {
-    let slot = watched.indexOf(undefined);
-    if (slot < 0) slot = watched.length;
-    watched[slot] = win;
+  // Python, before any other input: the messages not handed over yet, all of them.
+  take: () => take(true),
+  // This container's iframe window, and the origin (the core's embed origin) whose
+  // messages from it the core reads in full: the rest it only logs, by type.
+  watch(win, origin) {
+    const slot = nextSlot++;
+    watched.set(win, { slot, origin });
+    windows.set(slot, win);
     return slot;
   },
   unwatch(slot) {
-    if (slot >= 0 && slot < watched.length) watched[slot] = undefined;
+    const win = windows.get(slot);
+    windows.delete(slot);
+    if (win !== undefined && watched.get(win)?.slot === slot) watched.delete(win);
   },
   // A bubbling CustomEvent with plain-object detail, in one crossing.
   emit(el, name, detailJson) {
@@ -499,7 +549,9 @@ async function start() {
   } finally {
     other.remove(); // read when core.js evaluated; of no use from here on
   }
-  withoutWorkerHooks(pyscript.hooks);
+  // The chunk core.js re-exports, imported straight away: `hooks` has a short name there.
+  const hooks = pyscript[TREE.hooks || "hooks"];
+  withoutWorkerHooks(hooks);
   let started = false;
   const up = () => {
     // The interpreter and the bridge's files are in: from here on Python reports its
@@ -508,9 +560,9 @@ async function start() {
     watching = false;
     removeEventListener("unhandledrejection", onRejection);
   };
-  pyscript.hooks.main.onReady.add(async function ready(wrap, element) {
+  hooks.main.onReady.add(async function ready(wrap, element) {
     if (element !== script) return;
-    pyscript.hooks.main.onReady.delete(ready);
+    hooks.main.onReady.delete(ready);
     up();
     if (first) await bridgeFirst(wrap.interpreter);
   });

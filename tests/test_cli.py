@@ -23,7 +23,8 @@ import pytest
 from wheel_build import build_wheel
 
 from meshes_bridge import __version__, assets, cli
-from meshes_bridge.slim import strip_python
+from meshes_bridge.assets import ours
+from meshes_bridge.slim import slim_python
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "bridge"
@@ -122,7 +123,11 @@ def check_tree(tree: Path) -> None:
     assert (tree / manifest["pyscript"] / manifest["core"]).is_file()
     for name in manifest["modules"]:
         assert (tree / manifest["pyscript"] / name).is_file(), name
-    assert any(n.startswith("core-") for n in manifest["modules"])
+    # The chunk core.js re-exports is imported straight away, `hooks` under its short name.
+    assert manifest["core"].startswith("core-") and manifest["core"] not in manifest["modules"]
+    core_js = (tree / manifest["pyscript"] / "core.js").read_text()
+    assert f"{manifest['hooks']} as hooks" in core_js and manifest["core"] in core_js
+    assert any(n.startswith("error-") for n in manifest["modules"])
     for runtime, interp in manifest["interpreters"].items():
         assert interp["dir"] == f"{runtime}/{folders[runtime]}/"
         for name in [interp["module"], *interp["modules"], *interp["fetch"]]:
@@ -144,13 +149,13 @@ def check_tree(tree: Path) -> None:
     assert "pyodide_http/__init__.py" in http
     assert sorted(pyo) == sorted(expected_bridge_files() + http)
     assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
-    # The sources without their comments and docstrings (tests/test_slim.py: the code is
-    # the same, line for line).
+    # The sources without their comments, docstrings and annotations (tests/test_slim.py:
+    # the code is the same, line for line).
     for rel, text in pyo.items():
-        assert text == strip_python(source_of(rel).read_text(encoding="utf-8")), rel
+        assert text == slim_python(source_of(rel).read_text(encoding="utf-8"), ours(rel)), rel
 
     # The Python run first: write the bundle out, then static/main.py.
-    assert main.endswith(strip_python((REPO / "static/main.py").read_text()))
+    assert main.endswith(slim_python((REPO / "static/main.py").read_text()))
     assert manifest["bundle"] in main
     assert __version__ in (tree / assets.MARKER).read_text()
 

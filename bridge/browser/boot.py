@@ -23,17 +23,25 @@ class Bridge:
         self.console = console
         self.hooks = None
         self.embeds = []
-        self._on_message = ffi.create_proxy(self._message)
+        self._on_batch = ffi.create_proxy(self._batch)
         self._on_mutation = ffi.create_proxy(self._mutated)
         self._observer = None
 
     def listen(self) -> None:
         # Before any container mints: no meshes:ready may arrive unheard. Through the
-        # loader's relay, which calls _message with plain values (one crossing a message).
+        # loader's relay, which hands Python the messages in batches (one call, not one
+        # per message) and before any other input (pump).
         relay = ffi.relay()
         if relay is None:
             raise RuntimeError("loader.js is not from this build (no message relay)")
-        relay.listen(self._on_message)
+        relay.listen(self._on_batch)
+
+    def pump(self) -> None:
+        """Handle every message the relay holds: called before any other input, so that
+        the core sees inputs in the order they happened."""
+        text = ffi.take_messages()
+        if text:
+            self._batch(text)
 
     def watch(self) -> None:
         self._observer = js.MutationObserver.new(self._on_mutation)
@@ -46,6 +54,7 @@ class Bridge:
     def reconcile(self) -> None:
         """Mount containers new to the document, tear down the ones that left it, and tell
         a container whose iframe was taken out from under it (an htmx swap, a DOM morph)."""
+        self.pump()  # messages that came before this change of the page, first
         kept = []
         for embed in self.embeds:
             if not embed.present():
@@ -58,7 +67,9 @@ class Bridge:
         self.embeds = kept
         for element in js.document.querySelectorAll(SELECTOR):
             if not self._known(element):
-                embed = BrowserEmbed(element, self.options.debug, self.console, self.hooks)
+                embed = BrowserEmbed(
+                    element, self.options.debug, self.console, self.hooks, self.pump
+                )
                 self.embeds.append(embed)
                 embed.start()
 
@@ -76,46 +87,42 @@ class Bridge:
                 "error", "internal error while scanning the page: " + type(exc).__name__
             )
 
-    def _message(self, origin: str, slot: int, type_text: str, now: float) -> None:
-        """One window message, as the relay saw it: its origin, the slot of the watched
-        iframe window that sent it (-1: none did), its `type` (see ffi.message_type) and
-        when, in seconds on the core's clock."""
+    def _batch(self, text: str) -> None:
+        """Messages from the relay: a JSON list of [origin, slot, now, ...shape]."""
         try:
-            origin = str(origin)
-            now = float(now)
-            owner = None
-            if slot >= 0:
-                for embed in self.embeds:
-                    if embed.slot == slot:
-                        owner = embed
-                        break
-            if owner is not None:
-                # Another container's iframe is not a stranger: only its owner hears it.
-                # Its core says whether the data is worth reading in full.
-                machine = owner.machine
-                if machine is not None and machine.wants_fields(origin, True):
-                    data = _read_all()
-                else:
-                    data = ffi.message_type(str(type_text))
-                owner.feed(inp.MessageReceived(origin, True, data), now)
-                return
-            data = ffi.message_type(str(type_text))
-            for embed in list(self.embeds):
-                embed.feed(inp.MessageReceived(origin, False, data), now)
-        except Exception as exc:
-            self.console.write("error", "internal error on a message: " + type(exc).__name__)
+            entries = json.loads(str(text))
+        except Exception as exc:  # MemoryError above all: MicroPython's heap is small
+            self.console.write("error", "internal error on messages: " + type(exc).__name__)
+            return
+        for entry in entries:
+            try:
+                self._message(entry)
+            except Exception as exc:
+                self.console.write("error", "internal error on a message: " + type(exc).__name__)
 
-
-_TOO_LARGE = inp.MessageData(inp.TOO_LARGE)
-
-
-def _read_all() -> inp.MessageData:
-    # The relay's text is bounded (about the size limit), but MicroPython's heap is small:
-    # should copying it in fail, the message is too large, not a crash.
-    try:
-        return ffi.read_message()
-    except MemoryError:
-        return _TOO_LARGE
+    def _message(self, entry: list) -> None:
+        """One window message, as the relay saw it: its origin, the slot of the watched
+        iframe window that sent it (-1: none did), when (seconds on the core's clock) and
+        its data (see ffi.message_data)."""
+        origin = str(entry[0])
+        slot = entry[1]
+        now = float(entry[2])
+        owner = None
+        if slot >= 0:
+            for embed in self.embeds:
+                if embed.slot == slot:
+                    owner = embed
+                    break
+        if owner is not None:
+            # Another container's iframe is not a stranger: only its owner hears it. Its
+            # core says whether the data is worth reading in full.
+            machine = owner.machine
+            full = machine is not None and machine.wants_fields(origin, True)
+            owner.feed(inp.MessageReceived(origin, True, ffi.message_data(entry, full)), now)
+            return
+        data = ffi.message_data(entry, False)
+        for embed in list(self.embeds):
+            embed.feed(inp.MessageReceived(origin, False, data), now)
 
 
 def _loader_config() -> dict:

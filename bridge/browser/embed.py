@@ -39,8 +39,11 @@ class EmbedHandle:
 
 
 class BrowserEmbed:
-    def __init__(self, element: object, debug: bool, console: object, hooks: object) -> None:
+    def __init__(
+        self, element: object, debug: bool, console: object, hooks: object, pump: object
+    ) -> None:
         self.element = element
+        self._pump = pump  # hands the core the messages that came first (Bridge.pump)
         self.debug = debug
         self.console = console
         self.hooks = hooks
@@ -124,11 +127,15 @@ class BrowserEmbed:
 
     def feed(self, event: object, now: "float | None" = None) -> None:
         """The one ordered path: every input goes through here synchronously. `now`: when
-        it happened, if the caller read the clock already (ffi.now() otherwise)."""
+        a relayed message came (seconds on the core's clock); any other input is now, and
+        the messages that came before it go first."""
         if self.machine is None:
             return
+        if now is None:
+            self._pump()
+            now = ffi.now()
         try:
-            self._perform_all(self.machine.handle(event, ffi.now() if now is None else now))
+            self._perform_all(self.machine.handle(event, now))
         except Exception as exc:
             self._internal_error(exc)
 
@@ -138,6 +145,9 @@ class BrowserEmbed:
     def _timer_fired(self, *args: object) -> None:
         self._timer = None
         self._timer_at = None
+        self._pump()
+        if self.machine is None:
+            return
         try:
             self._perform_all(self.machine.handle_timer(ffi.now()))
         except Exception as exc:
@@ -214,7 +224,8 @@ class BrowserEmbed:
         window = iframe.contentWindow
         self._unwatch()
         if not ffi.is_null(window):
-            self.slot = ffi.watch(window)
+            origin = self.machine.embed_origin if self.machine is not None else None
+            self.slot = ffi.watch(window, origin)
 
     def _unmount(self) -> None:
         iframe = self.iframe

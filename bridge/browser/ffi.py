@@ -63,7 +63,7 @@ _TOO_LARGE = inp.MessageData(inp.TOO_LARGE)
 _NOT_OBJECT = inp.MessageData(inp.NOT_OBJECT)
 _UNREADABLE = inp.MessageData(inp.UNREADABLE)
 _NO_TYPE = inp.MessageData(inp.TYPE_ONLY)
-_SHAPES = {"n": _NOT_OBJECT, "l": _TOO_LARGE, "u": _UNREADABLE}
+_SHAPES = {"n": _NOT_OBJECT, "l": _TOO_LARGE, "u": _UNREADABLE, "t": _NO_TYPE}
 # What the relay says of a field JSON cannot carry.
 _SPECIALS = {
     "nested": inp.NESTED,
@@ -71,46 +71,47 @@ _SPECIALS = {
     "inf": float("inf"),
     "-inf": float("-inf"),
 }
+_MAX_TYPE_CHARS = 64  # as the relay's typeOf()
 
 
-def message_data(text: str) -> inp.MessageData:
-    """A message's data as the relay read it in full (its readAll()), as a core input."""
-    if text[:1] != "o":
-        return _SHAPES.get(text, _UNREADABLE)
-    try:
-        parts = json.loads(text[1:])
-        fields = parts[0]
-        if len(parts) > 1:
-            specials = parts[1]
-            for name in specials:
-                fields[name] = _SPECIALS.get(specials[name], inp.NESTED)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-        return _UNREADABLE  # not what readAll() writes: nothing to act on
-    if not isinstance(fields, dict):
-        return _UNREADABLE
-    return inp.MessageData(inp.OBJECT, fields)
+def take_messages() -> str:
+    """The messages the relay holds that Python has not had yet, as one batch ("" if none)."""
+    return str(_RELAY.take())
 
 
-def watch(window: object) -> int:
-    """Tell the relay this iframe window is ours; the slot it reports for its messages."""
-    return int(_RELAY.watch(window))
+def watch(window: object, origin: "str | None") -> int:
+    """Tell the relay this iframe window is ours, and which origin's messages from it the
+    core reads in full; the slot it reports for its messages."""
+    return int(_RELAY.watch(window, origin))
 
 
 def unwatch(slot: int) -> None:
     _RELAY.unwatch(slot)
 
 
-def read_message() -> inp.MessageData:
-    """The message being handled, read in full by the relay (only while it is handled)."""
-    return message_data(str(_RELAY.read()))
-
-
-def message_type(text: str) -> inp.MessageData:
-    """Just the `type` of a message, as the relay read it (its typeOf()), for logging one
-    the core will not act on."""
-    if text[:1] == "T":
-        return inp.MessageData(inp.TYPE_ONLY, {"type": text[1:]})
-    return _NO_TYPE
+def message_data(entry: list, full: bool) -> inp.MessageData:
+    """A batch entry's data (entry[3:], see the relay's readAll() and typeOf()) as a core
+    input: in full when the core asked for it (`full`), else just its type."""
+    kind = entry[3]
+    if kind == "o":
+        fields = entry[4]
+        if not isinstance(fields, dict):
+            return _UNREADABLE
+        if not full:
+            name = fields.get("type")
+            if isinstance(name, str) and len(name) <= _MAX_TYPE_CHARS:
+                return inp.MessageData(inp.TYPE_ONLY, {"type": name})
+            return _NO_TYPE
+        if len(entry) > 5:
+            specials = entry[5]
+            for key in specials:
+                fields[key] = _SPECIALS.get(specials[key], inp.NESTED)
+        return inp.MessageData(inp.OBJECT, fields)
+    if kind == "T":
+        return inp.MessageData(inp.TYPE_ONLY, {"type": entry[4]})
+    if not full:
+        return _NO_TYPE
+    return _SHAPES.get(kind, _UNREADABLE)
 
 
 def dispatch(element: object, name: str, detail: dict) -> None:

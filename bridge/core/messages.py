@@ -77,22 +77,11 @@ def _finite_number(value: object) -> "float | None":
 
 
 def _scalar_ok(value: object) -> bool:
-    if value is None or isinstance(value, bool):
+    if value is None or value is True or value is False:
         return True
-    if isinstance(value, (int, float)):
-        return _finite_number(value) is not None
-    return isinstance(value, str) and len(value) <= MAX_STRING_CHARS
-
-
-def _check_fields(data: "dict[str, object]") -> "Rejection | None":
-    if len(data) > MAX_FIELDS:
-        return Rejection("shape", "too many fields")
-    for key in data:
-        if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
-            return Rejection("shape", "field names must be short strings")
-        if not _scalar_ok(data[key]):
-            return Rejection("shape", "field " + key + " must be a short string, number or null")
-    return None
+    if isinstance(value, str):
+        return len(value) <= MAX_STRING_CHARS
+    return _finite_number(value) is not None
 
 
 def _parse_ready(data: "dict[str, object]") -> Value:
@@ -182,12 +171,32 @@ _REFUSALS = {
 
 
 def parse_message(data: inp.MessageData) -> "Value":
-    """A message value, or a Rejection; never raises."""
+    """A message value, or a Rejection; never raises.
+
+    In order: the size limit, a string `type`, a known `meshes:` type, at most MAX_FIELDS
+    fields, then each field in turn (its name, then its value). One pass over the fields
+    finds the size and the first bad field: a resize storm parses hundreds of these.
+    """
     if data.kind != inp.OBJECT:
         reason, detail = _REFUSALS.get(data.kind, ("shape", "message data is not an object"))
         return Rejection(reason, detail)
     fields = data.fields
-    if message_size(fields) > MAX_MESSAGE_CHARS:
+    size = 0
+    bad_name = False
+    bad_value: str | None = None
+    for key in fields:
+        value = fields[key]
+        if isinstance(value, str):
+            size += len(key) + len(value)
+        else:
+            size += len(key) + 8
+        if bad_name or bad_value is not None:
+            continue  # only the first bad field is named, but the size counts them all
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
+            bad_name = True
+        elif not _scalar_ok(value):
+            bad_value = key
+    if size > MAX_MESSAGE_CHARS:
         return Rejection("too-large", "message data is larger than the limit")
     kind = fields.get("type")
     if not isinstance(kind, str):
@@ -195,9 +204,12 @@ def parse_message(data: inp.MessageData) -> "Value":
     parser = _PARSERS.get(kind)
     if parser is None:
         return Rejection("unknown-type", "type is not a known meshes: message")
-    problem = _check_fields(fields)
-    if problem is not None:
-        return problem
+    if len(fields) > MAX_FIELDS:
+        return Rejection("shape", "too many fields")
+    if bad_name:
+        return Rejection("shape", "field names must be short strings")
+    if bad_value is not None:
+        return Rejection("shape", "field " + bad_value + " must be a short string, number or null")
     return parser(fields)
 
 

@@ -357,7 +357,8 @@ class EmbedSession:
         self._emit("navigate", detail)
 
     def _on_resize(self, message: msg.ResizeAsked) -> None:
-        height = clamp_height(message.height, self.config.min_height, self.config.max_height)
+        config = self.config
+        height = clamp_height(message.height, config.min_height, config.max_height)
         if self._resize.ask(height):
             self._out.append(act.RequestFrame())
 
