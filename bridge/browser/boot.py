@@ -99,6 +99,10 @@ class Bridge:
                 self._message(entry)
             except Exception as exc:
                 self.console.write("error", "internal error on a message: " + type(exc).__name__)
+        # The timers once per batch, not once per message: none can fire before this
+        # returns, and a storm's messages mostly leave the deadlines as they were.
+        for embed in list(self.embeds):
+            embed.schedule_timer()
 
     def _message(self, entry: list) -> None:
         """One window message, as the relay saw it: its origin, the slot of the watched
@@ -118,11 +122,12 @@ class Bridge:
             # core says whether the data is worth reading in full.
             machine = owner.machine
             full = machine is not None and machine.wants_fields(origin, True)
-            owner.feed(inp.MessageReceived(origin, True, ffi.message_data(entry, full)), now)
+            message = inp.MessageReceived(origin, True, ffi.message_data(entry, full))
+            owner.feed(message, now, batched=True)
             return
         data = ffi.message_data(entry, False)
         for embed in list(self.embeds):
-            embed.feed(inp.MessageReceived(origin, False, data), now)
+            embed.feed(inp.MessageReceived(origin, False, data), now, batched=True)
 
 
 def _loader_config() -> dict:

@@ -125,17 +125,18 @@ class BrowserEmbed:
 
     # -- inputs -------------------------------------------------------------------
 
-    def feed(self, event: object, now: "float | None" = None) -> None:
+    def feed(self, event: object, now: "float | None" = None, batched: bool = False) -> None:
         """The one ordered path: every input goes through here synchronously. `now`: when
         a relayed message came (seconds on the core's clock); any other input is now, and
-        the messages that came before it go first."""
+        the messages that came before it go first. `batched`: one of a batch of messages,
+        whose caller calls schedule_timer() once the batch is through."""
         if self.machine is None:
             return
         if now is None:
             self._pump()
             now = ffi.now()
         try:
-            self._perform_all(self.machine.handle(event, now))
+            self._perform_all(self.machine.handle(event, now), batched)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -159,10 +160,18 @@ class BrowserEmbed:
 
     # -- actions ------------------------------------------------------------------
 
-    def _perform_all(self, actions: list) -> None:
+    def _perform_all(self, actions: list, batched: bool = False) -> None:
         for action in actions:
             self._perform(action)
-        self._schedule_timer()
+        if not batched:
+            self._schedule_timer()
+
+    def schedule_timer(self) -> None:
+        """After a batch of messages: the timer for the core's next deadline."""
+        try:
+            self._schedule_timer()
+        except Exception as exc:
+            self._internal_error(exc)
 
     def _perform(self, action: object) -> None:
         kind = type(action)
