@@ -262,12 +262,12 @@ let handler = null;
 let scheduled = false;
 const wakeup = new MessageChannel();
 
-// The oldest messages as one JSON text ("" if none): all of them, or one batch's worth.
-function take(all) {
+// The oldest messages, one batch's worth, as one JSON text ("" if none).
+function take() {
   if (!queue.length) return "";
   let count = 0;
   let chars = 0;
-  while (count < queue.length && (all || (count < BATCH_MESSAGES && chars < BATCH_CHARS))) {
+  while (count < queue.length && count < BATCH_MESSAGES && chars < BATCH_CHARS) {
     chars += sizes[count];
     count += 1;
   }
@@ -283,7 +283,7 @@ function schedule() {
 
 wakeup.port1.onmessage = () => {
   scheduled = false;
-  const batch = take(false);
+  const batch = take();
   if (queue.length) schedule(); // the rest in tasks of their own
   if (batch && handler) handler(batch);
 };
@@ -306,8 +306,9 @@ const relay = {
     handler = handle;
     addEventListener("message", received);
   },
-  // Python, before any other input: the messages not handed over yet, all of them.
-  take: () => take(true),
+  // Python, before any other input: the messages not handed over yet, a batch at a time
+  // ("" once there are none).
+  take,
   // This container's iframe window, and the origin (the core's embed origin) whose
   // messages from it the core reads in full: the rest it only logs, by type.
   watch(win, origin) {

@@ -39,9 +39,11 @@ class Bridge:
     def pump(self) -> None:
         """Handle every message the relay holds: called before any other input, so that
         the core sees inputs in the order they happened."""
+        # A batch at a time: a flood's backlog is never one JSON text in MicroPython's heap.
         text = ffi.take_messages()
-        if text:
+        while text:
             self._batch(text)
+            text = ffi.take_messages()
 
     def watch(self) -> None:
         self._observer = js.MutationObserver.new(self._on_mutation)
