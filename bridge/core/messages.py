@@ -76,14 +76,6 @@ def _finite_number(value: object) -> "float | None":
     return value
 
 
-def _scalar_ok(value: object) -> bool:
-    if value is None or value is True or value is False:
-        return True
-    if isinstance(value, str):
-        return len(value) <= MAX_STRING_CHARS
-    return _finite_number(value) is not None
-
-
 def _parse_ready(data: "dict[str, object]") -> Value:
     return Ready()
 
@@ -186,15 +178,20 @@ def parse_message(data: inp.MessageData) -> "Value":
     bad_value: str | None = None
     for key in fields:
         value = fields[key]
+        # A short string, a finite number, a bool or None; written out here, as a call per
+        # field is a cost MicroPython notices.
         if isinstance(value, str):
             size += len(key) + len(value)
+            ok = len(value) <= MAX_STRING_CHARS
         else:
             size += len(key) + 8
+            vtype = type(value)
+            ok = vtype is int or value is None or vtype is bool or _finite_number(value) is not None
         if bad_name or bad_value is not None:
             continue  # only the first bad field is named, but the size counts them all
         if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
             bad_name = True
-        elif not _scalar_ok(value):
+        elif not ok:
             bad_value = key
     if size > MAX_MESSAGE_CHARS:
         return Rejection("too-large", "message data is larger than the limit")
