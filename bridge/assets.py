@@ -210,11 +210,12 @@ def _runtime_files(sub: str) -> dict[str, Path]:
 _STATIC_IMPORT = re.compile(rb"""(?:\bfrom|\bimport)\s*["'](\./[\w.-]+\.js)["']""")
 
 
-def _pyscript_preloads(files: dict[str, Path]) -> list[str]:
-    """The modules every boot loads besides core.js: its static imports (transitively)
-    and the error plugin's chunk (imported even when disabled, to keep its banner off)."""
+def _pyscript_preloads(files: dict[str, Path], entry: str) -> list[str]:
+    """The modules every boot loads besides `entry` (the module the loader imports): its
+    static imports (transitively) and the error plugin's chunk (imported even when
+    disabled, to keep its banner off)."""
     seen: list[str] = []
-    todo = ["core.js"]
+    todo = [entry]
     while todo:
         name = todo.pop()
         if name in seen or name not in files:
@@ -223,7 +224,7 @@ def _pyscript_preloads(files: dict[str, Path]) -> list[str]:
         for match in _STATIC_IMPORT.finditer(files[name].read_bytes()):
             todo.append(match.group(1).decode()[2:])
     seen += sorted(n for n in files if re.fullmatch(r"error-[\w-]+\.js", n))
-    return seen[1:]  # the loader imports core.js itself, at once
+    return seen[1:]  # the loader imports the entry itself, at once
 
 
 _REEXPORT = re.compile(rb"""^export\s*\{([^}]*)\}\s*from\s*["']\./([\w.-]+\.js)["'];?\s*$""")
@@ -267,7 +268,7 @@ def _layout() -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
         "pyscript": dirs["pyscript"],
         "core": entry,
         "hooks": hooks_name,
-        "modules": [m for m in _pyscript_preloads(listings["pyscript"]) if m != entry],
+        "modules": _pyscript_preloads(listings["pyscript"], entry),
         "interpreters": {rt: {"dir": dirs[rt], **INTERPRETERS[rt]} for rt in RUNTIMES},
         "python": {rt: f"{python_dir}/{rt}{BUNDLE_SUFFIX}" for rt in RUNTIMES},
         "bundle": BUNDLE_NAME,

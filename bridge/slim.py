@@ -32,6 +32,13 @@ def _is_docstring(tokens: list[tokenize.TokenInfo], i: int) -> bool:
     return before_ok and after_ok
 
 
+def _offsets(text: str) -> list[int]:
+    offsets = [0]
+    for line in text.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
+    return offsets
+
+
 def strip_python(text: str) -> str:
     """`text` without comments (and the spaces before them) and with every docstring
     replaced by ``""`` (so a body that was only a docstring stays a body); the same number
@@ -49,9 +56,7 @@ def strip_python(text: str) -> str:
             cuts.append(((row, len(before.rstrip())), tok.end, ""))
         elif tok.type == tokenize.STRING and _is_docstring(tokens, i):
             cuts.append((tok.start, tok.end, '""' + "\n" * (tok.end[0] - tok.start[0])))
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
+    offsets = _offsets(text)
     out = text
     for (srow, scol), (erow, ecol), replacement in reversed(cuts):
         start = offsets[srow - 1] + scol
@@ -70,13 +75,6 @@ def strip_js_comment_lines(text: str) -> str:
         if bare and not bare.startswith("//"):
             kept.append(line.rstrip())
     return "\n".join(kept) + "\n"
-
-
-def _offsets(text: str) -> list[int]:
-    offsets = [0]
-    for line in text.splitlines(keepends=True):
-        offsets.append(offsets[-1] + len(line))
-    return offsets
 
 
 def strip_annotations(text: str) -> str:

@@ -31,10 +31,7 @@ class Bridge:
         # Before any container mints: no meshes:ready may arrive unheard. Through the
         # loader's relay, which hands Python the messages in batches (one call, not one
         # per message) and before any other input (pump).
-        relay = ffi.relay()
-        if relay is None:
-            raise RuntimeError("loader.js is not from this build (no message relay)")
-        relay.listen(self._on_batch)
+        ffi.listen(self._on_batch)
 
     def pump(self) -> None:
         """Handle every message the relay holds: called before any other input, so that
@@ -125,11 +122,11 @@ class Bridge:
             machine = owner.machine
             full = machine is not None and machine.wants_fields(origin, True)
             message = inp.MessageReceived(origin, True, ffi.message_data(entry, full))
-            owner.feed(message, now, batched=True)
+            owner.feed(message, now)
             return
         data = ffi.message_data(entry, False)
         for embed in list(self.embeds):
-            embed.feed(inp.MessageReceived(origin, False, data), now, batched=True)
+            embed.feed(inp.MessageReceived(origin, False, data), now)
 
 
 def _loader_config() -> dict:

@@ -125,18 +125,19 @@ class BrowserEmbed:
 
     # -- inputs -------------------------------------------------------------------
 
-    def feed(self, event: object, now: "float | None" = None, batched: bool = False) -> None:
+    def feed(self, event: object, now: "float | None" = None) -> None:
         """The one ordered path: every input goes through here synchronously. `now`: when
-        a relayed message came (seconds on the core's clock); any other input is now, and
-        the messages that came before it go first. `batched`: one of a batch of messages,
-        whose caller calls schedule_timer() once the batch is through."""
+        a relayed message came (seconds on the core's clock), one of a batch whose caller
+        calls schedule_timer() once the batch is through; any other input is now, and the
+        messages that came before it go first."""
         if self.machine is None:
             return
+        relayed = now is not None
         if now is None:
             self._pump()
             now = ffi.now()
         try:
-            self._perform_all(self.machine.handle(event, now), batched)
+            self._perform_all(self.machine.handle(event, now), schedule=not relayed)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -147,8 +148,6 @@ class BrowserEmbed:
         self._timer = None
         self._timer_at = None
         self._pump()
-        if self.machine is None:
-            return
         try:
             self._perform_all(self.machine.handle_timer(ffi.now()))
         except Exception as exc:
@@ -160,10 +159,10 @@ class BrowserEmbed:
 
     # -- actions ------------------------------------------------------------------
 
-    def _perform_all(self, actions: list, batched: bool = False) -> None:
+    def _perform_all(self, actions: list, schedule: bool = True) -> None:
         for action in actions:
             self._perform(action)
-        if not batched:
+        if schedule:
             self._schedule_timer()
 
     def schedule_timer(self) -> None:

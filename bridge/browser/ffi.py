@@ -47,11 +47,18 @@ def to_plain(value: object) -> object:
 _RELAY_KEY = getattr(js.Symbol, "for")("meshes-bridge.relay")  # Symbol.for: a keyword in Python
 
 
-def relay() -> object:
+def _find_relay() -> object:
     """The loader's message relay (static/loader.js, "Message relay"), or None when the page
     has no loader of this build."""
     value = js.Reflect.get(js.globalThis, _RELAY_KEY)
     return None if is_null(value) else value
+
+
+def listen(handler: object) -> None:
+    """Have the relay hand `handler` (a proxy) each batch of window messages."""
+    if _RELAY is None:
+        raise RuntimeError("loader.js is not from this build (no message relay)")
+    _RELAY.listen(handler)
 
 
 def is_null(value: object) -> bool:
@@ -116,18 +123,10 @@ def message_data(entry: list, full: bool) -> inp.MessageData:
 
 def dispatch(element: object, name: str, detail: dict) -> None:
     """A bubbling CustomEvent with plain-object detail, as the host interface promises."""
-    _relay_emit(element, name, json.dumps(detail))
+    _RELAY.emit(element, name, json.dumps(detail))
 
 
-def _emit_here(element: object, name: str, detail_json: str) -> None:
-    # Without the relay (a page with no loader of this build): the same, in three crossings.
-    init = js.JSON.parse(json.dumps({"bubbles": True}))
-    init.detail = js.JSON.parse(detail_json)
-    element.dispatchEvent(js.CustomEvent.new(name, init))
-
-
-_RELAY = relay()
-_relay_emit = _RELAY.emit if _RELAY is not None else _emit_here
+_RELAY = _find_relay()  # read once; without it the bridge does not start (listen)
 
 
 def text_field(obj: object, name: str) -> "str | None":
