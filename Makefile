@@ -35,7 +35,7 @@ PIP_STAMP := $(STAMPS)/pip-$(PY_ID)$(if $(VENV),-venv)
 NPM_STAMP := node_modules/.package-lock.json
 RUNTIME_STAMP := bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
-DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "httpx", "PyJWT", "Flask-Login", "Django", "fastapi", "uvicorn", "redis"
+DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
 # Dev packages present, and `meshes_bridge` installed editable from this very checkout (a clone
 # elsewhere, e.g. CI's, may have pointed it there). -I: the cwd must not count.
 DEPS_OK := import importlib.metadata as m, os, sys, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]; \

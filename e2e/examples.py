@@ -48,6 +48,12 @@ def start_example(framework: str, servers: Servers, **extra_env: str) -> AppProc
     return app.start()
 
 
+def form_token(page: str) -> dict[str, str]:
+    """A page's hidden CSRF field as form data ({} when it has none)."""
+    hidden = re.search(r'name="(csrfmiddlewaretoken|csrf_token)" value="([^"]+)"', page)
+    return {hidden.group(1): hidden.group(2)} if hidden else {}
+
+
 class Visitor:
     """One user agent (its own cookies) on an example app."""
 
@@ -72,12 +78,11 @@ class Visitor:
         return self.http.cookies.get("csrftoken")
 
     def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
-        """Submit the app's login form (with Django's hidden CSRF field when there is one)."""
+        """Submit the app's login form (with its hidden CSRF field: Django's
+        `csrfmiddlewaretoken`, the Flask and FastAPI examples' `csrf_token`)."""
         form = self.http.get("/login")
         data = {"username": username, "password": password}
-        hidden = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
-        if hidden:
-            data["csrfmiddlewaretoken"] = hidden.group(1)
+        data.update(form_token(form.text))
         answer = self.http.post("/login", data=data)
         if answer.status_code in (302, 303):
             self.username = username
@@ -85,11 +90,7 @@ class Visitor:
 
     def logout(self) -> httpx.Response:
         home = self.http.get("/")
-        data: dict[str, str] = {}
-        hidden = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', home.text)
-        if hidden:
-            data["csrfmiddlewaretoken"] = hidden.group(1)
-        return self.http.post("/logout", data=data)
+        return self.http.post("/logout", data=form_token(home.text))
 
     def post(
         self,

@@ -35,7 +35,13 @@ def test_host_team_tests_pass_in_a_fresh_venv(tmp_path: Path) -> None:
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", f"{wheel}[testing,flask,fastapi,django]"],
+        # Flask-WTF: the Flask example's own login CSRF protection, as its README installs it.
+        [
+            python,
+            *("-m", "pip", "install", "-q"),
+            f"{wheel}[testing,flask,fastapi,django]",
+            "Flask-WTF==1.3.0",
+        ],
         capture_output=True,
         text=True,
         env=env,

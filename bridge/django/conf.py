@@ -13,8 +13,10 @@ Django only:
     MESHES_BRIDGE_CACHE     alias in CACHES holding bindings and rate limits ("default")
     MESHES_BRIDGE_POLICY    a MintPolicy, or a callable / dotted path to a callable
                             (user, request) -> MintPolicy (default: MintPolicy())
-    MESHES_BRIDGE_USER_KEY  a callable / dotted path (user) -> str, the id sent to Meshes as
-                            external_user_id and used for bindings (default: str(user.pk))
+    MESHES_BRIDGE_USER_KEY  a callable / dotted path (user) -> str | int | UUID, the id sent
+                            to Meshes as external_user_id and used for bindings (default:
+                            user.pk); None, False or "" mean anonymous (401), any other
+                            type is a set-up error (500, logged naming this setting)
 
 Every function here reads the settings when called; `meshes_bridge.django.service` caches
 what it builds and drops it when a test changes a setting.
@@ -24,13 +26,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from meshes_bridge.server import identity
 from meshes_bridge.server.service import MintPolicy, PolicySource
 from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
 
@@ -119,26 +121,28 @@ def mint_policy() -> PolicySource:
     )
 
 
-def _primary_key(user: Any) -> str:
-    return str(user.pk)
+def _primary_key(user: Any) -> object:
+    return user.pk
 
 
-def user_key_function() -> Callable[[Any], str]:
-    """MESHES_BRIDGE_USER_KEY: (user) -> str; default str(user.pk)."""
+def user_key_function() -> identity.KeyFunction:
+    """MESHES_BRIDGE_USER_KEY: (user) -> key; default user.pk."""
     value = _resolve(USER_KEY_SETTING, getattr(settings, USER_KEY_SETTING, None))
     if value is None:
         return _primary_key
     if not callable(value):
         raise ImproperlyConfigured(f"{USER_KEY_SETTING} must be a callable (user) -> str")
-    return value
+    function: identity.KeyFunction = value
+    return function
 
 
-def user_key(user: Any) -> str | None:
-    """The key of a logged-in user, None for an anonymous one (or no user at all)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    key = user_key_function()(user)
-    return str(key) if key not in (None, "") else None
+def user_key(user: Any, key: identity.KeyFunction | None = None) -> str | None:
+    """The key of a logged-in user, None for an anonymous one (or no user at all), by the
+    rule every adapter shares (`meshes_bridge.server.identity`). `key` is the
+    MESHES_BRIDGE_USER_KEY function when the caller resolved it already. Raises
+    `identity.UserKeyError` (naming MESHES_BRIDGE_USER_KEY) for a key that is no id."""
+    function = key if key is not None else user_key_function()
+    return identity.user_key(user, function, option=USER_KEY_SETTING)
 
 
 def cache_alias() -> str:

@@ -19,12 +19,14 @@ from django.dispatch import receiver
 from meshes_bridge.django import conf
 from meshes_bridge.django.store import DjangoCacheStore
 from meshes_bridge.server import render
+from meshes_bridge.server.identity import KeyFunction, UserKeyError
 from meshes_bridge.server.service import EmbedService
 
 log = logging.getLogger("meshes_bridge.django")
 
 _lock = threading.Lock()
 _service: EmbedService | None = None
+_key_function: KeyFunction | None = None  # MESHES_BRIDGE_USER_KEY, imported once
 
 
 def build_service() -> EmbedService:
@@ -49,11 +51,23 @@ def get_service() -> EmbedService:
     return service
 
 
+def user_key(user: Any) -> str | None:
+    """`conf.user_key` with MESHES_BRIDGE_USER_KEY resolved once, not on every request
+    (again after `reset_service`). Raises `UserKeyError` for a key that is no id."""
+    global _key_function
+    function = _key_function
+    if function is None:
+        function = _key_function = conf.user_key_function()
+    return conf.user_key(user, function)
+
+
 def reset_service() -> None:
-    """Forget the service; the next `get_service()` builds one from the settings."""
-    global _service
+    """Forget the service (and the user key function); the next `get_service()` builds
+    one from the settings."""
+    global _service, _key_function
     with _lock:
         old, _service = _service, None
+        _key_function = None
     if old is not None:
         old.client.close()
 
@@ -77,9 +91,11 @@ def revoke_on_logout(sender: Any, request: Any = None, user: Any = None, **_: An
     a user from logging out (the failure is logged; the sessions expire on their own).
     """
     try:
-        key = conf.user_key(user)
+        key = user_key(user)
         if key is not None:
             get_service().revoke_user(key)
+    except UserKeyError as exc:  # its text names the setting, never the user object
+        log.error("meshes-bridge could not revoke the Meshes sessions on logout: %s", exc)
     except Exception as exc:  # logout must succeed whatever happens here
         log.warning(
             "meshes-bridge could not revoke the Meshes sessions on logout (%s)",

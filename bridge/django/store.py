@@ -12,10 +12,27 @@ built from those alone, so that every cross-process decision rests on `add`:
   counter evicted and restarted), one `add` fails and that process takes the next number,
   so no session ever overwrites another's slot. ``...:lo`` remembers the first slot that
   may still be live, so reading the list skips long-expired slots;
-* rate limit: `limit` slots ``<prefix>:rate:<bucket>:<i>``, each holding one request's
-  time and expiring `window` seconds after it: a request is allowed when it can `add` a
-  free slot. The live slots are exactly the requests of the last window: a sliding window
-  with no read-modify-write, and a refused request is not counted.
+* logout mark: ``<prefix>:logout:<key>``, a counter `incr`-ed by each logout (created by
+  `add` at a random value, so a mark lost to eviction and created again differs from the
+  one a mint read before), kept LOGOUT_MARK_TTL after the last logout;
+* rate limit: a sliding window kept as numbered tickets. Each allowed request claims the
+  next number n with `add` of ``<prefix>:limit:<bucket>:<n>`` (its time, expiring with the
+  window); ``...:last`` remembers the last number claimed. Request n is allowed only when
+  ticket n - limit is gone or older than the window: the `limit` requests before it are
+  then the only ones that can be in the window. A check reads ``last`` and one ticket, then
+  `add`s one (a few more rounds when another process claimed that number first: the `add`
+  fails, and the next number is tried), whatever the limit: its cost does not grow with
+  the limit. A refused request claims nothing, so it is not counted; Retry-After is when
+  ticket n - limit leaves the window.
+
+  Why never more than `limit` in a window: numbers are claimed in order (a process tries
+  n + 1 only once n is taken, as ``last`` only ever names a claimed number), so when n is
+  allowed every lower number is claimed and ticket n - limit has left the window; request
+  times follow the numbers, so only n - limit + 1 ... n can be in it (a process that
+  stalls for a whole window between claiming a number and recording it in ``last`` could
+  break that order; nothing else can). The times are the app's clock (`clock`): hosts
+  must keep theirs in step (NTP); a host s seconds ahead may let a request through up to
+  s seconds early.
 
 What each backend guarantees (processes on one or several hosts):
 
@@ -24,11 +41,13 @@ What each backend guarantees (processes on one or several hosts):
   logout list and the limits hold exactly across every process using that Redis.
 * Memcached (PyMemcacheCache, PyLibMCCache): `add` and `incr` are atomic too, with the
   same guarantees; memcached may evict keys under memory pressure (an evicted binding
-  means a 404 on refresh, after which the bridge mints afresh; an evicted rate slot lets
-  one more request through).
+  means a 404 on refresh, after which the bridge mints afresh; an evicted ticket lets one
+  more request through, an evicted ``last`` lets up to `limit` more through in that
+  window, or refuses the user for up to one window while ``last`` catches up).
 * DatabaseCache: `add` of a new key is guarded by the table's primary key (a concurrent
   insert fails); re-claiming an *expired* row is an UPDATE that two processes can both
-  win, so under contention the limit can be exceeded by the number of racing processes.
+  win, so under contention a ticket number can go to two requests and the limit can be
+  exceeded by the number of racing processes.
 * FileBasedCache: `add` is "check, then write": not atomic across processes; limits are
   approximate under concurrency. Bindings still work.
 * LocMemCache: atomic within one process, invisible to others: one worker only (check
@@ -46,13 +65,14 @@ import hashlib
 import logging
 import math
 import re
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import BaseCache, caches
 
-from meshes_bridge.server.stores import DEFAULT_PREFIX
+from meshes_bridge.server.stores import DEFAULT_PREFIX, LOGOUT_MARK_TTL
 
 log = logging.getLogger("meshes_bridge.django")
 
@@ -60,13 +80,13 @@ log = logging.getLogger("meshes_bridge.django")
 #: hour plus a grace period), so it is never restarted while one of its slots lives.
 INDEX_TTL = 2 * 3600
 MAX_CLAIMS = 32  # slot numbers tried before giving up on add (never reached in practice)
-RATE_ROUNDS = 3  # re-reads when other processes took the free rate slots first
-_PLAIN = re.compile(r"^[A-Za-z0-9_.@:-]{1,100}$")
+RATE_ROUNDS = 4  # ticket numbers tried when other processes claim them first
+_PLAIN = re.compile(r"[A-Za-z0-9_.@:-]{1,100}")
 
 
 def _part(text: str) -> str:
     """`text` when it is short and plain, else its hash ("~" keeps the two apart)."""
-    if _PLAIN.match(text):
+    if _PLAIN.fullmatch(text):
         return text
     return "~" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
 
@@ -118,8 +138,11 @@ class DjangoCacheStore:
     def _user_key(self, user_key: str, suffix: str | int) -> str:
         return f"{self._prefix}:user:{_part(user_key)}:{suffix}"
 
-    def _rate_key(self, bucket: str, slot: int) -> str:
-        return f"{self._prefix}:rate:{_part(bucket)}:{slot}"
+    def _rate_key(self, bucket: str, number: int | str) -> str:
+        return f"{self._prefix}:limit:{_part(bucket)}:{number}"
+
+    def _logout_key(self, user_key: str) -> str:
+        return f"{self._prefix}:logout:{_part(user_key)}"
 
     # -- bindings ------------------------------------------------------------------------
 
@@ -195,23 +218,43 @@ class DjangoCacheStore:
             cache.set(self._user_key(user_key, "lo"), first, INDEX_TTL)
         return live
 
+    # -- logout marks --------------------------------------------------------------------
+
+    def begin_logout(self, user_key: str) -> None:
+        cache = self.cache
+        key = self._logout_key(user_key)
+        cache.add(key, secrets.randbelow(1 << 31) + 1, LOGOUT_MARK_TTL)
+        try:
+            cache.incr(key)
+        except ValueError:  # gone between add and incr: a new random mark is a change too
+            cache.add(key, secrets.randbelow(1 << 31) + 1, LOGOUT_MARK_TTL)
+        cache.touch(key, LOGOUT_MARK_TTL)
+
+    def logout_mark(self, user_key: str) -> int:
+        value = self.cache.get(self._logout_key(user_key))
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
     # -- rate limits ---------------------------------------------------------------------
 
     def hit(self, bucket: str, limit: int, window_seconds: int) -> float | None:
+        if limit < 1:
+            return float(window_seconds)
         cache = self.cache
         timeout = max(1, math.ceil(window_seconds))
-        keys = [self._rate_key(bucket, slot) for slot in range(limit)]
-        taken: dict[str, Any] = {}
+        last_key = self._rate_key(bucket, "last")
+        last = cache.get(last_key)
+        number = last + 1 if isinstance(last, int) and last >= 0 else 1
         for _ in range(RATE_ROUNDS):
-            taken = cache.get_many(keys)
-            free = [key for key in keys if key not in taken]
-            if not free:
-                break
-            for key in free:
-                if cache.add(key, self._clock(), timeout):
-                    return None
-            # Every free slot went to another process meanwhile: look again.
-        times = [float(v) for v in taken.values() if isinstance(v, int | float)]
-        if not times:
-            return 1.0  # lost every race for slots that were free: refuse, briefly
-        return max(0.001, min(times) + window_seconds - self._clock())
+            now = self._clock()
+            if number > limit:
+                oldest = cache.get(self._rate_key(bucket, number - limit))
+                if isinstance(oldest, int | float) and oldest > now - window_seconds:
+                    return max(0.001, oldest + window_seconds - now)
+            if cache.add(self._rate_key(bucket, number), now, timeout):
+                cache.set(last_key, number, timeout)
+                return None
+            number += 1  # another process claimed it: the next number is the next request
+        # Every number tried was claimed meanwhile: remember the last (so the next check
+        # starts there) and refuse this request, briefly.
+        cache.set(last_key, number - 1, timeout)
+        return 1.0

@@ -7,6 +7,9 @@ synchronous (httpx, redis-py), so each call runs in Starlette's threadpool and t
 loop never waits on Meshes or Redis.
 """
 
+import inspect
+import logging
+import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,12 +24,21 @@ from starlette.templating import Jinja2Templates
 from meshes_bridge.fastapi.static import AssetApp
 from meshes_bridge.server import render
 from meshes_bridge.server.client import MeshesClient
+from meshes_bridge.server.identity import (
+    KeyFunction,
+    UserKeyError,
+    normalize_key,
+    stable_identity,
+    user_key,
+)
 from meshes_bridge.server.service import (
     MAX_BODY_BYTES,
     EmbedService,
     EndpointReply,
     EndpointRequest,
     PolicySource,
+    error_reply,
+    refuse_user_key,
 )
 from meshes_bridge.server.settings import MeshesSettings
 from meshes_bridge.server.stores import BindingStore
@@ -34,18 +46,26 @@ from meshes_bridge.server.stores import BindingStore
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11; only for type checkers
 
+log = logging.getLogger("meshes_bridge.fastapi")
+
 DEFAULT_PREFIX = "/meshes"
 DEFAULT_STATIC_PATH = "/static/meshes-bridge"
 SESSION_ROUTE = "meshes_bridge_session"
 REFRESH_ROUTE = "meshes_bridge_refresh"
 STATIC_ROUTE = "meshes_bridge_static"
 JINJA_GLOBAL = "meshes_embed"
+#: Named in a UserKeyError: what the host sets to give each user a usable key.
+KEY_OPTION = "MeshesBridge(user_key=...)"
+METHODS_REFUSED = ["GET", "PUT", "PATCH", "DELETE"]
 
 
 def default_user_key(user: Any) -> str:
-    """`str(user.id)` when the user has an `id`, else `str(user)`."""
-    user_id = getattr(user, "id", None)
-    return str(user_id) if user_id is not None else str(user)
+    """The user's stable identity: `id`, `pk`, `get_id()` or Starlette's `identity`, as
+    text; never the object's `repr` (`UserKeyError` naming ``user_key=`` instead)."""
+    key = normalize_key(stable_identity(user, KEY_OPTION), KEY_OPTION)
+    if key is None:
+        raise UserKeyError(f"the user's id is empty: set {KEY_OPTION}")
+    return key
 
 
 def _url_path(value: str, what: str, *, allow_root: bool) -> str:
@@ -79,6 +99,58 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)[: MAX_BODY_BYTES + 1]
 
 
+def _as_dependency(get_user: Callable[..., Any]) -> Callable[..., Any]:
+    """`get_user` as FastAPI should call it. ``lambda request: request.user`` (the natural
+    form with Starlette's AuthenticationMiddleware) has an unannotated `request`, which
+    FastAPI would read as a query parameter: it is given the request instead."""
+    try:
+        parameters = list(inspect.signature(get_user).parameters.values())
+    except (TypeError, ValueError):
+        return get_user
+    if len(parameters) != 1 or parameters[0].name != "request":
+        return get_user
+    if parameters[0].annotation is not inspect.Parameter.empty:
+        return get_user
+    if inspect.iscoroutinefunction(get_user):
+
+        async def user_of_async(request: Request) -> Any:
+            return await get_user(request)
+
+        return user_of_async
+
+    def user_of(request: Request) -> Any:
+        return get_user(request)
+
+    return user_of
+
+
+def _one_header(request: Request, name: str) -> str | None:
+    """A header's value; repeated, its values joined as a WSGI server joins them, so two
+    `Origin` headers are refused here as under Flask and Django rather than the first
+    one read."""
+    values = request.headers.getlist(name)
+    return ", ".join(values) if values else None
+
+
+def _response(reply: EndpointReply) -> Response:
+    return Response(
+        reply.json_bytes(),
+        status_code=reply.status,
+        headers=reply.headers,
+        media_type="application/json",
+    )
+
+
+async def _method_not_allowed() -> Response:
+    response = _response(error_reply(405, "method-not-allowed"))
+    response.headers["Allow"] = "POST"
+    return response
+
+
+async def _not_found() -> Response:
+    return _response(error_reply(404, "not-found"))
+
+
 class MeshesBridge:
     """The server half of meshes-bridge for a FastAPI (or Starlette) app.
 
@@ -89,11 +161,14 @@ class MeshesBridge:
         bridge.revoke_user(key)                        # on logout (await arevoke_user(key))
 
     `get_user` is a FastAPI dependency (sync or async, with sub-dependencies of its own)
-    returning the logged-in user or None; `user_key(user)` turns that user into the
-    `external_user_id` Meshes sees and the key its sessions are bound to (default
-    `default_user_key`). `policy` (a `MintPolicy`, or a callback `(user, request) ->
-    MintPolicy`), `store` and `client` go to the `EmbedService`; their defaults come from
-    the settings (Redis when MESHES_BRIDGE_REDIS_URL is set).
+    returning the logged-in user, or None; a user whose `is_authenticated` is false
+    (Starlette's `UnauthenticatedUser`) is anonymous too, so with Starlette's
+    `AuthenticationMiddleware`, ``get_user=lambda request: request.user`` is enough.
+    `user_key(user)` turns that user into the `external_user_id` Meshes sees and the key
+    its sessions are bound to (default: its `id`, `pk`, `get_id()` or Starlette's
+    `identity`; None, False or "" = anonymous). `policy` (a `MintPolicy`, or a callback
+    `(user, request) -> MintPolicy`), `store` and `client` go to the `EmbedService`; their
+    defaults come from the settings (Redis when MESHES_BRIDGE_REDIS_URL is set).
 
     A missing or bad setting raises `ConfigurationError` here, at app start.
     """
@@ -103,7 +178,7 @@ class MeshesBridge:
         settings: MeshesSettings | None = None,
         *,
         get_user: Callable[..., Any],
-        user_key: Callable[[Any], str] | None = None,
+        user_key: KeyFunction | None = None,
         policy: PolicySource | None = None,
         store: BindingStore | None = None,
         client: MeshesClient | None = None,
@@ -117,8 +192,8 @@ class MeshesBridge:
         self.static_path = _url_path(static_path, "static_path", allow_root=False)
         self.service = EmbedService(self.settings, client=client, store=store, policy=policy)
         self._owns_client = client is None
-        self._get_user = get_user
-        self._user_key = user_key or default_user_key
+        self._get_user = _as_dependency(get_user)
+        self._user_key = user_key
         self._static_app: AssetApp | None = None
         self.router = self._build_router()
 
@@ -142,8 +217,10 @@ class MeshesBridge:
     # -- the endpoints -------------------------------------------------------------------
 
     def user_key_of(self, user: Any) -> str | None:
-        """The key of `user` (None for an anonymous request)."""
-        return None if user is None else self._user_key(user)
+        """The key of `user`: None when anonymous (None, or `is_authenticated` false, as
+        Starlette's `UnauthenticatedUser`; or a `user_key` answer of None, False or "").
+        Raises `UserKeyError` when the user gives no usable key."""
+        return user_key(user, self._user_key, option=KEY_OPTION)
 
     def _build_router(self) -> APIRouter:
         router = APIRouter()
@@ -172,39 +249,58 @@ class MeshesBridge:
             response_class=Response,
             include_in_schema=False,
         )
+        # Other methods, and paths below the session URL that name no endpoint, get the
+        # endpoints' own JSON with no-store rather than the framework's pages.
+        for path in (self.session_path, self.refresh_path):
+            router.add_api_route(
+                path, _method_not_allowed, methods=METHODS_REFUSED, include_in_schema=False
+            )
+        router.add_api_route(
+            f"{self.prefix}/session/{{_rest:path}}",
+            _not_found,
+            methods=["POST", *METHODS_REFUSED],
+            include_in_schema=False,
+        )
         return router
 
     async def _answer(self, request: Request, user: Any, session_id: str | None) -> Response:
-        endpoint_request = EndpointRequest(
-            user_key=self.user_key_of(user),
-            origin=request.headers.get("origin"),
-            content_type=request.headers.get("content-type"),
-            body=await _read_body(request),
-            user=user,
-            native=request,
-        )
+        body = await _read_body(request)
+        try:
+            endpoint_request = EndpointRequest(
+                user_key=self.user_key_of(user),
+                origin=_one_header(request, "origin"),
+                content_type=_one_header(request, "content-type"),
+                body=body,
+                user=user,
+                native=request,
+            )
+        except UserKeyError as exc:
+            return _response(refuse_user_key("mint" if session_id is None else "refresh", exc))
         reply: EndpointReply
         if session_id is None:
             reply = await run_in_threadpool(self.service.mint, endpoint_request)
         else:
             reply = await run_in_threadpool(self.service.refresh, endpoint_request, session_id)
-        return Response(
-            reply.json_bytes(),
-            status_code=reply.status,
-            headers=reply.headers,
-            media_type="application/json",
-        )
+        return _response(reply)
 
     # -- logout --------------------------------------------------------------------------
 
-    def revoke_user(self, user_key: str) -> int:
+    def revoke_user(self, user_key: object) -> int:
         """Revoke every live Meshes session of `user_key` (call it on logout, before the
-        app forgets who the user was). Returns how many Meshes revoked; never raises for a
-        Meshes failure (logout must not fail). Blocks: from `async def` code use
-        `await arevoke_user(user_key)`."""
-        return self.service.revoke_user(str(user_key))
+        app forgets who the user was): the key `user_key_of(user)` gives, or that user
+        object itself. Returns how many Meshes revoked; never raises (logout must not
+        fail), and returns within the service's REVOKE_DEADLINE. Blocks: from `async def`
+        code use `await arevoke_user(user_key)`."""
+        key = user_key
+        if not isinstance(user_key, str | int | uuid.UUID):
+            try:
+                key = self.user_key_of(user_key)
+            except UserKeyError as exc:
+                log.error("logout: %s", exc)
+                return 0
+        return self.service.revoke_user(key)
 
-    async def arevoke_user(self, user_key: str) -> int:
+    async def arevoke_user(self, user_key: object) -> int:
         """`revoke_user` in the threadpool, for `async def` logout handlers."""
         return await run_in_threadpool(self.revoke_user, user_key)
 

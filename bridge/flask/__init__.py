@@ -26,7 +26,9 @@ environment, and registers the blueprint ``meshes_bridge``:
 * with Flask-Login, logout (its ``user_logged_out`` signal) revokes the user's sessions.
 
 The logged-in user is Flask-Login's ``current_user`` (its ``get_id()`` is the key Meshes
-sees as ``external_user_id``), or what a ``@bridge.user_loader`` callback returns.
+sees as ``external_user_id``; an anonymous user is refused 401), or the key a
+``@bridge.user_loader`` callback returns (``None``, ``False`` or ``""``: anonymous). Logout
+revokes the sessions bound under that same key.
 
 Flask-WTF's ``CSRFProtect`` would refuse the bridge's POSTs (they carry no form token).
 Exempt the blueprint: ``csrf.exempt(bridge.blueprint)``. The endpoints stay safe from
@@ -39,6 +41,7 @@ package only translates Flask's request and response.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -46,6 +49,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, url_for
 from markupsafe import Markup
+from werkzeug.routing import BaseConverter
 
 from meshes_bridge.flask import signals
 from meshes_bridge.flask.signals import session_minted, session_refreshed, sessions_revoked
@@ -53,7 +57,14 @@ from meshes_bridge.flask.static import serve_asset
 from meshes_bridge.flask.views import app_object, endpoint_request, to_response
 from meshes_bridge.server import render
 from meshes_bridge.server.client import MeshesClient
-from meshes_bridge.server.service import EmbedService, MintPolicy, default_store
+from meshes_bridge.server.identity import UserKeyError, normalize_key, user_key
+from meshes_bridge.server.service import (
+    EmbedService,
+    MintPolicy,
+    default_store,
+    error_reply,
+    refuse_user_key,
+)
 from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
 from meshes_bridge.server.static_files import asset_tree
 from meshes_bridge.server.stores import BindingStore
@@ -75,7 +86,12 @@ CONFIG_KEYS = tuple(ENVIRONMENT.values())
 # url_for would percent-encode "{session_id}"; this URL-safe stand-in is swapped for it.
 _SESSION_ID_STAND_IN = "__meshes_session_id__"
 
-UserLoader = Callable[[], Any]
+#: Named in a UserKeyError: what the host sets to give each user a usable key.
+KEY_OPTION = "@bridge.user_loader (or Flask-Login's get_id())"
+METHODS_REFUSED = ["GET", "PUT", "PATCH", "DELETE"]
+REST_CONVERTER = "meshes_bridge_rest"
+
+UserLoader = Callable[..., Any]
 PolicyLoader = Callable[[Any, Any], MintPolicy]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -144,6 +160,7 @@ class MeshesBridge:
         self.url_prefix = _path_prefix(url_prefix, "url_prefix", allow_root=True)
         self.static_url_path = _path_prefix(static_url_path, "static_url_path", allow_root=False)
         self._user_loader: UserLoader | None = None
+        self._loader_takes_user = False
         self._policy_loader: PolicyLoader | None = None
         self.blueprint = self._make_blueprint()
         if app is not None:
@@ -162,6 +179,7 @@ class MeshesBridge:
         # The policy is looked up per request, so a @policy_loader registered after
         # init_app (the usual order with app factories) still applies.
         service = EmbedService(settings, client=self.client, store=store, policy=self._policy)
+        app.url_map.converters.setdefault(REST_CONVERTER, _AnyRest)
         app.register_blueprint(self.blueprint)
         app.add_template_global(self.embed, JINJA_GLOBAL)
         app.extensions[EXTENSION_KEY] = service
@@ -177,10 +195,14 @@ class MeshesBridge:
         )
 
     def user_loader(self, callback: F) -> F:
-        """Register ``callback() -> str | None``: the logged-in user's key (the
-        ``external_user_id`` Meshes sees), or None when anonymous. It wins over
-        Flask-Login's ``current_user``; the policy callback then gets the key as `user`."""
+        """Register ``callback() -> key`` or ``callback(user) -> key``: the logged-in user's
+        key (the ``external_user_id`` Meshes sees; a non-empty str, an int or a UUID), or
+        ``None``, ``False`` or ``""`` when anonymous. It wins over Flask-Login's
+        ``get_id()``; with one parameter it is given Flask-Login's ``current_user`` (None
+        without Flask-Login) and, on logout, the user logging out, so logout revokes what
+        was bound under the same key. The policy callback gets the key as `user`."""
         self._user_loader = callback
+        self._loader_takes_user = _takes_one_argument(callback)
         return callback
 
     def policy_loader(self, callback: F) -> F:
@@ -192,14 +214,29 @@ class MeshesBridge:
 
     def _make_blueprint(self) -> Blueprint:
         blueprint = Blueprint(BLUEPRINT_NAME, __name__)
+        session, refresh = (
+            f"{self.url_prefix}/session",
+            f"{self.url_prefix}/session/<session_id>/refresh",
+        )
+        # merge_slashes=False: "session//refresh" is a bad id (404), not a redirect.
         blueprint.add_url_rule(
-            f"{self.url_prefix}/session", "session", self._mint_view, methods=["POST"]
+            session, "session", self._mint_view, methods=["POST"], merge_slashes=False
         )
         blueprint.add_url_rule(
-            f"{self.url_prefix}/session/<session_id>/refresh",
-            "refresh",
-            self._refresh_view,
-            methods=["POST"],
+            refresh, "refresh", self._refresh_view, methods=["POST"], merge_slashes=False
+        )
+        # Other methods, and paths below the session URL that name no endpoint, get the
+        # endpoints' own JSON with no-store rather than Flask's HTML pages.
+        for rule in (session, refresh):
+            blueprint.add_url_rule(
+                rule, None, _method_not_allowed, methods=METHODS_REFUSED, merge_slashes=False
+            )
+        blueprint.add_url_rule(
+            f"{session}/<{REST_CONVERTER}:_rest>",
+            "unknown",
+            _not_found,
+            methods=["POST", *METHODS_REFUSED],
+            merge_slashes=False,
         )
         blueprint.add_url_rule(
             f"{self.static_url_path}/<path:filename>", "asset", serve_asset, methods=["GET"]
@@ -222,24 +259,32 @@ class MeshesBridge:
     # -- who is asking, and what they may mint -------------------------------------------
 
     def current_user(self) -> tuple[str | None, Any]:
-        """``(user_key, user)`` for this request; ``(None, None)`` when anonymous."""
+        """``(user_key, user)`` for this request; ``(None, None)`` when anonymous. Raises
+        `UserKeyError` when the user gives no usable key (a set-up mistake)."""
         if self._user_loader is not None:
-            key = self._user_loader()
-            if key is None or key == "":
-                return None, None
-            return str(key), str(key)
+            key = self._loader_key(self._flask_login_user())
+            return key, key
         if getattr(current_app, "login_manager", None) is None:
             raise RuntimeError(
                 "meshes-bridge cannot tell who is logged in: set up Flask-Login's "
                 "LoginManager on this app, or register a @bridge.user_loader"
             )
+        user = self._flask_login_user()
+        key = user_key(user, _get_id, option=KEY_OPTION)
+        return (key, user) if key is not None else (None, None)
+
+    def _loader_key(self, user: Any) -> str | None:
+        assert self._user_loader is not None
+        value = self._user_loader(user) if self._loader_takes_user else self._user_loader()
+        return normalize_key(value, KEY_OPTION)
+
+    @staticmethod
+    def _flask_login_user() -> Any:
+        if getattr(current_app, "login_manager", None) is None:
+            return None
         from flask_login import current_user
 
-        user = current_user._get_current_object()
-        if user is None or not user.is_authenticated:
-            return None, None
-        key = user.get_id()
-        return (str(key) if key not in (None, "") else None), user
+        return current_user._get_current_object()
 
     def _policy(self, user: Any, native_request: Any) -> MintPolicy:
         if self._policy_loader is not None:
@@ -249,8 +294,12 @@ class MeshesBridge:
     # -- the endpoints -------------------------------------------------------------------
 
     def _mint_view(self) -> Response:
-        user_key, user = self.current_user()
-        reply = self.service().mint(endpoint_request(user_key, user))
+        try:
+            user_key, user = self.current_user()
+            request = endpoint_request(user_key, user)
+        except UserKeyError as exc:
+            return to_response(refuse_user_key("mint", exc))
+        reply = self.service().mint(request)
         if reply.status == 200:
             session_minted.send(
                 app_object(),
@@ -260,8 +309,12 @@ class MeshesBridge:
         return to_response(reply)
 
     def _refresh_view(self, session_id: str) -> Response:
-        user_key, user = self.current_user()
-        reply = self.service().refresh(endpoint_request(user_key, user), session_id)
+        try:
+            user_key, user = self.current_user()
+            request = endpoint_request(user_key, user)
+        except UserKeyError as exc:
+            return to_response(refuse_user_key("refresh", exc))
+        reply = self.service().refresh(request, session_id)
         if reply.status == 200:
             session_refreshed.send(
                 app_object(),
@@ -282,12 +335,21 @@ class MeshesBridge:
         user_logged_out.connect(self._on_logged_out, sender=app, weak=False)
 
     def _on_logged_out(self, app: Flask, user: Any = None, **_extra: Any) -> None:
-        get_id = getattr(user, "get_id", None)
-        key = get_id() if callable(get_id) else None
-        if key in (None, ""):
-            return
+        # Flask-Login sends this before it forgets the user, so a zero-argument
+        # @user_loader still sees who is logging out.
+        key: str | None = None
         try:
-            self.revoke_user(str(key), app=app)
+            if self._user_loader is not None:
+                key = self._loader_key(user)
+                if key is None and not _anonymous(user):
+                    log.warning(
+                        "logout: the @bridge.user_loader gave no key for the user logging "
+                        "out; call bridge.revoke_user(key) before logout_user()"
+                    )
+            else:
+                key = user_key(user, _get_id, option=KEY_OPTION)
+            if key is not None:
+                self.revoke_user(key, app=app)
         except Exception as exc:  # e.g. a host's sessions_revoked receiver: logout goes on
             log.error(
                 "could not revoke the Meshes sessions of user %s on logout: %s",
@@ -338,6 +400,47 @@ class MeshesBridge:
         """The Content-Security-Policy for a page with the embed (`frame-src` = the current
         app's MESHES_EMBED_ORIGIN); `extra` adds or replaces directives."""
         return render.content_security_policy(self.service().settings.embed_origin, extra)
+
+
+class _AnyRest(BaseConverter):
+    """The rest of a path, empty segments and all (werkzeug's `path` refuses a leading
+    slash, so "session//refresh" would reach Flask's HTML 404)."""
+
+    regex = ".*"
+    part_isolating = False
+
+
+def _takes_one_argument(callback: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: called without user
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(
+        p.kind in positional or p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters
+    )
+
+
+def _get_id(user: Any) -> object:
+    """Flask-Login's own identity for a user: `get_id()`."""
+    get_id = getattr(user, "get_id", None)
+    if not callable(get_id):
+        raise UserKeyError(f"a {type(user).__name__} has no get_id(): set {KEY_OPTION}")
+    return get_id()
+
+
+def _anonymous(user: Any) -> bool:
+    return user is None or not getattr(user, "is_authenticated", False)
+
+
+def _method_not_allowed(**_path: str) -> Response:
+    response = to_response(error_reply(405, "method-not-allowed"))
+    response.headers["Allow"] = "POST"
+    return response
+
+
+def _not_found(**_path: str) -> Response:
+    return to_response(error_reply(404, "not-found"))
 
 
 __all__ = [

@@ -5,7 +5,8 @@ A framework adapter turns its request into an `EndpointRequest` (who is logged i
 `EmbedService.refresh`, and turns the `EndpointReply` back into its own response. So the
 rules below are written (and tested) once for Flask, Django and FastAPI:
 
-1. no logged-in user -> 401 ``login-required``;
+1. no logged-in user -> 401 ``login-required`` (`meshes_bridge.server.identity` says who is
+   logged in, the same way for every adapter);
 2. an `Origin` header not in MESHES_ALLOWED_ORIGINS -> 403 ``origin-not-allowed``;
 3. a `Content-Type` other than application/json -> 415 ``unsupported-media-type``
    (a cross-site HTML form can send neither 2 nor 3);
@@ -14,10 +15,15 @@ rules below are written (and tested) once for Flask, Django and FastAPI:
    policy allows); anything else -> 400 ``field-not-allowed`` / ``bad-value`` with the
    field, and nothing is minted. User, workspace, role, TTLs and origins come from the
    host's policy, never from the browser;
-6. refresh: a session not bound to this user -> 404 ``not-found`` (the same answer as an
-   unknown id); Meshes says it is gone -> 404 ``session-gone``;
+6. refresh: the body is empty or ``{}`` (anything else -> 400, as for a mint); a session
+   not bound to this user -> 404 ``not-found`` (the same answer as an unknown id); Meshes
+   says it is gone -> 404 ``session-gone``;
 7. Meshes down or 5xx after retries -> 502 ``meshes-unavailable``; Meshes refusing our
    credentials -> 500 ``meshes-credentials`` and a log line naming the cause.
+
+A mint during which its user's logout began hands out no token: its session is revoked and
+the answer is 401 ``login-required``. A logout returns within REVOKE_DEADLINE seconds,
+whatever Meshes does.
 
 Every reply carries `Cache-Control: no-store`; no error body or log line holds a token,
 a launch URL, the JWT or the secret.
@@ -31,6 +37,8 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +52,7 @@ from meshes_bridge.server.errors import (
     MeshesRateLimitedError,
     MeshesUnavailableError,
 )
+from meshes_bridge.server.identity import UserKeyError, normalize_key
 from meshes_bridge.server.redaction import redact_text
 from meshes_bridge.server.render import LAUNCH_PAGES
 from meshes_bridge.server.settings import ConfigurationError, MeshesSettings
@@ -58,9 +67,10 @@ MAX_BODY_BYTES = 4096
 RATE_WINDOW = 60
 REVOKE_TIMEOUT = 3.0  # seconds for one revoke on logout (no retries)
 REVOKE_DEADLINE = 10.0  # seconds a logout may spend revoking
+REVOKE_WORKERS = 4  # revokes of one logout in flight at once
 BINDING_GRACE = 120  # seconds a binding outlives the token's expiry (clock skew, late refresh)
 FALLBACK_BINDING_TTL = 3600
-_SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
+_SESSION_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,200}")  # always fullmatch: "$" allows "\n"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -124,11 +134,11 @@ class EndpointRequest:
     native: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        # One notion of the key everywhere (binding, limits, external_user_id, logout),
-        # whatever type an adapter's user id has.
+        # One notion of the key everywhere (binding, limits, external_user_id, logout): an
+        # int or UUID id becomes its text; None, False and "" are anonymous; anything else
+        # raises UserKeyError rather than become a user.
         key: object = self.user_key  # as the adapter gave it, perhaps not a str
-        if key is not None and not isinstance(key, str):
-            object.__setattr__(self, "user_key", str(key))
+        object.__setattr__(self, "user_key", normalize_key(key, "the adapter's user key"))
 
 
 @dataclass(frozen=True)
@@ -146,12 +156,17 @@ class EndpointReply:
         return f"EndpointReply(status={self.status}, error={self.body.get('error')!r})"
 
 
-def _error(status: int, code: str, **extra: Any) -> EndpointReply:
+def error_reply(status: int, code: str, **extra: Any) -> EndpointReply:
+    """A JSON error answer, `{"error": code, **extra}`, no-store (`retry_after=` seconds
+    becomes a Retry-After header): the adapters' own refusals look like the service's."""
     headers = dict(NO_STORE)
     retry_after = extra.pop("retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return EndpointReply(status, {"error": code, **extra}, headers)
+
+
+_error = error_reply
 
 
 def _media_type(content_type: str | None) -> str:
@@ -163,6 +178,39 @@ def _canonical_origin(value: str) -> str | None:
         return parse_origin_only(value.strip()).serialize()
     except (OriginError, AttributeError):
         return None
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | EndpointReply:
+    """A request body as a JSON object (empty body: {}), or the 400 to answer."""
+    if len(raw) > MAX_BODY_BYTES:
+        return _error(400, "bad-value", field="body")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a few KB of "[[[[..." nest deeper than the decoder goes.
+        return _error(400, "bad-value", field="body")
+    if not isinstance(body, dict):
+        return _error(400, "bad-value", field="body")
+    return body
+
+
+def _refresh_body_refused(raw: bytes) -> EndpointReply | None:
+    """The browser chooses nothing on refresh: its body is empty or {}; else the 400."""
+    body = _json_object(raw)
+    if isinstance(body, EndpointReply):
+        return body
+    if body:
+        return _error(400, "field-not-allowed", field=str(min(body))[:64])
+    return None
+
+
+def refuse_user_key(endpoint: str, exc: UserKeyError) -> EndpointReply:
+    """The answer when the host's user gave no usable key: a set-up mistake, so a 500 and a
+    log line naming the option to set (the error's text holds no user data)."""
+    log.error("%s refused: %s", endpoint, exc)
+    return _error(500, "internal")
 
 
 def _seconds_until(expires_at: str, now: float) -> float | None:
@@ -192,12 +240,14 @@ class EmbedService:
         store: BindingStore | None = None,
         policy: PolicySource | None = None,
         clock: Callable[[], float] = time.time,
+        revoke_deadline: float = REVOKE_DEADLINE,
     ) -> None:
         self.settings = settings
         self.client = client or MeshesClient.from_settings(settings)
         self.store = store if store is not None else default_store(settings)
         self.policy: PolicySource = policy if policy is not None else MintPolicy()
         self._clock = clock
+        self._revoke_deadline = revoke_deadline
         self._secrets = (settings.secret_key,)
 
     # -- the endpoints -------------------------------------------------------------------
@@ -217,6 +267,8 @@ class EmbedService:
         # logged by type only: an exception's text could quote a request or a response.
         try:
             return handler(*args)
+        except UserKeyError as exc:
+            return refuse_user_key(endpoint, exc)
         except Exception as exc:
             log.error("%s failed: internal error (%s)", endpoint, type(exc).__name__)
             log.debug("%s failure", endpoint, exc_info=True)
@@ -244,6 +296,7 @@ class EmbedService:
         }
         if "resource" in chosen:
             fields["session_type"] = "resource"
+        logouts = self.store.logout_mark(request.user_key)
         try:
             session = self.client.create_session(
                 workspace_id=policy.workspace_id or self.settings.workspace_id, **fields
@@ -258,6 +311,13 @@ class EmbedService:
             # Unbound, no logout could find it: take it back rather than leave it live.
             self._revoke_quietly(session.session_id)
             raise
+        if self.store.logout_mark(request.user_key) != logouts:
+            # The user logged out while Meshes was minting: that logout could not see this
+            # session, so it is taken back here and no token leaves.
+            self._revoke_quietly(session.session_id)
+            self.store.unbind(session.session_id)
+            log.info("mint for user %s ended by a logout; session revoked", request.user_key)
+            return _error(401, "login-required")
         log.info("minted Meshes session %s for user %s", session.session_id, request.user_key)
         return EndpointReply(200, session.browser_json())
 
@@ -265,8 +325,11 @@ class EmbedService:
         refused = self._gate(request, "refresh", self.settings.refresh_limit)
         if refused is not None:
             return refused
+        bad_body = _refresh_body_refused(request.body)
+        if bad_body is not None:
+            return bad_body
         # Unknown, malformed and someone else's: one answer, so ids cannot be probed.
-        if not _SESSION_ID_RE.match(session_id or "") or (
+        if not _SESSION_ID_RE.fullmatch(session_id or "") or (
             self.store.owner(session_id) != request.user_key
         ):
             log.info("refresh of a session not bound to user %s refused", request.user_key)
@@ -285,23 +348,36 @@ class EmbedService:
 
     def revoke_user(self, user_key: object) -> int:
         """Revoke every live session bound to `user_key` (call on logout); returns how many
-        Meshes revoked. Never raises: logout must not fail. Each revoke is one quick call
-        (REVOKE_TIMEOUT, no retries) and the whole logout waits at most
-        REVOKE_DEADLINE seconds; a session Meshes could not revoke stays bound, so the next
-        logout tries again (and it ends with its TTL anyway)."""
-        key = str(user_key)
+        Meshes revoked. Never raises: logout must not fail.
+
+        First the user's logout mark changes, so a mint already in flight revokes its own
+        session instead of handing out a token. Then the bound sessions are revoked at
+        once, each one quick call (REVOKE_TIMEOUT, no retries), and the logout returns after
+        at most `revoke_deadline` seconds whatever Meshes does: a revoke still unanswered
+        then goes on in the background and its session stays bound, so the next logout
+        tries again (and it ends with its TTL anyway)."""
         try:
+            key = normalize_key(user_key, "the key given to revoke_user")
+        except UserKeyError as exc:
+            log.error("logout: %s", exc)
+            return 0
+        if key is None:
+            return 0
+        try:
+            self.store.begin_logout(key)
             session_ids = self.store.sessions_of(key)
         except Exception as exc:
             log.error("logout of user %s: the store failed (%s)", key, type(exc).__name__)
             return 0
-        deadline = time.monotonic() + REVOKE_DEADLINE
+        if not session_ids:
+            return 0
+        outcomes = self._revoke_all(session_ids)
         revoked = 0
         for session_id in session_ids:
-            if time.monotonic() >= deadline:
+            outcome = outcomes.get(session_id)
+            if outcome is None:
                 log.warning("logout of user %s: Meshes too slow, %s left bound", key, session_id)
                 continue
-            outcome = self._revoke_quietly(session_id)
             revoked += outcome == "revoked"
             if outcome in ("revoked", "gone"):
                 try:
@@ -311,6 +387,24 @@ class EmbedService:
         if revoked:
             log.info("revoked %d Meshes session(s) of user %s on logout", revoked, key)
         return revoked
+
+    def _revoke_all(self, session_ids: list[str]) -> dict[str, str]:
+        """Each session's revoke outcome, for those Meshes answered within the deadline.
+        Only the Meshes calls run in worker threads; the store is used by the caller."""
+        pool = ThreadPoolExecutor(
+            max_workers=min(REVOKE_WORKERS, len(session_ids)),
+            thread_name_prefix="meshes-bridge-revoke",
+        )
+        try:
+            futures: dict[Future[str], str] = {
+                pool.submit(self._revoke_quietly, session_id): session_id
+                for session_id in session_ids
+            }
+            done, _late = wait_for_futures(futures, timeout=self._revoke_deadline)
+            return {futures[future]: future.result() for future in done}
+        finally:
+            # Late revokes end on their own (REVOKE_TIMEOUT); queued ones never start.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _revoke_quietly(self, session_id: str) -> str:
         """ "revoked", "gone" (already) or "failed"; logged, never raised."""
@@ -356,17 +450,9 @@ class EmbedService:
 
     def _browser_choices(self, raw: bytes, policy: MintPolicy) -> dict[str, Any] | EndpointReply:
         """The fields the browser may choose, checked; or the 400 to answer."""
-        if len(raw) > MAX_BODY_BYTES:
-            return _error(400, "bad-value", field="body")
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            # RecursionError: a few KB of "[[[[..." nest deeper than the decoder goes.
-            return _error(400, "bad-value", field="body")
-        if not isinstance(body, dict):
-            return _error(400, "bad-value", field="body")
+        body = _json_object(raw)
+        if isinstance(body, EndpointReply):
+            return body
         for name in sorted(body):
             allowed = name == "launch_page" or (
                 name in ("resource", "resource_id") and policy.allowed_resources
@@ -475,6 +561,8 @@ __all__ = [
     "MintPolicy",
     "PolicySource",
     "default_store",
+    "error_reply",
     "read_bounded",
+    "refuse_user_key",
     "request_from_headers",
 ]

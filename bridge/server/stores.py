@@ -22,6 +22,9 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 DEFAULT_PREFIX = "meshes-bridge"
+#: How long a user's logout mark is kept: far longer than any mint can take, so a mint
+#: never sees it vanish between its start and its end (which would look like a logout).
+LOGOUT_MARK_TTL = 24 * 3600
 
 
 @runtime_checkable
@@ -40,6 +43,14 @@ class BindingStore(Protocol):
     def sessions_of(self, user_key: str) -> list[str]:
         """The live session ids bound to `user_key`."""
 
+    def begin_logout(self, user_key: str) -> None:
+        """A logout of `user_key` begins: change its `logout_mark`, for every process."""
+
+    def logout_mark(self, user_key: str) -> int:
+        """A number that changes each time a logout of `user_key` begins (0: none known).
+        A mint reads it before asking Meshes and again once its session is bound: if it
+        changed, the user logged out meanwhile and the session is revoked, not handed out."""
+
     def hit(self, bucket: str, limit: int, window_seconds: int) -> float | None:
         """A sliding-window limit: None (and the request is counted) when `bucket` had
         fewer than `limit` requests in the last `window_seconds`; else the seconds until
@@ -56,6 +67,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._owners: dict[str, tuple[str, float]] = {}
         self._hits: dict[str, deque[float]] = {}  # bucket -> request times, oldest first
+        self._logouts: dict[str, int] = {}
 
     def bind(self, session_id: str, user_key: str, ttl_seconds: float) -> None:
         with self._lock:
@@ -77,6 +89,14 @@ class MemoryStore:
         now = self._clock()
         with self._lock:
             return [s for s, (u, until) in self._owners.items() if u == user_key and until > now]
+
+    def begin_logout(self, user_key: str) -> None:
+        with self._lock:
+            self._logouts[user_key] = self._logouts.get(user_key, 0) + 1
+
+    def logout_mark(self, user_key: str) -> int:
+        with self._lock:
+            return self._logouts.get(user_key, 0)
 
     def hit(self, bucket: str, limit: int, window_seconds: int) -> float | None:
         now = self._clock()
@@ -172,6 +192,19 @@ class RedisStore:
         if stale:
             self._redis.srem(self._user_key(user_key), *stale)
         return live
+
+    def _logout_key(self, user_key: str) -> str:
+        return f"{self._prefix}:logout:{user_key}"
+
+    def begin_logout(self, user_key: str) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.incr(self._logout_key(user_key))
+        pipe.expire(self._logout_key(user_key), LOGOUT_MARK_TTL)
+        pipe.execute()
+
+    def logout_mark(self, user_key: str) -> int:
+        value = self._redis.get(self._logout_key(user_key))
+        return int(value) if value is not None else 0
 
     def hit(self, bucket: str, limit: int, window_seconds: int) -> float | None:
         # One atomic script with Redis' own clock: every process counts against the same

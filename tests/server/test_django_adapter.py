@@ -10,6 +10,7 @@ did already, with this app installed) and changes settings only through
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -18,8 +19,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -96,24 +100,37 @@ elif "meshes_bridge.django" not in settings.INSTALLED_APPS:  # pragma: no cover
 from django.contrib.auth import get_user_model  # noqa: E402 - needs the configured settings
 from django.contrib.staticfiles import finders  # noqa: E402
 from django.core import checks  # noqa: E402
+from django.core.cache.backends.base import InvalidCacheKey, memcache_key_warnings  # noqa: E402
 from django.core.cache.backends.locmem import LocMemCache  # noqa: E402
 from django.core.cache.backends.redis import RedisCache  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.template import RequestContext, Template  # noqa: E402
 from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.urls import include, path  # noqa: E402
+from django.utils.crypto import get_random_string  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 from meshes_bridge import assets  # noqa: E402
+from meshes_bridge.django import conf, views  # noqa: E402
 from meshes_bridge.django.finders import MeshesBridgeFinder  # noqa: E402
 from meshes_bridge.django.service import get_service, reset_service  # noqa: E402
 from meshes_bridge.django.store import DjangoCacheStore  # noqa: E402
-from meshes_bridge.server.service import MintPolicy  # noqa: E402
+from meshes_bridge.server.service import MAX_BODY_BYTES, MintPolicy  # noqa: E402
 from meshes_bridge.server.static_files import asset_tree  # noqa: E402
 from meshes_bridge.server.stores import BindingStore  # noqa: E402
+from meshes_bridge.testing.app_server import serve_asgi  # noqa: E402
 from meshes_bridge.testing.doubles import Servers  # noqa: E402
 from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY  # noqa: E402
-from meshes_bridge.testing.processes import AppProcess, RedisServer, free_port  # noqa: E402
+from meshes_bridge.testing.processes import (  # noqa: E402
+    LOOPBACK,
+    AppProcess,
+    RedisServer,
+    free_port,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION = "/meshes/session"
@@ -138,6 +155,19 @@ def admin_policy(user: Any, request: Any) -> MintPolicy:
 
 def email_key(user: Any) -> str:
     return f"user-{user.username}"
+
+
+class Opaque:
+    """What a faulty MESHES_BRIDGE_USER_KEY may return: no id (its repr is no key)."""
+
+
+class MemcachedLikeCache(LocMemCache):
+    """A LocMemCache refusing the keys memcached refuses, as Django's memcached backends
+    do (`BaseMemcachedCache.validate_key`)."""
+
+    def validate_key(self, key: str) -> None:
+        for warning in memcache_key_warnings(key):
+            raise InvalidCacheKey(warning)
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -603,10 +633,22 @@ def test_anonymous_gets_401_json_not_a_login_redirect(configured: Servers) -> No
     assert configured.api.calls() == []
 
 
-def test_only_post(alice: Client) -> None:
-    assert alice.get(SESSION).status_code == 405
-    assert alice.put(SESSION, "{}", content_type="application/json").status_code == 405
-    assert alice.get(f"{SESSION}/sess_x/refresh").status_code == 405
+def test_only_post_and_other_methods_get_the_json_405(alice: Client) -> None:
+    refresh = f"{SESSION}/sess_x/refresh"
+    answers = [
+        alice.get(SESSION),
+        alice.put(SESSION, "{}", content_type="application/json"),
+        alice.delete(SESSION),
+        alice.get(refresh),
+        alice.patch(refresh, "{}", content_type="application/json"),
+    ]
+    for answer in answers:
+        assert answer.status_code == 405
+        assert answer.json() == {"error": "method-not-allowed"}
+        assert answer["Allow"] == "POST"
+        assert answer["Cache-Control"].startswith("no-store")
+    head = alice.head(SESSION)
+    assert (head.status_code, head["Allow"], head["Cache-Control"]) == (405, "POST", "no-store")
 
 
 def test_mint_and_refresh_for_the_logged_in_user(alice: Client, configured: Servers) -> None:
@@ -667,18 +709,58 @@ def test_the_rate_limit_answers_429(alice: Client) -> None:
     assert 1 <= int(limited["Retry-After"]) <= 60
 
 
-def test_csrf_is_enforced(configured: Servers) -> None:
+def test_other_paths_below_the_session_url_are_the_json_404(alice: Client) -> None:
+    for below in ("session/", "session//refresh", "session/a/b/refresh", "session/x/renew"):
+        for answer in (post(alice, f"/meshes/{below}"), alice.get(f"/meshes/{below}")):
+            assert (answer.status_code, answer.json()) == (404, {"error": "not-found"}), below
+            assert answer["Cache-Control"].startswith("no-store")
+    enforced = Client(enforce_csrf_checks=True)  # no token: still the 404, not a 403 page
+    assert post(enforced, "/meshes/session/x/renew").status_code == 404
+
+
+def assert_csrf_refused(answer: Any) -> None:
+    """Django's CSRF check refused it, with the endpoints' JSON, not the HTML page."""
+    assert answer.status_code == 403
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json() == {"error": "csrf-failed"}
+    assert answer["Cache-Control"].startswith("no-store")
+
+
+@pytest.mark.parametrize("middleware", ["with", "without"])
+def test_csrf_is_enforced(
+    configured: Servers, middleware: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = settings.MIDDLEWARE
+    if middleware == "without":  # the views' own check still holds
+        stack = [m for m in stack if "csrf" not in m]
     client = Client(enforce_csrf_checks=True)
     client.force_login(user("alice"))
-    refused = post(client, SESSION)
-    assert refused.status_code == 403
-    assert configured.api.calls("create") == []
-    forged = post(client, SESSION, **{"X-CSRFToken": "forged" * 6})
-    assert forged.status_code == 403
     client.get("/page")  # the page sets the cookie the bridge reads
     token = client.cookies["csrftoken"].value
-    allowed = post(client, SESSION, **{"X-CSRFToken": token})
-    assert allowed.status_code == 200, allowed.content
+    with override_settings(MIDDLEWARE=stack):
+        assert_csrf_refused(post(client, SESSION))
+        assert_csrf_refused(post(client, f"{SESSION}/sess_x/refresh"))
+        assert_csrf_refused(post(client, SESSION, **{"X-CSRFToken": "forged" * 6}))
+        assert configured.api.calls("create") == []
+        assert "Forbidden (CSRF token from the 'X-Csrftoken' HTTP header" in caplog.text
+        allowed = post(client, SESSION, **{"X-CSRFToken": token})
+        assert allowed.status_code == 200, allowed.content
+
+
+def test_a_foreign_or_repeated_origin_is_refused(alice: Client, configured: Servers) -> None:
+    # A WSGI server joins repeated headers with a comma: two Origin headers are one value
+    # naming two origins, which neither Django's CSRF check nor the service accepts.
+    repeated = {"HTTP_ORIGIN": "http://testserver,https://evil.example"}
+    answer = alice.post(SESSION, {}, content_type="application/json", **repeated)
+    assert (answer.status_code, answer.json()) == (403, {"error": "origin-not-allowed"})
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user("alice"))
+    client.get("/page")
+    token = client.cookies["csrftoken"].value
+    for origin in ("http://testserver,https://evil.example", "https://evil.example"):
+        headers = {"HTTP_ORIGIN": origin, "HTTP_X_CSRFTOKEN": token}
+        assert_csrf_refused(client.post(SESSION, {}, content_type="application/json", **headers))
+    assert configured.api.calls("create") == []
 
 
 def test_policy_and_user_key_settings(alice: Client, configured: Servers) -> None:
@@ -688,6 +770,302 @@ def test_policy_and_user_key_settings(alice: Client, configured: Servers) -> Non
         session_id = post(alice, SESSION).json()["session_id"]
     view = configured.fake.session(session_id)
     assert (view.role, view.external_user_id) == ("admin", "user-alice")
+
+
+def test_the_default_user_key_is_the_primary_key(configured: Servers) -> None:
+    alice = user("alice")
+    assert conf.user_key(alice) == str(alice.pk)
+    assert conf.user_key(None) is None
+    assert conf.user_key(get_user_model()()) is None  # unsaved: no pk yet, anonymous
+
+
+@pytest.mark.parametrize("value", [False, None, ""])
+def test_a_user_key_of_none_false_or_empty_means_anonymous(
+    alice: Client, configured: Servers, value: object
+) -> None:
+    with override_settings(MESHES_BRIDGE_USER_KEY=lambda user: value):
+        answers = [post(alice, SESSION), post(alice, f"{SESSION}/sess_x/refresh")]
+    for answer in answers:
+        assert (answer.status_code, answer.json()) == (401, {"error": "login-required"})
+    assert configured.api.calls("create") == []
+
+
+@pytest.mark.parametrize("value", [True, Opaque(), 1.5], ids=["true", "object", "float"])
+def test_a_user_key_that_is_no_id_is_a_500_naming_the_setting(
+    alice: Client, configured: Servers, caplog: pytest.LogCaptureFixture, value: object
+) -> None:
+    with override_settings(MESHES_BRIDGE_USER_KEY=lambda user: value):
+        answers = [post(alice, SESSION), post(alice, f"{SESSION}/sess_x/refresh")]
+        alice.logout()  # the receiver meets the same key: logout still succeeds
+    for answer in answers:
+        assert (answer.status_code, answer.json()) == (500, {"error": "internal"})
+        assert answer["Cache-Control"].startswith("no-store")
+        assert answer["Content-Type"] == "application/json"
+    assert configured.api.calls("create") == []
+    named = [r for r in caplog.records if "MESHES_BRIDGE_USER_KEY" in r.getMessage()]
+    assert len(named) == 3  # mint, refresh, logout
+    assert "Opaque object" not in caplog.text
+
+
+def test_the_user_key_and_policy_paths_are_imported_once(
+    alice: Client, configured: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imported: list[str] = []
+    real_import = conf.import_string
+
+    def counting_import(dotted: str) -> Any:
+        imported.append(dotted)
+        return real_import(dotted)
+
+    monkeypatch.setattr(conf, "import_string", counting_import)
+    key_path, policy_path = f"{__name__}.email_key", f"{__name__}.admin_policy"
+    with override_settings(MESHES_BRIDGE_USER_KEY=key_path, MESHES_BRIDGE_POLICY=policy_path):
+        for _ in range(3):
+            assert post(alice, SESSION).status_code == 200
+        alice.logout()
+        assert sorted(imported) == [policy_path, key_path]
+    assert len(configured.api.revoked_ids()) == 3  # the logout found them by that key
+    with override_settings(MESHES_BRIDGE_USER_KEY=key_path):  # a change imports afresh
+        get_service()
+        assert post(Client(), SESSION).status_code == 401
+    assert imported.count(key_path) == 2
+
+
+def test_a_session_id_ending_in_a_newline_is_not_found(alice: Client) -> None:
+    # The path's %0A reaches the view (<str:...> takes any character but "/"); the
+    # store must not build a cache key memcached refuses from it (a 500).
+    memcached_like = {
+        "default": {
+            "BACKEND": f"{__name__}.MemcachedLikeCache",
+            "LOCATION": "meshes-bridge-memcached-like",
+        }
+    }
+    with override_settings(CACHES=memcached_like):
+        session_id = post(alice, SESSION).json()["session_id"]
+        assert post(alice, f"{SESSION}/{session_id}/refresh").status_code == 200
+        answer = post(alice, f"{SESSION}/abc%0A/refresh")
+        again = post(alice, f"{SESSION}/{session_id}%0A/refresh")
+    for refused in (answer, again):
+        assert (refused.status_code, refused.json()) == (404, {"error": "not-found"})
+
+
+# -- the body ----------------------------------------------------------------------------------
+
+
+class Stream:
+    """A WSGI input stream that counts what it hands out; `endless` never ends."""
+
+    def __init__(self, data: bytes = b"", endless: bool = False) -> None:
+        self.data, self.endless, self.handed_out = data, endless, 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.endless:
+            chunk = b"x" * min(1000, size if size is not None and size >= 0 else 1000)
+        else:
+            end = len(self.data) if size is None or size < 0 else self.handed_out + size
+            chunk = self.data[self.handed_out : end][:1000]  # short reads, like a socket
+        self.handed_out += len(chunk)
+        return chunk
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self.read(size)
+
+
+def call_view(stream: Stream, *, content_length: int | None, **environ: Any) -> HttpResponse:
+    """The mint view called with `stream` as wsgi.input; chunked when no content_length."""
+    extra: dict[str, Any] = {"wsgi.input": stream, "CONTENT_TYPE": "application/json", **environ}
+    if content_length is None:
+        extra.update(CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked")
+    else:
+        extra["CONTENT_LENGTH"] = str(content_length)
+    request = RequestFactory().generic("POST", SESSION, **extra)
+    request.user = user("alice")
+    request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+    return views.session(request)
+
+
+def assert_json(answer: Any, status: int, body: dict[str, Any]) -> None:
+    assert answer.status_code == status, answer.content[:300]
+    assert answer["Content-Type"] == "application/json"
+    assert json.loads(answer.content) == body
+    assert answer["Cache-Control"].startswith("no-store")
+
+
+TOO_BIG = {"error": "bad-value", "field": "body"}
+SMUGGLED = {"error": "field-not-allowed", "field": "role"}
+
+
+def test_a_big_body_is_read_no_further_than_the_limit(configured: Servers) -> None:
+    big = Stream(b'{"launch_page": "' + b"x" * 3_000_000 + b'"}')
+    assert_json(call_view(big, content_length=len(big.data)), 400, TOO_BIG)
+    assert big.handed_out <= MAX_BODY_BYTES + 1
+    assert configured.api.calls("create") == []
+
+
+def test_a_chunked_body_is_read_when_the_server_dechunks_it(configured: Servers) -> None:
+    endless = Stream(endless=True)
+    assert_json(
+        call_view(endless, content_length=None, **{"wsgi.input_terminated": True}), 400, TOO_BIG
+    )
+    assert endless.handed_out <= MAX_BODY_BYTES + 1
+    smuggled = Stream(b'{"role": "owner"}')
+    assert_json(
+        call_view(smuggled, content_length=None, **{"wsgi.input_terminated": True}), 400, SMUGGLED
+    )
+    assert configured.api.calls("create") == []
+
+
+def test_a_chunked_body_no_server_dechunked_is_refused(
+    configured: Servers, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = Stream(b"11\r\n" + b'{"role": "owner"}' + b"\r\n0\r\n\r\n")
+    assert_json(call_view(raw, content_length=None), 400, TOO_BIG)
+    assert raw.handed_out == 0  # the raw chunks are never parsed as a body
+    assert "Transfer-Encoding" in caplog.text and "runserver" in caplog.text
+    assert configured.api.calls("create") == []
+
+
+# -- over real HTTP ----------------------------------------------------------------------------
+
+
+@contextmanager
+def served(kind: str) -> Iterator[int]:
+    """This process's project over real HTTP on a free port (the port): under "werkzeug"
+    (it de-chunks a body and says so, as gunicorn does), "runserver" (Django's development
+    server, which does not) or "uvicorn" (Django's ASGI handler)."""
+    if kind == "uvicorn":
+        app = serve_asgi(ASGIHandler, {})
+        try:
+            yield app.port
+        finally:
+            app.stop()
+        return
+    if kind == "werkzeug":
+        server: Any = make_server(LOOPBACK, 0, WSGIHandler(), threaded=True)
+    else:
+        server = ThreadedWSGIServer((LOOPBACK, 0), WSGIRequestHandler)
+        server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def over_http(port: int, body: bytes | list[bytes], headers: list[tuple[str, str]]) -> Answer:
+    """A mint POST written by hand: `body` with a Content-Length, or a list of chunks sent
+    with Transfer-Encoding: chunked. A server may answer before the body is all sent and
+    close (runserver, after the answer, reads the unread chunks as the next request and
+    refuses it): the answer is read all the same, as browsers and httpx do."""
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+    try:
+        connection.putrequest("POST", SESSION, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        try:
+            if isinstance(body, list):
+                connection.putheader("Transfer-Encoding", "chunked")
+                connection.endheaders()
+                for chunk in body:
+                    connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                connection.send(b"0\r\n\r\n")
+            else:
+                connection.putheader("Content-Length", str(len(body)))
+                connection.endheaders(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        response = connection.getresponse()
+        headers_in = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, headers_in, response.read())
+    finally:
+        connection.close()
+
+
+def assert_answer(answer: Answer, status: int, body: dict[str, Any]) -> None:
+    assert answer.status == status, answer.body[:300]
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == body
+    assert answer.headers["cache-control"].startswith("no-store")
+
+
+@pytest.fixture
+def alice_headers(alice: Client) -> list[tuple[str, str]]:
+    """What the bridge sends for alice: her session cookie, the CSRF cookie and header."""
+    token = get_random_string(32)
+    session = alice.cookies[settings.SESSION_COOKIE_NAME].value
+    cookies = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={token}"
+    return [
+        ("Host", "testserver"),
+        ("Content-Type", "application/json"),
+        ("Cookie", cookies),
+        ("X-CSRFToken", token),
+    ]
+
+
+@pytest.mark.parametrize("server", ["werkzeug", "uvicorn"])
+def test_a_chunked_body_is_read_like_any_other(
+    server: str, alice_headers: list[tuple[str, str]], configured: Servers
+) -> None:
+    with served(server) as port:
+        smuggled = over_http(port, [b'{"role": ', b'"owner"}'], alice_headers)
+        chosen = over_http(port, [b'{"launch_page": ', b'"dashboard"}'], alice_headers)
+    assert_answer(smuggled, 400, SMUGGLED)
+    assert chosen.status == 200, chosen.body[:300]
+    assert configured.fake.session(chosen.json()["session_id"]).launch_page == "dashboard"
+    assert len(configured.api.calls("create")) == 1
+
+
+def test_runserver_refuses_a_chunked_body_it_cannot_read(
+    alice_headers: list[tuple[str, str]], configured: Servers, caplog: pytest.LogCaptureFixture
+) -> None:
+    with served("runserver") as port:
+        answer = over_http(port, [b'{"launch_page": "dashboard"}'], alice_headers)
+    assert_answer(answer, 400, TOO_BIG)
+    assert "Transfer-Encoding" in caplog.text
+    assert configured.api.calls("create") == []
+
+
+@pytest.mark.parametrize("server", ["werkzeug", "runserver", "uvicorn"])
+def test_a_body_over_4_kb_is_the_json_400(
+    server: str,
+    alice_headers: list[tuple[str, str]],
+    configured: Servers,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    big = b'{"launch_page": "' + b"x" * 3_000_000 + b'"}'
+    with served(server) as port:
+        sized = over_http(port, big, alice_headers)
+        chunked = over_http(
+            port, [big[i : i + 65536] for i in range(0, len(big), 65536)], alice_headers
+        )
+    assert_answer(sized, 400, TOO_BIG)
+    assert_answer(chunked, 400, TOO_BIG)
+    assert "Traceback" not in caplog.text and "RequestDataTooBig" not in caplog.text
+    assert configured.api.calls("create") == []
+
+
+def test_repeated_origin_headers_are_refused_over_http(
+    alice_headers: list[tuple[str, str]], configured: Servers
+) -> None:
+    origins = [("Origin", "http://testserver"), ("Origin", "https://evil.example")]
+    with served("werkzeug") as port:
+        answer = over_http(port, b"{}", [*alice_headers, *origins])
+        alone = over_http(port, b"{}", [*alice_headers, origins[0]])
+    assert_answer(answer, 403, {"error": "csrf-failed"})
+    assert alone.status == 200, alone.body[:300]
 
 
 def test_no_secret_or_token_in_the_logs(

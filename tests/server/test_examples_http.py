@@ -1,14 +1,19 @@
 """Section 4 of server-interface.md over real HTTP, for each framework: the example app
 runs under its framework's real server as a separate process, minting through the fake
-Meshes management API, with bindings and rate limits in a private Redis."""
+Meshes management API, with bindings and rate limits in a private Redis. Also what the
+examples' own login and logout must hold, since the logged-in user is who embeds are
+minted for: other sites' forms cannot log anyone in or out, and logout ends the session on
+the server."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from e2e.examples import FRAMEWORKS, Visitor, start_example
+from e2e import examples
+from e2e.examples import FRAMEWORKS, PASSWORD, form_token, start_example
 from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY
 from meshes_bridge.testing.processes import AppProcess, RedisServer
@@ -21,6 +26,22 @@ FORBIDDEN_FIELDS = (
     "ttl_seconds",
     "scopes",
 )
+
+
+EVIL_ORIGIN = "https://evil.example"
+
+
+# The forms' hidden CSRF field: Django's, and Flask-WTF's name the FastAPI example shares.
+class Visitor(examples.Visitor):
+    """The e2e Visitor, telling whether its session still reaches `/`."""
+
+    def is_logged_in(self) -> bool:
+        page = self.http.get("/")
+        if page.status_code in (302, 303):
+            assert "/login" in page.headers["location"]
+            return False
+        assert page.status_code == 200, page.status_code
+        return True
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
@@ -80,6 +101,55 @@ def test_login_is_required(app: AppProcess, meshes: Servers) -> None:
         assert anonymous.login("alice", "wrong-password").status_code == 401
         assert_error(anonymous.mint(), 401, "login-required")
     assert meshes.api.calls() == []
+
+
+def test_another_sites_form_cannot_log_the_visitor_in(app: AppProcess, meshes: Servers) -> None:
+    """Login CSRF: a page elsewhere posts the attacker's credentials to /login from the
+    victim's browser, so that the embed would show the attacker's Meshes data."""
+    credentials = {"username": "bob", "password": PASSWORD}
+    with Visitor(app) as victim, Visitor(app) as attacker:
+        # From the attacker's page: a foreign Origin and no token (the victim's cookies are
+        # sent, as a browser without SameSite would).
+        refused = victim.http.post("/login", data=credentials, headers={"Origin": EVIL_ORIGIN})
+        assert refused.status_code in (400, 403), refused.status_code
+        assert not victim.is_logged_in()
+        assert_error(victim.mint(), 401, "login-required")
+        # The attacker's own valid token does not fit the victim's session.
+        stolen = form_token(attacker.http.get("/login").text)
+        assert stolen
+        refused = victim.http.post("/login", data={**credentials, **stolen})
+        assert refused.status_code in (400, 403), refused.status_code
+        assert not victim.is_logged_in()
+    with httpx.Client(base_url=app.url, follow_redirects=False) as fresh:  # no cookie at all
+        refused = fresh.post("/login", data=credentials, headers={"Origin": EVIL_ORIGIN})
+        assert refused.status_code in (400, 403), refused.status_code
+        assert fresh.get("/").status_code in (302, 303)
+    assert meshes.api.calls() == []
+
+
+def test_another_sites_form_cannot_log_the_user_out(alice: Visitor, meshes: Servers) -> None:
+    session_id = alice.mint().json()["session_id"]
+    refused = alice.http.post("/logout", headers={"Origin": EVIL_ORIGIN})
+    assert refused.status_code in (400, 403), refused.status_code
+    refused = alice.http.post("/logout", data={"csrf_token": "forged", "csrfmiddlewaretoken": "x"})
+    assert refused.status_code in (400, 403), refused.status_code
+    assert alice.is_logged_in()
+    assert meshes.api.revoked_ids() == []
+    assert alice.refresh(session_id).status_code == 200
+
+
+def test_a_cookie_saved_before_logout_does_not_work_after_it(
+    alice: Visitor, meshes: Servers
+) -> None:
+    """Logout ends the session on the server: a copy of the cookie (a shared computer, a
+    stolen backup) cannot carry on as the user."""
+    saved = httpx.Cookies(alice.http.cookies)
+    assert alice.logout().status_code in (302, 303)
+    with Visitor(alice.app) as replay:
+        replay.http.cookies = saved
+        assert not replay.is_logged_in()
+        assert_error(replay.mint(), 401, "login-required")
+    assert meshes.api.calls("create") == []
 
 
 def test_a_mint_and_a_refresh_for_the_logged_in_user(alice: Visitor, meshes: Servers) -> None:

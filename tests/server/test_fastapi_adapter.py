@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -545,16 +546,26 @@ def start_example(servers: Servers, **extra: str) -> AppProcess:
     return AppProcess(argv, env=example_env(servers, port, **extra), port=port, cwd=ROOT)
 
 
+def form_token(page: str) -> str:
+    """The hidden CSRF field of the example's forms."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "no csrf_token field"
+    return found.group(1)
+
+
 def test_example_serves_login_page_and_flow(fake: Servers) -> None:
     with start_example(fake) as app, httpx.Client(base_url=app.url) as http:
         login = http.get("/login")
         assert login.status_code == 200
         assert 'name="username"' in login.text and 'name="password"' in login.text
         assert http.get("/").headers["location"] == "/login"
-        wrong = http.post("/login", data={"username": "alice", "password": "nope"})
+        alice = {"username": "alice", "password": "demo-password"}
+        assert http.post("/login", data=alice).status_code == 403  # no CSRF token
+        token = {"csrf_token": form_token(login.text)}
+        wrong = http.post("/login", data={"username": "alice", "password": "nope", **token})
         assert wrong.status_code == 401 and 'name="username"' in wrong.text
 
-        logged_in = http.post("/login", data={"username": "alice", "password": "demo-password"})
+        logged_in = http.post("/login", data={**alice, **token})
         assert (logged_in.status_code, logged_in.headers["location"]) == (303, "/")
         page = http.get("/", params={"runtime": "pyodide"})
         assert page.status_code == 200
@@ -573,7 +584,7 @@ def test_example_serves_login_page_and_flow(fake: Servers) -> None:
         session = minted.json()
         assert fake.api.calls("create")[0].body["external_user_id"] == "alice"
 
-        out = http.post("/logout")
+        out = http.post("/logout", data={"csrf_token": form_token(page.text)})
         assert (out.status_code, out.headers["location"]) == (303, "/login")
         assert fake.api.revoked_ids() == [session["session_id"]]
         assert http.get("/").status_code == 303  # logged out
@@ -590,7 +601,9 @@ def test_example_with_redis_keeps_bindings_there(fake: Servers) -> None:
     with RedisServer() as redis_server:
         with start_example(fake, MESHES_BRIDGE_REDIS_URL=redis_server.url) as app:
             with httpx.Client(base_url=app.url) as http:
-                http.post("/login", data={"username": "bob", "password": "demo-password"})
+                token = form_token(http.get("/login").text)
+                bob = {"username": "bob", "password": "demo-password", "csrf_token": token}
+                assert http.post("/login", data=bob).status_code == 303
                 minted = http.post(
                     "/meshes/session",
                     content=b"{}",
@@ -620,3 +633,40 @@ def test_example_refuses_to_start_without_configuration(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "MESHES_ORG_ID" in result.stderr and "MESHES_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- the same answers as Flask and Django on the endpoints' paths -------------------------
+
+
+def test_two_origin_headers_are_refused() -> None:
+    client = client_for(MeshesBridge(OFFLINE, get_user=header_user))
+    headers = [
+        ("Origin", ORIGIN),
+        ("Origin", "https://evil.example"),
+        ("Content-Type", "application/json"),
+        ("X-User", "alice"),
+    ]
+    answer = httpx.Client(transport=client._transport, base_url=str(client.base_url)).post(
+        "/meshes/session", content=b"{}", headers=headers
+    )
+    assert (answer.status_code, answer.json()) == (403, {"error": "origin-not-allowed"})
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/meshes/session", "/meshes/session/sess_x/refresh"])
+def test_other_methods_are_a_json_405(method: str, path: str) -> None:
+    client = client_for(MeshesBridge(OFFLINE, get_user=header_user))
+    answer = client.request(method, path, headers=JSON)
+    assert (answer.status_code, answer.json()) == (405, {"error": "method-not-allowed"})
+    assert answer.headers["allow"] == "POST"
+    assert answer.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "path", ["/meshes/session//refresh", "/meshes/session/a/b/refresh", "/meshes/session/x"]
+)
+def test_unknown_paths_below_the_endpoints_are_a_json_404(path: str) -> None:
+    client = client_for(MeshesBridge(OFFLINE, get_user=header_user))
+    answer = client.post(path, content=b"{}", headers=JSON)
+    assert (answer.status_code, answer.json()) == (404, {"error": "not-found"})
+    assert answer.headers["cache-control"] == "no-store"

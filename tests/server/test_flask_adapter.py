@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -496,6 +497,13 @@ def test_assets_are_get_only(static_client: Any) -> None:
 # -- the example app under its real server ------------------------------------------------
 
 
+def form_token(page: str) -> str:
+    """The hidden CSRF field of the example's forms (Flask-WTF's `csrf_token`)."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "no csrf_token field"
+    return found.group(1)
+
+
 def test_example_app_starts_with_the_meshes_env(meshes: Servers) -> None:
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
@@ -506,8 +514,12 @@ def test_example_app_starts_with_the_meshes_env(meshes: Servers) -> None:
         assert form.status_code == 200
         assert 'name="username"' in form.text and 'name="password"' in form.text
         assert http.get("/").status_code == 302
-        assert http.post("/login", data={"username": "bob", "password": "x"}).status_code == 401
-        login = http.post("/login", data={"username": "alice", "password": "demo-password"})
+        alice = {"username": "alice", "password": "demo-password"}
+        assert http.post("/login", data=alice).status_code == 403  # no CSRF token
+        token = {"csrf_token": form_token(form.text)}
+        wrong = {"username": "bob", "password": "x", **token}
+        assert http.post("/login", data=wrong).status_code == 401
+        login = http.post("/login", data={**alice, **token})
         assert login.status_code in (302, 303)
         page = http.get("/?runtime=pyodide")
         assert page.status_code == 200
@@ -523,9 +535,33 @@ def test_example_app_starts_with_the_meshes_env(meshes: Servers) -> None:
         session = minted.json()
         loader = http.get("/static/meshes-bridge/loader.js")
         assert loader.headers["Content-Type"] == "text/javascript; charset=utf-8"
-        assert http.post("/logout").status_code in (302, 303)
+        logout = http.post("/logout", data={"csrf_token": form_token(page.text)})
+        assert logout.status_code in (302, 303)
         assert meshes.api.revoked_ids() == [session["session_id"]]
         output = app.output()
     assert "GET /login" in output  # logs at INFO on stderr
     for secret in (env["MESHES_SECRET_KEY"], session["access_token"], session["launch_url"]):
         assert secret not in output
+
+
+# -- the same answers as Django and FastAPI on the endpoints' paths -----------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/meshes/session", "/meshes/session/sess_x/refresh"])
+def test_other_methods_are_a_json_405(meshes: Servers, method: str, path: str) -> None:
+    app, _bridge = make_app(meshes)
+    answer = app.test_client().open(path, method=method, headers=JSON)
+    assert (answer.status_code, answer.get_json()) == (405, {"error": "method-not-allowed"})
+    assert answer.headers["Allow"] == "POST"
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "path", ["/meshes/session//refresh", "/meshes/session/a/b/refresh", "/meshes/session/x"]
+)
+def test_unknown_paths_below_the_endpoints_are_a_json_404(meshes: Servers, path: str) -> None:
+    app, _bridge = make_app(meshes)
+    answer = app.test_client().post(path, data=b"{}", headers=JSON)
+    assert (answer.status_code, answer.get_json()) == (404, {"error": "not-found"})
+    assert answer.headers["Cache-Control"] == "no-store"

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from meshes_bridge.server import BindingStore, MemoryStore, RedisStore
+from meshes_bridge.server.stores import LOGOUT_MARK_TTL
 from meshes_bridge.testing.doubles.fake_meshes import ManualClock
 from meshes_bridge.testing.processes import free_port
 
@@ -203,6 +204,16 @@ def test_retry_after_is_when_the_oldest_request_leaves(kit: StoreKit) -> None:
     assert first - later == pytest.approx(0.4 * WINDOW, abs=0.1)
 
 
+def test_a_logout_changes_the_users_logout_mark_only(kit: StoreKit) -> None:
+    store = kit.store
+    assert store.logout_mark(ALICE) == store.logout_mark(BOB) == 0
+    store.begin_logout(ALICE)
+    first = store.logout_mark(ALICE)
+    assert first != 0 and store.logout_mark(BOB) == 0
+    store.begin_logout(ALICE)
+    assert store.logout_mark(ALICE) not in (0, first)
+
+
 def test_idle_memory_buckets_are_dropped() -> None:
     clock = ManualClock(start=0.0)
     store = MemoryStore(clock=clock)
@@ -236,6 +247,8 @@ def test_redis_keys_carry_the_prefix_and_expire(redis_url: str, raw_redis: redis
     keys = raw_redis.keys("*")
     assert keys and all(key.startswith("app-a:") for key in keys)
     assert all(0 < raw_redis.ttl(key) <= 61 for key in keys)  # nothing lives forever
+    store.begin_logout(ALICE)
+    assert 0 < raw_redis.ttl("app-a:logout:alice") <= LOGOUT_MARK_TTL
 
 
 def test_a_dead_redis_fails_fast_instead_of_hanging() -> None:
