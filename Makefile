@@ -5,7 +5,7 @@
 #
 # `setup` installs what is missing and is quick when nothing changed: the Python deps
 # (editable, with the dev extra), npm packages (pinned by package-lock.json), the vendored
-# runtime in bridge/_runtime, and Debian's chromium for the browser tests.
+# runtime in bridge/meshes_bridge/_runtime, and Debian's chromium for the browser tests.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -33,13 +33,11 @@ STAMPS := build/.stamps
 PY_ID := $(shell $(SYS_PYTHON) -c 'import hashlib, sys; print(hashlib.sha1(sys.executable.encode()).hexdigest()[:12])' 2>/dev/null)
 PIP_STAMP := $(STAMPS)/pip-$(PY_ID)$(if $(VENV),-venv)
 NPM_STAMP := node_modules/.package-lock.json
-RUNTIME_STAMP := bridge/_runtime/VERSIONS.json
+RUNTIME_STAMP := bridge/meshes_bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
 DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
-# Dev packages present, and `meshes_bridge` installed editable from this very checkout (a clone
-# elsewhere, e.g. CI's, may have pointed it there). -I: the cwd must not count.
-DEPS_OK := import importlib.metadata as m, os, sys, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]; \
-  sys.exit(os.path.dirname(os.path.abspath(meshes_bridge.__file__)) != os.path.abspath("$(CURDIR)/bridge"))
+# Dev packages and meshes_bridge itself present. -I: the cwd must not count.
+DEPS_OK := import importlib.metadata as m, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]
 
 .PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test examples-test demo bench wheel clean
 
@@ -92,13 +90,10 @@ runtime: $(NPM_STAMP)
 static: $(RUNTIME_STAMP)
 	$(PYTHON) -m meshes_bridge static $(STATIC_DIR)
 
-# mypy checks the server half (pyproject's [tool.mypy]); it finds the package by its import
-# name through build/mypy/meshes_bridge, a link to bridge/ (the editable install's import
-# hook is invisible to it).
+# mypy: pyproject's [tool.mypy], strict, from the source root bridge/.
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
-	@mkdir -p build/mypy && ln -sfn ../../bridge build/mypy/meshes_bridge
 	$(PYTHON) -m mypy
 
 unit:
@@ -138,4 +133,4 @@ wheel: $(RUNTIME_STAMP)
 	@ls -l dist/*.whl
 
 clean:
-	rm -rf build dist bridge/_runtime *.egg-info bridge/*.egg-info
+	rm -rf build dist bridge/meshes_bridge/_runtime *.egg-info bridge/*.egg-info

@@ -1,9 +1,10 @@
-"""Build hook: vendor the browser runtime into bridge/_runtime before build_py copies it.
+"""Build hook: vendor the browser runtime into bridge/meshes_bridge/_runtime before build_py
+copies it.
 
 All metadata lives in pyproject.toml. The runtime files come from npm (pinned by
 package-lock.json) at build time only, so the wheel works without npm or a network.
-Building where npm is not available (e.g. from an sdist that already holds
-bridge/_runtime) uses the files that are there.
+Building where npm is not available (e.g. from an sdist that already holds the runtime)
+uses the files that are there.
 """
 
 import importlib.util
@@ -12,11 +13,11 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from setuptools import find_packages, setup
+from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-RUNTIME_MARKER = ROOT / "bridge" / "_runtime" / "VERSIONS.json"
+RUNTIME_MARKER = ROOT / "bridge" / "meshes_bridge" / "_runtime" / "VERSIONS.json"
 
 
 def _load_vendor() -> ModuleType:
@@ -31,14 +32,14 @@ def vendor_runtime() -> None:
     if not vendor_py.is_file() or not (ROOT / "package.json").is_file():
         if RUNTIME_MARKER.is_file():
             return  # an sdist without the vendoring inputs: ship what is there
-        raise SystemExit("meshes-bridge: no tools/vendor.py and no bridge/_runtime to ship")
+        raise SystemExit("meshes-bridge: no tools/vendor.py and no vendored runtime to ship")
     try:
         versions = _load_vendor().vendor()
     except Exception as e:
         if RUNTIME_MARKER.is_file() and shutil.which("npm") is None:
             print(
                 f"meshes-bridge: cannot vendor ({e}); npm is not available, "
-                "using the existing bridge/_runtime",
+                "using the existing vendored runtime",
                 file=sys.stderr,
             )
             return
@@ -54,10 +55,4 @@ class BuildPyWithRuntime(build_py):
         super().run()
 
 
-def packages() -> list[str]:
-    """meshes_bridge and its subpackages, found in the bridge/ folder."""
-    found = find_packages(str(ROOT / "bridge"), exclude=["_runtime", "_runtime.*"])
-    return ["meshes_bridge", *(f"meshes_bridge.{name}" for name in found)]
-
-
-setup(packages=packages(), cmdclass={"build_py": BuildPyWithRuntime})
+setup(cmdclass={"build_py": BuildPyWithRuntime})

@@ -73,7 +73,7 @@ function settings(tag) {
 
 // -- Early mint ----------------------------------------------------------------------
 // Each container's mint request is sent now, while the runtime boots, exactly as the
-// bridge's Python would send it (bridge/browser/http.py). Python takes the record with
+// bridge's Python would send it (meshes_bridge/browser/http.py). Python takes the record with
 // the one-shot accessor below and decides: adopt the answer, or abort it and ask again.
 // The answer is kept nowhere else and never logged.
 
@@ -81,7 +81,7 @@ const early = new WeakMap();
 const untaken = new Set(); // records not yet taken, for bootFailed to abort
 
 function readCookie(name) {
-  // As bridge/browser/http.py read_cookie: split on ";", strip, partition on "=".
+  // As meshes_bridge/browser/http.py read_cookie: split on ";", strip, partition on "=".
   for (const part of document.cookie.split(";")) {
     const item = part.trim();
     const at = item.indexOf("=");
@@ -180,14 +180,14 @@ function takeEarly(el) {
 // post thousands of messages. For each message the relay notes, as plain values, its
 // origin, which watched iframe window sent it (by identity, as Python's own check was),
 // when (performance.now(), in seconds: the core's clock), and its data's shape as the
-// core's inputs name it (bridge/core/inputs.py). It hands them to Python in batches: the
+// core's inputs name it (meshes_bridge/core/inputs.py). It hands them to Python in batches: the
 // messages that arrived since the last batch, as one JSON text, one task later (a burst
 // of messages is one call, not one per message), and to Python's own inputs first (a
 // load event, a timer) so that the core still sees everything in the order it happened.
 // It decides nothing: every message, whatever its origin, source or shape, goes to
 // Python, which rejects or acts on it.
 
-const MAX_CHARS = 16384; // bridge/core/messages.py MAX_MESSAGE_CHARS
+const MAX_CHARS = 16384; // meshes_bridge/core/messages.py MAX_MESSAGE_CHARS
 const MAX_KEYS = 64; // MAX_FIELDS * 4: more keys than that are not worth reading
 const MAX_TYPE_CHARS = 64;
 // A batch: at most this many messages, or this many characters of data (a task per batch

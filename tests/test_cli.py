@@ -1,7 +1,7 @@
 """`meshes-bridge static DIR`: the asset tree, its replacement rules, and the wheel.
 
 These run the real command in subprocesses; they need the vendored runtime
-(bridge/_runtime, from `make runtime` / `make setup`).
+(bridge/meshes_bridge/_runtime, from `make runtime` / `make setup`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from meshes_bridge.assets import ours
 from meshes_bridge.slim import slim_python
 
 REPO = Path(__file__).resolve().parent.parent
-PKG = REPO / "bridge"
-# What the vendored runtime holds (bridge/_runtime); in the tree each folder is
+PKG = REPO / "bridge" / "meshes_bridge"
+# What the vendored runtime holds (bridge/meshes_bridge/_runtime); in the tree each folder is
 # <folder>/<hash of its content>/.
 RUNTIME_FILES = [
     "micropython/micropython.mjs",
@@ -47,7 +47,7 @@ HASHED = re.compile(r"^(pyscript|micropython|pyodide|python)/([0-9a-f]{12})/[^/]
 @pytest.fixture(scope="module", autouse=True)
 def _runtime_present() -> None:
     missing = assets.missing_runtime_files()
-    assert not missing, f"bridge/_runtime incomplete ({missing}): run `make runtime`"
+    assert not missing, f"bridge/meshes_bridge/_runtime incomplete ({missing}): run `make runtime`"
 
 
 def run_static(dest: Path, *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Populate bridge/_runtime/ with the browser runtime files the wheel ships.
+"""Populate bridge/meshes_bridge/_runtime/ with the browser runtime files the wheel ships.
 
 Sources, all pinned:
 - node_modules/ (package.json + package-lock.json; `npm ci` is run first when the
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME = ROOT / "bridge" / "_runtime"
+RUNTIME = ROOT / "bridge" / "meshes_bridge" / "_runtime"
 NODE_MODULES = ROOT / "node_modules"
 
 PYSCRIPT = "@pyscript/core"

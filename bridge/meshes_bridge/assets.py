@@ -43,7 +43,7 @@ TREE_PLACEHOLDER = "/*MESHES_BRIDGE_TREE*/null"
 MAIN_PLACEHOLDER = '/*MESHES_BRIDGE_MAIN*/""'
 RUNTIME_HINT = "run `make runtime` (checkout) or reinstall the wheel"
 
-# Subpackages that run in the browser; everything else in bridge/ (cli, assets, the
+# Subpackages that run in the browser; everything else in the package (cli, assets, the
 # runtime files) is for the host's Python and stays out of the tree.
 BROWSER_PACKAGES = ("core", "browser")
 RUNTIME_DIRS = ("pyscript", "micropython", "pyodide")
@@ -121,7 +121,7 @@ class AssetsError(Exception):
 
 
 def package_dir() -> Path:
-    """The installed `meshes_bridge` package (a checkout's bridge/ folder in development)."""
+    """The installed `meshes_bridge` package (bridge/meshes_bridge in a checkout)."""
     return Path(__file__).resolve().parent
 
 
@@ -149,7 +149,6 @@ def _py_files(root: Path) -> list[Path]:
 def _python_sources(runtime: str = "pyodide") -> dict[str, Path]:
     """Path in the interpreter's file system (its working directory) -> source file."""
     pkg = package_dir()
-    # The folder may be named bridge/ (a checkout): the browser imports `meshes_bridge`.
     sources = {f"{PACKAGE}/__init__.py": pkg / "__init__.py"}
     for sub in BROWSER_PACKAGES:
         for p in _py_files(pkg / sub):
