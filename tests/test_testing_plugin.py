@@ -166,12 +166,16 @@ def meshes_app_command():
 """
 
 MINT = """
+import re
+
 import httpx
 
 def mint_as_alice(app):
     with httpx.Client(base_url=app.url, timeout=30) as http:
-        assert http.post("/login", data={"username": "alice", "password": "demo-password"}
-                         ).status_code in (302, 303)
+        form = http.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        credentials = {"username": "alice", "password": "demo-password", "csrf_token": token}
+        assert http.post("/login", data=credentials).status_code in (302, 303)
         answer = http.post("/meshes/session", json={},
                            headers={"Origin": app.origin, "X-Requested-With": "test"})
         assert answer.status_code in (200, 201), answer.text
