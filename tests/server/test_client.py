@@ -207,7 +207,8 @@ def test_a_mint_that_may_have_happened_is_not_repeated(
     meshes: Servers, settings: MeshesSettings
 ) -> None:
     """A read timeout or a 500 on POST /sessions may have minted: a retry could mint twice
-    (an orphan session no logout finds). Only a 502-504 or a refused connection is retried."""
+    (an orphan session no logout finds). Only a 429, a 503 or a refused connection is
+    retried."""
     waits: list[float] = []
     with make_client(settings, waits, timeout=0.5) as client:
         meshes.api.hang_next("create", count=1)
@@ -217,10 +218,55 @@ def test_a_mint_that_may_have_happened_is_not_repeated(
         with pytest.raises(MeshesUnavailableError) as failed:
             mint(client, settings)
         meshes.api.fail_next("create", 503)
-        mint(client, settings)  # a gateway error: Meshes did nothing, retried
+        mint(client, settings)  # Meshes did not handle it: retried
     assert timed_out.value.code == "timeout" and failed.value.status == 500
     assert waits == [0.25] and len(meshes.api.calls("create")) == 4
     meshes.api.release_hung()
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_mint_is_not_repeated_after_a_gateway_error(
+    meshes: Servers, settings: MeshesSettings, status: int
+) -> None:
+    """A 502 or a 504 comes from a gateway whose upstream failed or was too slow: Meshes
+    may have minted behind it. A second try could leave a session no one binds or revokes."""
+    waits: list[float] = []
+    meshes.api.fail_next("create", status)
+    with make_client(settings, waits) as client, pytest.raises(MeshesUnavailableError) as info:
+        mint(client, settings)
+    assert info.value.status == status and waits == []
+    assert [c.status for c in meshes.api.calls("create")] == [status]
+    assert len(meshes.fake.sessions()) <= 1
+
+
+@pytest.mark.parametrize("retry_after", [None, 1])
+def test_a_mint_refused_with_503_is_retried(
+    meshes: Servers, settings: MeshesSettings, retry_after: int | None
+) -> None:
+    """A 503 (like a 429) means Meshes did not handle the request: nothing was minted."""
+    waits: list[float] = []
+    meshes.api.fail_next("create", 503, retry_after=retry_after)
+    with make_client(settings, waits) as client:
+        session = mint(client, settings)
+    assert waits == [0.25 if retry_after is None else 1.0]
+    assert [c.status for c in meshes.api.calls("create")] == [503, 201]
+    assert [s.session_id for s in meshes.fake.sessions()] == [session.session_id]
+
+
+def test_refresh_list_and_revoke_are_still_retried_after_gateway_errors(
+    meshes: Servers, settings: MeshesSettings
+) -> None:
+    with make_client(settings) as client:
+        session = mint(client, settings)
+        meshes.api.fail_next("refresh", 502)
+        meshes.api.fail_next("list", 504)
+        meshes.api.fail_next("revoke", 502)
+        client.refresh_session(session.session_id)
+        assert len(list(client.list_sessions(workspace_id=settings.workspace_id))) == 1
+        client.revoke_session(session.session_id)
+    for endpoint in ("refresh", "list", "revoke"):
+        assert len(meshes.api.calls(endpoint)) == 2, endpoint
+    assert meshes.api.revoked_ids() == [session.session_id]
 
 
 def test_odd_answers_are_errors_of_the_client(meshes: Servers, settings: MeshesSettings) -> None:
@@ -307,6 +353,41 @@ def test_no_exception_or_log_line_holds_a_credential(
         assert_no_credentials(text, session.access_token, session.launch_url, jwt_seen)
 
 
+def test_an_error_text_never_holds_what_meshes_said(
+    meshes: Servers, settings: MeshesSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Meshes' message may echo a token in any shape (no digit, cut by `/` or `.`, a
+    launch URL with the token in its path): the error's text is status, code and field."""
+    caplog.set_level(logging.DEBUG)
+    no_digit = "mat_" + "AbcdEfghIjklMnopQrstUvwxYzab-cdEF"
+    with make_client(settings) as client:
+        session = mint(client, settings)
+        token = session.access_token
+        cut = f"{token[:12]}/{token[12:24]}.{token[24:]}"
+        launch_token = session.launch_url.split("launch=", 1)[1].removeprefix("mlt_")
+        launch = session.launch_url.split("?")[0] + "/launch/" + launch_token
+        echo = f"MESHES-SAID tokens {no_digit} and {cut}, launch {launch} or {session.launch_url}"
+        meshes.api.fail_next(
+            "refresh", 400, body={"error": "validation_error", "message": echo, "field": "role"}
+        )
+        with pytest.raises(MeshesValidationError) as refused:
+            client.refresh_session(session.session_id)
+        meshes.api.fail_next("refresh", 404, body={"error": token, "message": echo})
+        with pytest.raises(MeshesNotFoundError) as odd_code:
+            client.refresh_session(session.session_id)
+    assert str(refused.value) == (
+        "Meshes refresh_session failed: HTTP 400 Bad Request, code validation_error, field role"
+    )
+    assert refused.value.code == "validation_error" and refused.value.field == "role"
+    assert odd_code.value.code is None and odd_code.value.status == 404
+    for error in (refused.value, odd_code.value):
+        for text in (str(error), repr(error)):
+            assert "MESHES-SAID" not in text
+            assert_no_credentials(text, token, no_digit, no_digit[4:], cut, launch)
+            assert_no_credentials(text, *cut.replace(".", "/").split("/"))
+    assert_no_credentials(caplog.text, token, no_digit[4:], cut, launch)
+
+
 # -- the async client ----------------------------------------------------------------------
 
 
@@ -338,6 +419,28 @@ def test_async_client_does_the_same(meshes: Servers, settings: MeshesSettings) -
     asyncio.run(scenario())
     assert waits == [0.25]
     assert meshes.api.revoked_ids() and meshes.fake.sessions()[0].external_user_id == "bob"
+
+
+def test_async_mint_follows_the_same_retry_rule(meshes: Servers, settings: MeshesSettings):
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def scenario() -> None:
+        async with AsyncMeshesClient.from_settings(settings, sleep=fake_sleep) as client:
+            meshes.api.fail_next("create", 502)
+            with pytest.raises(MeshesUnavailableError) as info:
+                await client.create_session(workspace_id=settings.workspace_id)
+            assert info.value.status == 502
+            assert len(meshes.api.calls("create")) == 1 and len(meshes.fake.sessions()) <= 1
+            meshes.api.fail_next("create", 503)
+            await client.create_session(workspace_id=settings.workspace_id)
+
+    asyncio.run(scenario())
+    assert waits == [0.25]
+    assert [c.status for c in meshes.api.calls("create")] == [502, 503, 201]
+    assert len(meshes.fake.sessions()) == 1
 
 
 def test_async_wrong_credentials(meshes: Servers, settings: MeshesSettings) -> None:

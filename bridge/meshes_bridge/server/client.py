@@ -11,8 +11,10 @@ Both share one request plan and one interpretation of answers (`_Operation`,
 `_interpret`), so they cannot drift; only the waiting and the transport differ (httpx's
 Client / AsyncClient). Every call carries a machine JWT, has a timeout, and is retried a
 bounded number of times on 429 (honouring `Retry-After`), 5xx, timeouts and connection
-errors. Errors are the types of `meshes_bridge.server.errors`, whose text never holds a
-token, the JWT or the secret.
+errors; a mint only on what proves Meshes minted nothing (see `_Operation.idempotent`).
+Errors are the types of `meshes_bridge.server.errors`, whose text holds the status, the
+error code and the client's own words, never Meshes' message, a token, the JWT or the
+secret.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from meshes_bridge.server.errors import (
 )
 from meshes_bridge.server.machine_token import MachineTokens
 from meshes_bridge.server.models import MintedSession, RefreshedToken, SessionSummary
-from meshes_bridge.server.redaction import redact_text
+from meshes_bridge.server.redaction import is_plain_label, redact_text
 from meshes_bridge.server.settings import MeshesSettings
 
 if TYPE_CHECKING:
@@ -71,7 +73,8 @@ CREATE_FIELDS = (
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry 429, 5xx, timeouts and connection errors.
+    """How often and how long to retry 429, 5xx, timeouts and connection errors (a mint
+    only on some of them: `_Operation.idempotent` says which).
 
     `retries` extra attempts after the first; waits of `backoff` * 2**n seconds (at most
     `max_backoff`), or Meshes' `Retry-After` when it sent one. A `Retry-After` longer than
@@ -94,6 +97,11 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(retries=0)
 
+#: Transport errors raised before the request left: retried even for a mint.
+NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: HTTP statuses after which a mint certainly did not happen: retried even for a mint.
+NOT_PROCESSED = frozenset({429, 503})
+
 
 @dataclass(frozen=True)
 class _Operation(Generic[T]):
@@ -104,8 +112,15 @@ class _Operation(Generic[T]):
     body: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
     session_scoped: bool = False  # a 401 about the session means "gone", not "credentials"
-    # A mint is not idempotent: after a read timeout it may have happened, so only errors
-    # that prove nothing reached Meshes (connect errors, 429, 502-504) are retried.
+    # A mint is not idempotent: repeating one that happened mints a second session that is
+    # never bound to a user, so no logout revokes it. It is retried only on what proves
+    # Meshes did not process it: no connection made (`NOTHING_SENT`), a 429 (the rate
+    # limiter refused it) or a 503 (RFC 9110: the server cannot handle requests now).
+    # After a 500, a 502 or a 504 (a gateway whose upstream failed or was too slow, maybe
+    # after minting), a read timeout or a dropped connection, it may have happened.
+    # Refresh, list and revoke are retried on everything: a repeated refresh only rotates
+    # the token once more (the caller keeps the last answer), a list reads, and a repeated
+    # revoke finds the session gone.
     idempotent: bool = True
 
 
@@ -134,6 +149,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str, str | None]:
+    """Meshes' error code, message and field. A code or a field that is not shaped like
+    one is dropped: it is text from outside, and only its shape makes it safe to show."""
     try:
         data = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -142,9 +159,9 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str, str | None
         return None, "", None
     code, message, field_name = data.get("error"), data.get("message"), data.get("field")
     return (
-        code if isinstance(code, str) else None,
+        code if isinstance(code, str) and is_plain_label(code) else None,
         message if isinstance(message, str) else "",
-        field_name if isinstance(field_name, str) else None,
+        field_name if isinstance(field_name, str) and is_plain_label(field_name) else None,
     )
 
 
@@ -190,13 +207,20 @@ class _Api:
                 AttributeError,
                 KeyError,
             ) as exc:
-                # A garbled success is not retried: a mint may have happened.
-                reason = (
+                # A garbled success is not retried: a mint may have happened. Its parse
+                # error may quote the answer, so it is kept as `message` only.
+                detail = (
                     "the answer is not JSON"
-                    if isinstance(exc, json.JSONDecodeError)
-                    else (redact_text(str(exc), self.secrets))
+                    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
+                    else "the answer does not have the expected fields"
                 )
-                raise MeshesUnavailableError(op.name, status, "bad_response", reason) from None
+                raise MeshesUnavailableError(
+                    op.name,
+                    status,
+                    "bad_response",
+                    redact_text(str(exc), self.secrets),
+                    detail=detail,
+                ) from None
         code, raw_message, field_name = _error_fields(response)
         message = redact_text(raw_message, self.secrets)
         if status == 429:
@@ -208,8 +232,8 @@ class _Api:
             )
         if status >= 500:
             error = MeshesUnavailableError(op.name, status, code, message)
-            if not op.idempotent and status not in (502, 503, 504):
-                raise error  # a 500 may have minted: a retry could mint twice
+            if not op.idempotent and status not in NOT_PROCESSED:
+                raise error  # it may have minted: a retry could mint twice
             return _Retry(error, _retry_after(response))
         if status in (401, 403):
             if op.session_scoped and status == 401 and code and code not in CREDENTIAL_CODES:
@@ -226,9 +250,8 @@ class _Api:
         """Any httpx failure (connection, timeout, a garbled encoding): retried when the
         request certainly did not reach Meshes, or when repeating it is harmless."""
         code = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
-        error = MeshesUnavailableError(op.name, None, code, type(exc).__name__)
-        nothing_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-        if not op.idempotent and not nothing_sent:
+        error = MeshesUnavailableError(op.name, None, code, detail=type(exc).__name__)
+        if not op.idempotent and not isinstance(exc, NOTHING_SENT):
             raise error from None
         return _Retry(error)
 
@@ -324,7 +347,9 @@ def _exchange(
 def _check_progress(seen: set[str], cursor: str) -> None:
     """A cursor seen before would page forever: stop with an error instead."""
     if cursor in seen:
-        raise MeshesUnavailableError("list_sessions", None, "bad_response", "a cursor repeated")
+        raise MeshesUnavailableError(
+            "list_sessions", None, "bad_response", detail="a cursor repeated"
+        )
     seen.add(cursor)
 
 

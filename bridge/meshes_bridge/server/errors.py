@@ -1,12 +1,30 @@
 """Errors of the management API client.
 
 One type per thing a caller does differently (stripe-python style): fix the credentials,
-give up on a session, try again later. Every message is built from the HTTP status, the
-Meshes error code and a redacted copy of Meshes' own message, so no text here ever holds
-a token, a launch URL, the machine JWT or the secret.
+give up on a session, try again later. The text of an error (what `str()`, `repr()` and a
+log line show) is built only from what the client itself knows: the operation, the HTTP
+status and its standard reason phrase, Meshes' error code and field name when they have
+the shape of a code, and a fixed description the client wrote. Meshes' free-text message
+is kept apart in `message` (redacted) and never enters that text: it is not ours to trust,
+and it may echo what was sent, a token included.
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
+
+from meshes_bridge.server.redaction import REDACTED, is_plain_label
+
+
+def _label(value: str) -> str:
+    return value if is_plain_label(value) else REDACTED
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class MeshesError(Exception):
@@ -17,8 +35,11 @@ class MeshesAPIError(MeshesError):
     """Meshes answered with an error (or could not be reached: `status` None).
 
     `status` is the HTTP status, `code` Meshes' error code (``invalid_token``,
-    ``session_not_found``, ...), `field` the offending field of a 400, `operation` what
-    the client was doing (``create_session``, ``refresh_session``, ...).
+    ``session_not_found``, ...) or the client's own (``timeout``, ``unreachable``,
+    ``bad_response``), `field` the offending field of a 400, `operation` what the client
+    was doing (``create_session``, ``refresh_session``, ...), `detail` the client's own
+    description, `message` Meshes' own message, redacted: text from outside, not part of
+    `str(error)`; show it to no one and log it only knowingly.
     """
 
     def __init__(
@@ -28,20 +49,28 @@ class MeshesAPIError(MeshesError):
         code: str | None,
         message: str = "",
         field: str | None = None,
+        *,
+        detail: str = "",
     ) -> None:
         self.operation = operation
         self.status = status
         self.code = code
         self.message = message
         self.field = field
-        head = f"Meshes {operation} failed"
+        self.detail = detail
+        text = f"Meshes {operation} failed"
         if status is not None:
-            head += f": HTTP {status}"
+            text += f": HTTP {status}"
+            phrase = _phrase(status)
+            if phrase:
+                text += f" {phrase}"
         if code:
-            head += f" {code}"
+            text += f", code {_label(code)}"
         if field:
-            head += f" (field {field})"
-        super().__init__(head + (f": {message}" if message else ""))
+            text += f", field {_label(field)}"
+        if detail:
+            text += f": {detail}"
+        super().__init__(text)
 
 
 class MeshesCredentialsError(MeshesAPIError):
@@ -67,8 +96,10 @@ class MeshesRateLimitedError(MeshesAPIError):
         code: str | None,
         message: str = "",
         retry_after: float | None = None,
+        *,
+        detail: str = "",
     ) -> None:
-        super().__init__(operation, status, code, message)
+        super().__init__(operation, status, code, message, detail=detail)
         self.retry_after = retry_after
 
 
