@@ -35,7 +35,7 @@ PIP_STAMP := $(STAMPS)/pip-$(PY_ID)$(if $(VENV),-venv)
 NPM_STAMP := node_modules/.package-lock.json
 RUNTIME_STAMP := bridge/meshes_bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
-DEV_DISTS := "pytest", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
+DEV_DISTS := "pytest", "pytest-django", "django-stubs", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
 # Dev packages and meshes_bridge itself present. -I: the cwd must not count.
 DEPS_OK := import importlib.metadata as m, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]
 
@@ -118,7 +118,7 @@ examples-test:
 	@for fw in $(EXAMPLES); do $(PYTHON) -m pytest examples/$$fw/tests $(PYTEST_FLAGS) || exit 1; done
 
 demo: setup
-	$(PYTHON) -m e2e.demo $(DEMO_ARGS)
+	$(PYTHON) examples/demo/demo.py $(DEMO_ARGS)
 
 # The benchmark suite (issue 9): the bridge against the plain-JS handler of the Meshes docs,
 # interleaved run by run; prints a table, writes build/bench/results.json. Options via

@@ -34,7 +34,8 @@ from bench.report import (
 )
 from bench.scenario import BootFailed, Scenario, describe_profiles
 from bench.servers import start_bench_servers
-from e2e.settings import CHROMIUM, CHROMIUM_ARGS
+from meshes_bridge.testing.chromium import SYSTEM_CHROMIUM as CHROMIUM
+from meshes_bridge.testing.chromium import SYSTEM_CHROMIUM_ARGS as CHROMIUM_ARGS
 
 DEFAULT_JSON = Path("build/bench/results.json")
 DEFAULT_RUNS = 7

@@ -1,4 +1,4 @@
-"""The README's demo, `python -m e2e.demo --check`, passes on both interpreters."""
+"""The README's demo, `python examples/demo/demo.py --check`, passes on both interpreters."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo" / "demo.py"
+
 
 def test_demo_check_passes(static_dir: Path, runtime: str, tmp_path: Path) -> None:
     shot = tmp_path / "demo.png"
     done = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "e2e.demo",
+            str(DEMO),
             "--check",
             "--port",
             "0",

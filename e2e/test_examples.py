@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from e2e.examples import FRAMEWORKS, PASSWORD, start_example
 from meshes_bridge.testing import ask_refresh, expect_embed_authenticated, log_in
 from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import AppProcess
+from tests.support import FRAMEWORKS, PASSWORD, start_example
 
 # A refresh POST from a page's own JavaScript, as a curious logged-in user would try it.
 FETCH_REFRESH = """async (path) => {

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wheel_build import build_wheel
 
 from meshes_bridge import __version__, assets, cli
 from meshes_bridge.assets import ours
 from meshes_bridge.slim import slim_python
+from tests.wheel_build import build_wheel
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "bridge" / "meshes_bridge"

@@ -15,7 +15,8 @@ import venv
 from pathlib import Path
 
 import pytest
-from wheel_build import REPO, build_wheel
+
+from tests.wheel_build import REPO, build_wheel
 
 FRAMEWORKS = ("flask", "django", "fastapi")
 INSTALL_TIMEOUT = 600

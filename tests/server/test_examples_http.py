@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from e2e import examples
-from e2e.examples import FRAMEWORKS, PASSWORD, form_token, start_example
 from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY
 from meshes_bridge.testing.processes import AppProcess, RedisServer
+from tests import support
+from tests.support import FRAMEWORKS, PASSWORD, form_token, start_example
 
 FORBIDDEN_FIELDS = (
     "role",
@@ -32,7 +32,7 @@ EVIL_ORIGIN = "https://evil.example"
 
 
 # The forms' hidden CSRF field: Django's, and Flask-WTF's name the FastAPI example shares.
-class Visitor(examples.Visitor):
+class Visitor(support.Visitor):
     """The e2e Visitor, telling whether its session still reaches `/`."""
 
     def is_logged_in(self) -> bool:

@@ -1,11 +1,11 @@
 """The demo: a fake SaaS settings page with the Meshes embed, on the real doubles.
 
-    python -m e2e.demo                  # serve; open the printed URL; Ctrl-C stops
-    python -m e2e.demo --check          # one headless Chromium pass, exit 0 / 1
-    python -m e2e.demo --check --runtime pyodide
+    python examples/demo/demo.py                  # serve; open the printed URL; Ctrl-C stops
+    python examples/demo/demo.py --check          # one headless Chromium pass, exit 0 / 1
+    python examples/demo/demo.py --check --runtime pyodide
 
-It builds the asset tree with ``python -m meshes_bridge static DIR`` (as a host would), starts the
-HOST (default port 8000), EMBED (8001) and HOSTILE (8002) origins, registers "Acme CRM -
+It builds the asset tree with ``python -m meshes_bridge static DIR`` (as a host would),
+starts the HOST (default port 8000), EMBED (8001) and HOSTILE (8002) origins, registers "Acme CRM -
 Integrations" at ``/`` (MicroPython; ``/?runtime=pyodide`` for Pyodide), then streams the
 doubles' transcript (tokens redacted) until Ctrl-C. ``--check`` instead drives headless
 Chromium through mint, ready, auth, resize, navigate and a refresh, saves a screenshot and
@@ -25,9 +25,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from e2e.settings import CHROMIUM, CHROMIUM_ARGS, RUNTIMES
+from meshes_bridge.testing.chromium import SYSTEM_CHROMIUM, SYSTEM_CHROMIUM_ARGS
 from meshes_bridge.testing.doubles.host_backend import page_html
 from meshes_bridge.testing.doubles.servers import Servers, start_servers
+
+RUNTIMES = ("micropython", "pyodide")
 
 BOOT_TIMEOUT_S = {"micropython": 60.0, "pyodide": 180.0}
 STEP_TIMEOUT_S = 20.0
@@ -272,7 +274,9 @@ def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
 
     print(f"check: {url} on {runtime}", flush=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=SYSTEM_CHROMIUM, args=SYSTEM_CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
@@ -414,7 +418,7 @@ def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m e2e.demo",
+        prog="python examples/demo/demo.py",
         description="Serve the meshes-bridge demo page on the test doubles.",
     )
     parser.add_argument("--check", action="store_true", help="one headless pass; exit 0 or 1")

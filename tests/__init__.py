@@ -1,0 +1,1 @@
+"""Our own test suites (tests/, and e2e/ through `tests.support`)."""
