@@ -14,13 +14,13 @@
 // the Python run first (writing out the bridge's files, then static/main.py).
 const TREE = /*MESHES_BRIDGE_TREE*/null;
 const MAIN = /*MESHES_BRIDGE_MAIN*/"";
+// Every name and number shared with Python (states, events, error codes, the relay's
+// entries and limits), from meshes_bridge/core/wire.py: written there once, never here.
+const WIRE = /*MESHES_BRIDGE_WIRE*/null;
 
 // Every URL is derived from where this module was served, so the tree works under any
 // prefix and nothing is ever fetched from another origin (no CDN, no PyScript defaults).
 const BASE = new URL(".", import.meta.url).href;
-
-const CONTAINERS = "[data-meshes-embed]";
-const OFF = ["false", "0", "off", "no"]; // as the core's parse_flag
 
 // A host page must never get PyScript's red error banner or its unused extras.
 const PLUGINS = [
@@ -46,22 +46,23 @@ function ownScript() {
     strip(s.src).endsWith("/loader.js"),
   );
   if (tags.length) {
-    console.warn("meshes-bridge: loader.js was redirected; reading options from its tag");
+    console.warn(`${WIRE.CONSOLE_PREFIX}loader.js was redirected; reading options from its tag`);
     return tags[tags.length - 1];
   }
   return null; // imported by other code: run with defaults
 }
 
 function flag(value, fallback) {
-  return value === null ? fallback : !OFF.includes(value.trim().toLowerCase());
+  return value === null ? fallback : !WIRE.FALSE_WORDS.includes(value.trim().toLowerCase());
 }
 
 function settings(tag) {
   const attr = (name) => (tag ? tag.getAttribute(name) : null);
-  let runtime = (attr("data-runtime") || "micropython").trim().toLowerCase();
-  if (runtime !== "micropython" && runtime !== "pyodide") {
-    console.warn(`meshes-bridge: unknown data-runtime "${runtime}", using micropython`);
-    runtime = "micropython";
+  const fallback = WIRE.RUNTIMES[0];
+  let runtime = (attr("data-runtime") || fallback).trim().toLowerCase();
+  if (!WIRE.RUNTIMES.includes(runtime)) {
+    console.warn(`${WIRE.CONSOLE_PREFIX}unknown data-runtime "${runtime}", using ${fallback}`);
+    runtime = fallback;
   }
   return {
     runtime,
@@ -157,7 +158,7 @@ function mintRequest(el) {
 }
 
 function mintEarly() {
-  for (const el of document.querySelectorAll(CONTAINERS)) {
+  for (const el of document.querySelectorAll(WIRE.CONTAINER_SELECTOR)) {
     if (!el.hasAttribute("data-session-url") || early.has(el)) continue;
     const record = mintRequest(el);
     if (record) {
@@ -178,76 +179,87 @@ function takeEarly(el) {
 // Python's window "message" listener, without Python reaching into JS events: every
 // crossing between JS and Python costs microseconds on MicroPython, and any window may
 // post thousands of messages. For each message the relay notes, as plain values, its
-// origin, which watched iframe window sent it (by identity, as Python's own check was),
-// when (performance.now(), in seconds: the core's clock), and its data's shape as the
-// core's inputs name it (meshes_bridge/core/inputs.py). It hands them to Python in batches: the
-// messages that arrived since the last batch, as one JSON text, one task later (a burst
-// of messages is one call, not one per message), and to Python's own inputs first (a
+// origin, which watched iframe window sent it (by identity: the contract's source check),
+// when (performance.now(), in seconds: the core's clock), and its data, read as far as the
+// core said (see `watch`), sorted by shape. The entries' layout, kinds and limits are the
+// core's (meshes_bridge/core/wire.py, "The relay"). It hands them to Python in batches:
+// the messages that arrived since the last batch, as one JSON text, one task later (a
+// burst of messages is one call, not one per message), and to Python's own inputs first (a
 // load event, a timer) so that the core still sees everything in the order it happened.
-// It decides nothing: every message, whatever its origin, source or shape, goes to
-// Python, which rejects or acts on it.
+// It accepts and rejects nothing: every message, whatever its origin, source or shape,
+// goes to Python, whose core rejects or acts on it.
 
-const MAX_CHARS = 16384; // meshes_bridge/core/messages.py MAX_MESSAGE_CHARS
-const MAX_KEYS = 64; // MAX_FIELDS * 4: more keys than that are not worth reading
-const MAX_TYPE_CHARS = 64;
-// A batch: at most this many messages, or this many characters of data (a task per batch
-// stays short, and MicroPython's heap small).
-const BATCH_MESSAGES = 100;
-const BATCH_CHARS = 65536;
+const { Kind, Special } = WIRE || {};
 
-// The data's `type` alone: ["T", type], or ["t"] when it has no string one. What the core
-// needs of a message it will not act on, to say how loudly it rejects it.
+// The data's `type` alone: [TYPE, type], or [NO_TYPE] when it has no string one. What the
+// core needs of a message it will not act on, to say how loudly it rejects it.
 function typeOf(data) {
   try {
-    if (Object.prototype.toString.call(data) !== "[object Object]") return ["t"];
+    if (Object.prototype.toString.call(data) !== "[object Object]") return [Kind.NO_TYPE];
     const kind = data.type;
-    return typeof kind === "string" && kind.length <= MAX_TYPE_CHARS ? ["T", kind] : ["t"];
+    const named = typeof kind === "string" && kind.length <= WIRE.MAX_TYPE_CHARS;
+    return named ? [Kind.TYPE, kind] : [Kind.NO_TYPE];
   } catch {
-    return ["t"];
+    return [Kind.NO_TYPE];
   }
 }
 
-// All of it, for a message the core may act on: ["n"] not an object (a string, number,
-// array, null, Date...), ["l"] larger than the limit, ["u"] unreadable, or ["o", fields]
-// or ["o", fields, specials]: the flat fields as they are, and in `specials` each field
-// JSON cannot carry: "nested" (an object, array, or a number past 2^53), "nan", "inf",
-// "-inf". Sizes count as message_size() does, in UTF-16 units: reading stops past the
-// limit, and the core counts again. The size read is the entry's last item.
+// All of it, for a message the core may act on: [NOT_OBJECT] (a string, number, array,
+// null, Date...), [TOO_LARGE], [UNREADABLE], or [OBJECT, fields] or [OBJECT, fields,
+// specials]: the flat fields as they are, and in `specials` each field JSON cannot carry.
+// Sizes count as message_size() does, in UTF-16 units: reading stops past the limit, and
+// the core counts again. The size read is the entry's last item.
 function readAll(data) {
-  if (typeof data === "string") return [data.length > MAX_CHARS ? "l" : "n", 1];
+  const max = WIRE.MAX_MESSAGE_CHARS;
+  if (typeof data === "string") return [data.length > max ? Kind.TOO_LARGE : Kind.NOT_OBJECT, 1];
   try {
-    if (Object.prototype.toString.call(data) !== "[object Object]") return ["n", 1];
+    if (Object.prototype.toString.call(data) !== "[object Object]") return [Kind.NOT_OBJECT, 1];
     const keys = Object.keys(data);
-    if (keys.length > MAX_KEYS) return ["u", 1];
+    if (keys.length > WIRE.MAX_KEYS) return [Kind.UNREADABLE, 1];
     const fields = Object.create(null); // a key "__proto__" stays a field
     const specials = Object.create(null);
     let odd = false;
     let size = 0;
     for (const key of keys) {
       const value = data[key];
-      size += key.length + (typeof value === "string" ? value.length : 8);
-      if (size > MAX_CHARS) return ["l", 1];
+      size += key.length + (typeof value === "string" ? value.length : WIRE.NON_STRING_CHARS);
+      if (size > max) return [Kind.TOO_LARGE, 1];
       const kind = typeof value;
       if (kind === "undefined") continue; // as JSON.stringify drops it
       if (value === null || kind === "string" || kind === "boolean") {
         fields[key] = value;
       } else if (kind === "number" && Number.isFinite(value)) {
         if (Number.isInteger(value) && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
-          specials[key] = "nested";
+          specials[key] = Special.NESTED;
           odd = true;
         } else {
           fields[key] = value;
         }
       } else {
         const number = kind === "number";
-        specials[key] = !number ? "nested" : value !== value ? "nan" : value > 0 ? "inf" : "-inf";
+        specials[key] = !number
+          ? Special.NESTED
+          : value !== value
+            ? Special.NAN
+            : value > 0
+              ? Special.INF
+              : Special.NEG_INF;
         odd = true;
       }
     }
-    return odd ? ["o", fields, specials, size] : ["o", fields, size];
+    return odd ? [Kind.OBJECT, fields, specials, size] : [Kind.OBJECT, fields, size];
   } catch {
-    return ["u", 1];
+    return [Kind.UNREADABLE, 1];
   }
+}
+
+// Each container Python has taken -> the state it last gave it. One not taken yet is
+// booting, as far as the loader knows.
+const states = new WeakMap();
+let stateChanged = () => {};
+
+function stateOf(el) {
+  return states.has(el) ? states.get(el) : WIRE.State.BOOTING;
 }
 
 // Watched iframe windows -> {slot, origin}: the origin (the core's embed origin) whose
@@ -267,7 +279,7 @@ function take() {
   if (!queue.length) return "";
   let count = 0;
   let chars = 0;
-  while (count < queue.length && count < BATCH_MESSAGES && chars < BATCH_CHARS) {
+  while (count < queue.length && count < WIRE.BATCH_MESSAGES && chars < WIRE.BATCH_CHARS) {
     chars += sizes[count];
     count += 1;
   }
@@ -290,13 +302,13 @@ wakeup.port1.onmessage = () => {
 
 function received(event) {
   const seen = watched.get(event.source);
-  const slot = seen ? seen.slot : -1; // -1: no watched iframe sent it
+  const slot = seen ? seen.slot : WIRE.NO_SLOT;
   const full = seen !== undefined && event.origin === seen.origin;
   const shape = full ? readAll(event.data) : typeOf(event.data);
   // readAll's last item is the size read; typeOf's entry is small.
   const size = full ? shape.pop() : 1;
   queue.push([event.origin, slot, performance.now() / 1000, ...shape]);
-  sizes.push(size + 64);
+  sizes.push(size + WIRE.ENTRY_CHARS);
   schedule();
 }
 
@@ -309,8 +321,10 @@ const relay = {
   // Python, before any other input: the messages not handed over yet, a batch at a time
   // ("" once there are none).
   take,
-  // This container's iframe window, and the origin (the core's embed origin) whose
-  // messages from it the core reads in full: the rest it only logs, by type.
+  // This container's iframe window, and the origin whose messages from it are read in
+  // full: the core's decision (only its own iframe's messages, on its embed origin, can be
+  // acted on), carried out here so that a stranger's data costs no reading. The rest are
+  // read by type alone.
   watch(win, origin) {
     const slot = nextSlot++;
     watched.set(win, { slot, origin });
@@ -321,6 +335,14 @@ const relay = {
     const win = windows.get(slot);
     windows.delete(slot);
     if (win !== undefined && watched.get(win)?.slot === slot) watched.delete(win);
+  },
+  // A container's state, as the core decided it: written on the page for the host, and
+  // kept here for the loader's own use (what Python has taken, what is still busy), so
+  // the loader never reads the page back for it.
+  state(el, state) {
+    el.setAttribute(WIRE.STATE_ATTRIBUTE, state);
+    states.set(el, state);
+    stateChanged();
   },
   // A bubbling CustomEvent with plain-object detail, in one crossing.
   emit(el, name, detailJson) {
@@ -339,15 +361,14 @@ function bootFailed(message) {
   clearTimeout(patienceTimer);
   for (const record of untaken) record.abort();
   untaken.clear();
-  console.error(`meshes-bridge: ${message}`);
-  for (const el of document.querySelectorAll(CONTAINERS)) {
-    const state = el.getAttribute("data-state");
-    if (state !== null && state !== "booting") continue; // Python has it
-    el.setAttribute("data-state", "error");
+  console.error(WIRE.CONSOLE_PREFIX + message);
+  for (const el of document.querySelectorAll(WIRE.CONTAINER_SELECTOR)) {
+    if (states.has(el)) continue; // Python has it
+    el.setAttribute(WIRE.STATE_ATTRIBUTE, WIRE.State.ERROR);
     el.dispatchEvent(
-      new CustomEvent("meshes-bridge:error", {
+      new CustomEvent(WIRE.EVENT_PREFIX + WIRE.Event.ERROR, {
         bubbles: true,
-        detail: { code: "boot", message },
+        detail: { code: WIRE.ErrorCode.BOOT, message },
       }),
     );
   }
@@ -448,31 +469,25 @@ function withoutWorkerHooks(hooks) {
 // bridge uses none of it, so without a hooks module (which may import it) the bridge
 // starts first, straight on the interpreter, and PyScript's setup (the script element is
 // empty, so that is all it runs) waits until every container has its embed authenticated
-// (or failed), at most SETTLE_MS: the two no longer add up.
+// (or failed), at most SETTLE_MS: the two do not add up.
 const SETTLE_MS = 1000;
-const BUSY = ["booting", "minting", "mounted"];
 
 function settled(cap) {
   const busy = () =>
-    [...document.querySelectorAll(CONTAINERS)].some((el) =>
-      BUSY.includes(el.getAttribute("data-state")),
+    [...document.querySelectorAll(WIRE.CONTAINER_SELECTOR)].some((el) =>
+      WIRE.State.BUSY.includes(stateOf(el)),
     );
   if (!busy()) return Promise.resolve();
   return new Promise((resolve) => {
-    const observer = new MutationObserver(() => {
-      if (!busy()) done();
-    });
     const timer = setTimeout(() => done(), cap);
+    stateChanged = () => {
+      if (!busy()) done();
+    };
     function done() {
-      observer.disconnect();
+      stateChanged = () => {};
       clearTimeout(timer);
       resolve();
     }
-    observer.observe(document.documentElement, {
-      subtree: true,
-      attributes: true,
-      attributeFilter: ["data-state"],
-    });
   });
 }
 
@@ -488,20 +503,27 @@ async function bridgeFirst(interpreter) {
 
 async function start() {
   // Several copies of the tag (or query-string variants of it) must boot only once.
-  const once = Symbol.for("meshes-bridge.loader");
+  if (!WIRE) {
+    // Served as it is in the source tree: no names to speak to Python or the host with.
+    console.error("loader.js was not built by `meshes-bridge static` (no wire constants)");
+    return;
+  }
+  const once = Symbol.for(WIRE.LOADER_KEY);
   if (globalThis[once]) return;
   globalThis[once] = true;
 
   // Python's one way to the early mint records: each is taken once, then gone from here.
   // Set by the copy that boots, so a second copy of this module cannot hide the records.
-  globalThis[Symbol.for("meshes-bridge.early")] = takeEarly;
-  globalThis[Symbol.for("meshes-bridge.relay")] = relay;
+  globalThis[Symbol.for(WIRE.EARLY_KEY)] = takeEarly;
+  globalThis[Symbol.for(WIRE.RELAY_KEY)] = relay;
   const opts = settings(ownScript());
   if (opts.earlyMint) mintEarly();
 
   // Give hosts a state to style before Python runs; Python owns it from here on.
-  for (const el of document.querySelectorAll(CONTAINERS)) {
-    if (!el.hasAttribute("data-state")) el.setAttribute("data-state", "booting");
+  for (const el of document.querySelectorAll(WIRE.CONTAINER_SELECTOR)) {
+    if (!el.hasAttribute(WIRE.STATE_ATTRIBUTE)) {
+      el.setAttribute(WIRE.STATE_ATTRIBUTE, WIRE.State.BOOTING);
+    }
   }
   if (!TREE) {
     bootFailed("loader.js was not built by `meshes-bridge static` (no tree manifest)");
@@ -513,7 +535,7 @@ async function start() {
   // the document: so they must exist before the import below. PyScript also reads a
   // config for its other script type; without one it would fetch every plugin chunk for
   // it, so that type gets the same plugin list.
-  const type = opts.runtime === "pyodide" ? "py" : "mpy";
+  const type = opts.runtime === WIRE.PYODIDE ? "py" : "mpy";
   const script = document.createElement("script");
   script.type = type;
   script.setAttribute("config", JSON.stringify(pyscriptConfig(opts)));
@@ -529,13 +551,13 @@ async function start() {
   const loading = import(core); // first: everything else waits for it
   preloadAll(opts);
 
-  // Still the last resort: Python's first act is to move every container out of
-  // "booting", so one still there much later means Python never ran. Pyodide is 13 MB:
+  // Still the last resort: Python's first act is to give every container a state, so one
+  // without much later means Python never ran. Pyodide is 13 MB:
   // give it time on slow links.
-  const patience = opts.runtime === "pyodide" ? 120000 : 30000;
+  const patience = opts.runtime === WIRE.PYODIDE ? 120000 : 30000;
   patienceTimer = setTimeout(() => {
-    const stuck = [...document.querySelectorAll(CONTAINERS)].filter(
-      (el) => el.getAttribute("data-state") === "booting",
+    const stuck = [...document.querySelectorAll(WIRE.CONTAINER_SELECTOR)].filter(
+      (el) => !states.has(el),
     );
     if (stuck.length) bootFailed(`the Python runtime did not start within ${patience / 1000} s`);
   }, patience);

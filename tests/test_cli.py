@@ -51,7 +51,7 @@ def _runtime_present() -> None:
 
 
 def run_static(dest: Path, *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "bridge")}  # this checkout's package
     return subprocess.run(
         [sys.executable, "-m", "meshes_bridge", "static", str(dest), *extra],
         cwd=cwd or dest.parent,
@@ -249,7 +249,7 @@ def test_missing_runtime_is_a_clear_error(
 
 
 def run_bridge(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "bridge")}  # this checkout's package
     cmd = [sys.executable, "-m", "meshes_bridge", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
 

@@ -32,6 +32,7 @@ from meshes_bridge.core.config import (
     parse_flag,
     parse_loader_options,
 )
+from meshes_bridge.core.flight import Flight
 from meshes_bridge.core.inputs import (
     NOT_OBJECT,
     OBJECT,
@@ -69,10 +70,10 @@ from meshes_bridge.core.session import (
     REFRESH_BUDGET,
     REFRESH_TIMEOUT,
     REJECTION_LOG_BUDGET,
-    TRANSITIONS,
     EmbedSession,
-    StateError,
 )
+from meshes_bridge.core.transitions import DROPPED, TABLE, StateError, next_state, read_drawing
+from meshes_bridge.core.watchdog import ReadyWatchdog
 
 PAGE = "https://host.example"
 EMBED = "https://embed.meshes.io"
@@ -799,6 +800,99 @@ def test_values_equality_and_repr():
     assert TOKEN not in repr(HttpAnswered(1, 200, session_json()))
 
 
+# -- the session's parts: its table, a flight, the ready watchdog -------------------
+
+
+def test_read_drawing_takes_each_cell_by_its_column():
+    drawing = """
+                   booting  minting  mounted  authed   refresh  expired  error
+start              minting  -
+ready                                authed            .
+"""
+    table = read_drawing(drawing)
+    assert table["booting"] == {"start": "minting"}
+    assert table["minting"] == {"start": DROPPED}
+    assert table["mounted"] == {"ready": "authenticated"}
+    assert table["authenticated"] == {}
+    assert table["refreshing"] == {"ready": "refreshing"}  # "." stays
+    assert table["error"] == {}
+    assert next_state(table, "booting", "start") == "minting"
+    raises(StateError, next_state, table, "authenticated", "ready")
+
+
+def test_read_drawing_refuses_unknown_inputs_and_cells():
+    header = "\n                   booting  minting\n"
+    raises(ValueError, read_drawing, header + "begin              minting\n")
+    raises(KeyError, read_drawing, header + "start              mintnig\n")
+
+
+def test_every_state_is_in_the_table():
+    assert sorted(TABLE) == sorted(
+        ("booting", "minting", "mounted", "authenticated", "refreshing", "expired", "error")
+    )
+
+
+def test_flight_one_request_then_its_timeout():
+    flight = Flight(2, 60.0, 10.0)
+    assert flight.idle() and flight.wait_for_budget(0.0) == 0.0
+    flight.send(7, 0.0)
+    assert not flight.idle() and flight.wake_at == 10.0
+    assert flight.overdue(9.9) is None and flight.overdue(10.0) == 7
+    assert not flight.due(10.0)  # a request out is not a retry
+    assert not flight.land(6) and flight.land(7) and flight.idle()
+    assert not flight.land(7)  # an answer lands once
+
+
+def test_flight_retries_with_backoff_then_gives_up():
+    flight = Flight(10, 60.0, 10.0)
+    attempts = 0
+    while flight.retry_later(500, 0.0):
+        attempts += 1
+        assert flight.wake_at == backoff_delay(attempts)
+        assert not flight.due(flight.wake_at - 0.01) and flight.due(flight.wake_at)
+    assert attempts == 4 and flight.idle()
+    assert not Flight(10, 60.0, 10.0).retry_later(400, 0.0)
+
+
+def test_flight_waits_for_its_budget_and_cancels():
+    flight = Flight(1, 60.0, 10.0)
+    flight.send(1, 0.0)
+    flight.land(1)
+    assert flight.wait_for_budget(5.0) == 60.0 and flight.wake_at == 60.0
+    flight.attempt = 3
+    assert flight.cancel() is None and flight.idle() and flight.attempt == 0
+    flight.send(2, 61.0)
+    assert flight.cancel() == 2 and flight.idle()
+
+
+def test_watchdog_credits_a_ready_around_its_load():
+    dog = ReadyWatchdog()
+    assert not dog.can_post()
+    dog.mounted(0.0, 15)
+    assert dog.deadline == 15.0 and not dog.can_post()
+    dog.ready(1.0)  # before its load: held, and it may already get the token
+    assert dog.deadline is None and dog.can_post()
+    dog.loaded(2.0)
+    assert dog.can_post() and dog.deadline is None
+    dog.loaded(40.0)  # a reload: this document owes a ready
+    assert not dog.can_post() and dog.deadline == 55.0
+    assert not dog.tripped(54.9)
+    dog.ready(41.0)
+    assert dog.can_post() and not dog.tripped(100.0)
+    dog.removed()
+    assert not dog.can_post() and dog.deadline is None
+
+
+def test_watchdog_a_stale_ready_does_not_vouch_for_a_reload():
+    dog = ReadyWatchdog()
+    dog.mounted(0.0, 15)
+    dog.loaded(1.0)
+    dog.ready(2.0)
+    dog.ready(3.0)  # a repeated ready: held for a document not loaded yet
+    dog.loaded(30.0)
+    assert not dog.can_post() and dog.tripped(45.0) and dog.deadline is None
+
+
 # -- session: start and mint -------------------------------------------------------
 
 
@@ -1414,7 +1508,7 @@ def test_messages_in_error_state_change_nothing():
     assert run.deadline() is None
 
 
-# -- session: teardown, stale answers, transitions ----------------------------------
+# -- session: teardown, stale answers, the table ------------------------------------
 
 
 def test_teardown_while_minting_aborts():
@@ -1465,29 +1559,30 @@ def test_stale_http_answers_are_ignored():
     assert run.deadline() == 6.0 + MINT_TIMEOUT
 
 
-def test_transition_table():
-    states = ("booting", "minting", "mounted", "authenticated", "refreshing", "expired", "error")
-    assert sorted(TRANSITIONS) == sorted(states)
-    for state in TRANSITIONS:
-        for target in TRANSITIONS[state]:
-            assert target in states and target != state
-    assert TRANSITIONS["error"] == ()
-    assert "error" in TRANSITIONS["booting"]
-
-
-def test_illegal_moves_raise_state_error():
-    session = EmbedSession(make_config())
-    for state in TRANSITIONS:
-        for target in TRANSITIONS:
-            if target == state or target in TRANSITIONS[state]:
-                continue
-            session.state = state
-            raises(StateError, session._set_state, target)
-            assert session.state == state
+def test_a_second_start_is_ignored_even_in_error():
     run = started()
     run.feed(HttpAnswered(1, 400, ""), 1.0)
-    assert run.feed(Start(), 2.0) == []  # a second start is ignored, even in error
+    assert run.feed(Start(), 2.0) == []
     assert run.state == "error"
+
+
+def test_an_input_missing_from_the_table_fails_safe():
+    run = refreshing()  # authenticated, refresh request 2 pending
+    run.feed(resize(900), 5.5)  # a frame requested too
+    table = {}
+    for state in TABLE:
+        table[state] = dict(TABLE[state])
+    del table["refreshing"]["token-expired"]
+    run.session._table = table
+    out = run.feed(token_expired(), 6.0)
+    assert out[:3] == [AbortRequest(2), CancelFrame(), RemoveIframe()], out
+    assert SetState("error") in out and run.state == "error"
+    assert error_codes(out) == ["internal"]
+    assert only(out, Emit)[0].detail["message"] == "internal error: StateError"
+    assert not only(out, StartRefresh) and not only(out, PostAuth)
+    assert run.session._tokens.token is None
+    assert run.deadline() is None
+    assert run.feed(ready(), 7.0) == [] and run.timer(100.0) == []
 
 
 def test_token_never_leaks_in_a_long_scenario():
@@ -1741,7 +1836,7 @@ def test_an_exception_in_the_core_fails_safe():
     assert only(out, Emit)[0].detail["message"] == "internal error: KeyError"
     assert not only(out, PostAuth)
     scan_for_secrets(out, ["tok_SECRET_in_the_exception_text", TOKEN])
-    assert run.session._token is None
+    assert run.session._tokens.token is None
     assert run.deadline() is None
     assert run.feed(ready(), 7.0) == [] and run.timer(100.0) == []
     assert run.feed(HttpAnswered(2, 200, refresh_json()), 7.0) == []
@@ -1750,7 +1845,7 @@ def test_an_exception_in_the_core_fails_safe():
 def test_an_exception_in_a_timer_fails_safe():
     run = mounted()  # ready watchdog pending
 
-    def broken(now):
+    def broken(*args):
         raise ValueError("boom")
 
     run.session._remount = broken

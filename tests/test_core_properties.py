@@ -58,7 +58,8 @@ from meshes_bridge.core.origins import (
 from meshes_bridge.core.redact import REDACTED, redact
 from meshes_bridge.core.resize import clamp_height
 from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
-from meshes_bridge.core.session import TRANSITIONS, EmbedSession
+from meshes_bridge.core.session import EmbedSession
+from meshes_bridge.core.transitions import DROPPED, TABLE
 
 PAGE = "https://host.example"
 EMBED = "https://embed.meshes.io"
@@ -82,6 +83,19 @@ EVENT_NAMES = {
     "token-expired",
     "rejected",
     "error",
+}
+# The moves the model allows, written here on their own: the session's table must never
+# take a move outside them.
+LEGAL_MOVES = {
+    "booting": ("minting", "error"),
+    "minting": ("mounted", "error"),
+    "mounted": ("authenticated", "refreshing", "expired", "minting", "error"),
+    # -> mounted: a refresh answered after a hard reload whose document has not said
+    # ready yet (a ready during the refresh had made the state authenticated again).
+    "authenticated": ("mounted", "refreshing", "expired", "minting", "error"),
+    "refreshing": ("authenticated", "mounted", "expired", "minting", "error"),
+    "expired": ("authenticated", "mounted", "minting", "error"),
+    "error": (),
 }
 ERROR_CODES = {
     "mint-failed",
@@ -405,6 +419,13 @@ def test_a_session_id_that_cannot_be_utf8_encoded_is_refused():
     session.handle(refresh, 3.0)
 
 
+def test_every_cell_of_the_table_is_a_legal_move():
+    # Cells no random run reaches are checked here too.
+    for state, row in TABLE.items():
+        for kind, target in row.items():
+            assert target in (DROPPED, state) or target in LEGAL_MOVES[state], (state, kind)
+
+
 def launch_url(kind, n):
     return {
         "good": EMBED + "/workspace/dashboard?launch=L" + str(n),
@@ -481,7 +502,7 @@ class EmbedMachine(RuleBasedStateMachine):
                     isinstance(action, Emit) and action.name == "rejected"
                 ), action
             if isinstance(action, SetState):
-                assert action.state in TRANSITIONS[self.state], (self.state, action)
+                assert action.state in LEGAL_MOVES[self.state], (self.state, action)
                 event("move " + self.state + " -> " + action.state)
                 self.state = action.state
             elif isinstance(action, (StartMint, StartRefresh)):

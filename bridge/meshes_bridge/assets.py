@@ -5,7 +5,8 @@ decides what goes where. The tree written by `write_static`:
 
     DIR/.meshes-bridge                  marker (our version): lets a rerun replace the tree
     DIR/loader.js                       the only short-lived file: static/loader.js with the
-                                        tree's manifest (below) and main.py filled in
+                                        tree's manifest (below), main.py and the wire
+                                        constants (meshes_bridge.core.wire) filled in
     DIR/pyscript/<hash>/...             @pyscript/core's dist files
     DIR/micropython/<hash>/...          MicroPython (micropython.mjs, .wasm)
     DIR/pyodide/<hash>/...              Pyodide's core files
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from meshes_bridge import __version__
+from meshes_bridge.core import wire
 from meshes_bridge.slim import slim_python, strip_js_comment_lines
 
 PACKAGE = "meshes_bridge"  # the import name, whatever the folder is called
@@ -41,6 +43,7 @@ MARKER = ".meshes-bridge"
 LOADER = "loader.js"
 TREE_PLACEHOLDER = "/*MESHES_BRIDGE_TREE*/null"
 MAIN_PLACEHOLDER = '/*MESHES_BRIDGE_MAIN*/""'
+WIRE_PLACEHOLDER = "/*MESHES_BRIDGE_WIRE*/null"
 RUNTIME_HINT = "run `make runtime` (checkout) or reinstall the wheel"
 
 # Subpackages that run in the browser; everything else in the package (cli, assets, the
@@ -293,13 +296,28 @@ def tree_path(rel: str) -> str:
     return f"{manifest['interpreters'][sub]['dir']}{name}"
 
 
+def wire_constants() -> dict[str, Any]:
+    """`meshes_bridge.core.wire` as the loader gets it (`WIRE`): each upper-case name, a
+    class of constants as an object of its members, with the same names as in Python."""
+    found: dict[str, Any] = {}
+    for name, value in sorted(vars(wire).items()):
+        if not name.isupper() and isinstance(value, type):
+            members = {k: v for k, v in sorted(vars(value).items()) if k.isupper()}
+            found[name] = members
+        elif name.isupper():
+            found[name] = value
+    return found
+
+
 def render_loader() -> str:
     # Comment lines out: the browser gets the code; the commented text is static/loader.js.
     text = strip_js_comment_lines((runtime_dir() / LOADER).read_text(encoding="utf-8"))
-    for placeholder in (TREE_PLACEHOLDER, MAIN_PLACEHOLDER):
+    for placeholder in (TREE_PLACEHOLDER, MAIN_PLACEHOLDER, WIRE_PLACEHOLDER):
         if text.count(placeholder) != 1:
             raise AssetsError(f"loader.js lacks exactly one {placeholder}: {RUNTIME_HINT}")
     main = (runtime_dir() / "main.py").read_text(encoding="utf-8")
+    # The wire from the same package as the Python files of this tree: the two agree.
+    text = text.replace(WIRE_PLACEHOLDER, json.dumps(wire_constants(), sort_keys=True))
     text = text.replace(TREE_PLACEHOLDER, json.dumps(tree_manifest(), sort_keys=True))
     return text.replace(MAIN_PLACEHOLDER, json.dumps(slim_python(UNPACK + main)))
 

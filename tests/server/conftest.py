@@ -1,16 +1,34 @@
 """Fixtures for the server half's tests: a private redis-server and settings pointing at
 the fake Meshes. The fake itself (management API, stub embed, over real HTTP) comes from
-the test kit's pytest plugin: `meshes_fake` (session) and `meshes` (reset per test)."""
+the test kit's pytest plugin: `meshes_fake` (session) and `meshes` (reset per test).
+
+Django is configured here, before pytest-django sets it up, with the tests' project
+(`django_project`); its `settings` fixture is shadowed here by the MeshesSettings one,
+so the Django tests take it by another name (`test_django_adapter.settings`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import django
 import pytest
+from django.conf import settings as django_settings
 
 from meshes_bridge.server import MeshesSettings
 from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import RedisServer
+
+
+def pytest_configure() -> None:
+    """The tests' Django project, as pytest-django's docs configure one in code. Set up
+    here too: under ``pytest tests`` this conftest loads during collection, after
+    pytest-django's own set-up has looked for settings and found none."""
+    if not django_settings.configured:
+        import django_project
+
+        django_settings.configure(**django_project.SETTINGS)
+        django.setup()
+
 
 #: The host origin the tests' settings allow (no page is served there).
 APP_ORIGIN = "http://127.0.0.1:5999"

@@ -1,11 +1,12 @@
 """The Django adapter (`meshes_bridge.django`): settings and system checks, the template
-tag, the staticfiles finder, the cache store (LocMemCache and a real Redis, shared by two
-OS processes), the views under Django's test client minting through the fake Meshes
-management API, the logout signal, and the example app under runserver.
+tag, the staticfiles finder, the views under Django's test client minting through the fake
+Meshes management API, the body read over real HTTP servers, the logout signal, and the
+example app under runserver. (`DjangoCacheStore` is in test_stores.py's shared contract
+and test_django_store.py.)
 
-Django can be configured once per process: this module configures it (unless something
-did already, with this app installed) and changes settings only through
-``override_settings``, so it relies on no global state other modules could set.
+pytest-django runs them: the project is `django_project` (configured by conftest.py), the
+database its test database, `client` its test client and `settings` its fixture, which
+undoes every change after the test; `override_settings` where a change holds for a block.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,159 +26,51 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import django
 import httpx
 import pytest
 import redis
-from django.conf import settings
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
+from django.core import checks
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.http import HttpResponse
+from django.template import RequestContext, Template
+from django.test import Client, RequestFactory, override_settings
+from django.utils.crypto import get_random_string
+from pytest_django import fixtures as django_fixtures
+from werkzeug.serving import make_server
 
-_DB_DIR = tempfile.mkdtemp(prefix="meshes-django-tests-")
+from meshes_bridge import assets
+from meshes_bridge.django import conf, signals, views
+from meshes_bridge.django.finders import MeshesBridgeFinder
+from meshes_bridge.django.service import get_service, reset_service
+from meshes_bridge.server.service import MAX_BODY_BYTES
+from meshes_bridge.server.static_files import asset_tree
+from meshes_bridge.testing.app_server import serve_asgi
+from meshes_bridge.testing.doubles import Servers
+from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY
+from meshes_bridge.testing.processes import LOOPBACK, AppProcess, free_port
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="meshes-bridge-tests-" + "x" * 40,
-        ALLOWED_HOSTS=["testserver"],
-        USE_TZ=True,
-        INSTALLED_APPS=[
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "django.contrib.staticfiles",
-            "meshes_bridge.django",
-        ],
-        MIDDLEWARE=[
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.middleware.common.CommonMiddleware",
-            "django.middleware.csrf.CsrfViewMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-        ],
-        ROOT_URLCONF=__name__,
-        APPEND_SLASH=True,
-        DATABASES={
-            "default": {
-                "ENGINE": "django.db.backends.sqlite3",
-                "NAME": os.path.join(_DB_DIR, "db.sqlite3"),
-            }
-        },
-        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],  # speed only
-        CACHES={
-            "default": {
-                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                "LOCATION": "meshes-bridge-tests",
-            }
-        },
-        TEMPLATES=[
-            {
-                "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
-            }
-        ],
-        STATIC_URL="/static/",
-        STATICFILES_FINDERS=[
-            "django.contrib.staticfiles.finders.FileSystemFinder",
-            "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-            "meshes_bridge.django.finders.MeshesBridgeFinder",
-        ],
-        # Real values come from the fake Meshes in the `configured` fixture.
-        MESHES_ORG_ID="00000000-0000-4000-8000-000000000000",
-        MESHES_ACCESS_KEY="placeholder",
-        MESHES_SECRET_KEY="placeholder",
-        MESHES_WORKSPACE_ID="00000000-0000-4000-8000-000000000001",
-        MESHES_ALLOWED_ORIGINS=["http://testserver"],
-    )
-    django.setup()
-elif "meshes_bridge.django" not in settings.INSTALLED_APPS:  # pragma: no cover
-    raise RuntimeError(
-        "Django was configured before test_django_adapter.py without meshes_bridge.django: "
-        "run this module in its own pytest process"
-    )
+#: pytest-django's `settings` fixture (conftest.py's `settings` is the MeshesSettings one).
+settings = django_fixtures.settings
 
-from django.contrib.auth import get_user_model  # noqa: E402 - needs the configured settings
-from django.contrib.staticfiles import finders  # noqa: E402
-from django.core import checks  # noqa: E402
-from django.core.cache.backends.base import InvalidCacheKey, memcache_key_warnings  # noqa: E402
-from django.core.cache.backends.locmem import LocMemCache  # noqa: E402
-from django.core.cache.backends.redis import RedisCache  # noqa: E402
-from django.core.handlers.asgi import ASGIHandler  # noqa: E402
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
-from django.http import HttpRequest, HttpResponse  # noqa: E402
-from django.template import RequestContext, Template  # noqa: E402
-from django.test import Client, RequestFactory, override_settings  # noqa: E402
-from django.urls import include, path  # noqa: E402
-from django.utils.crypto import get_random_string  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
-
-from meshes_bridge import assets  # noqa: E402
-from meshes_bridge.django import conf, views  # noqa: E402
-from meshes_bridge.django.finders import MeshesBridgeFinder  # noqa: E402
-from meshes_bridge.django.service import get_service, reset_service  # noqa: E402
-from meshes_bridge.django.store import DjangoCacheStore  # noqa: E402
-from meshes_bridge.server.service import MAX_BODY_BYTES, MintPolicy  # noqa: E402
-from meshes_bridge.server.static_files import asset_tree  # noqa: E402
-from meshes_bridge.server.stores import BindingStore  # noqa: E402
-from meshes_bridge.testing.app_server import serve_asgi  # noqa: E402
-from meshes_bridge.testing.doubles import Servers  # noqa: E402
-from meshes_bridge.testing.doubles.management_api import TEST_SECRET_KEY  # noqa: E402
-from meshes_bridge.testing.processes import (  # noqa: E402
-    LOOPBACK,
-    AppProcess,
-    RedisServer,
-    free_port,
-)
+#: Every test runs against pytest-django's test database (alice and bob log in); those
+#: served over real HTTP from other threads ask for `transactional_db`.
+pytestmark = pytest.mark.django_db
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION = "/meshes/session"
-
-
-def page(request: HttpRequest) -> HttpResponse:
-    """A host page with the embed, as a project would render it."""
-    html = Template('{% load meshes_bridge %}{% meshes_embed launch_page="connections" %}')
-    return HttpResponse(html.render(RequestContext(request, {})))
-
-
-urlpatterns = [
-    path("page", page),
-    path("meshes/", include("meshes_bridge.django.urls")),
-]
-
-
-def admin_policy(user: Any, request: Any) -> MintPolicy:
-    """MESHES_BRIDGE_POLICY as a dotted path: a per-user policy."""
-    return MintPolicy(role="admin" if user.username == "alice" else "member")
-
-
-def email_key(user: Any) -> str:
-    return f"user-{user.username}"
 
 
 class Opaque:
     """What a faulty MESHES_BRIDGE_USER_KEY may return: no id (its repr is no key)."""
 
 
-class MemcachedLikeCache(LocMemCache):
-    """A LocMemCache refusing the keys memcached refuses, as Django's memcached backends
-    do (`BaseMemcachedCache.validate_key`)."""
-
-    def validate_key(self, key: str) -> None:
-        for warning in memcache_key_warnings(key):
-            raise InvalidCacheKey(warning)
-
-
 # -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", autouse=True)
-def database() -> Iterator[None]:
-    call_command("migrate", verbosity=0, interactive=False, skip_checks=True)
-    user_model = get_user_model()
-    for name in ("alice", "bob"):
-        user_model.objects.get_or_create(username=name)
-    yield
-    shutil.rmtree(_DB_DIR, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -198,37 +88,50 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def configured(meshes: Servers) -> Iterator[Servers]:
-    """Settings pointing at the fake Meshes (reset by the shared `meshes` fixture)."""
+def configured(meshes: Servers, settings: Any) -> Servers:
+    """The MESHES_BRIDGE dict pointing at the fake Meshes (reset by the shared `meshes`
+    fixture); it wins over the project's flat placeholder settings."""
     env = meshes.meshes_env()
-    with override_settings(
-        MESHES_ORG_ID=env["MESHES_ORG_ID"],
-        MESHES_ACCESS_KEY=env["MESHES_ACCESS_KEY"],
-        MESHES_SECRET_KEY=env["MESHES_SECRET_KEY"],
-        MESHES_WORKSPACE_ID=env["MESHES_WORKSPACE_ID"],
-        MESHES_API_URL=env["MESHES_API_URL"],
-        MESHES_EMBED_ORIGIN=env["MESHES_EMBED_ORIGIN"],
-        MESHES_ALLOWED_ORIGINS=["http://testserver"],
-    ):
-        yield meshes
+    settings.MESHES_BRIDGE = {
+        "ORG_ID": env["MESHES_ORG_ID"],
+        "ACCESS_KEY": env["MESHES_ACCESS_KEY"],
+        "SECRET_KEY": env["MESHES_SECRET_KEY"],
+        "WORKSPACE_ID": env["MESHES_WORKSPACE_ID"],
+        "API_URL": env["MESHES_API_URL"],
+        "EMBED_ORIGIN": env["MESHES_EMBED_ORIGIN"],
+        "ALLOWED_ORIGINS": ["http://testserver"],
+    }
+    return meshes
+
+
+def bridge_settings(**changes: Any) -> override_settings:
+    """MESHES_BRIDGE with `changes` for a block; a value of None leaves the key out of the
+    dict and its flat setting out too (so the environment alone could give it)."""
+    merged = {**django_settings.MESHES_BRIDGE, **changes}
+    cleared = {conf.KEYS[key]: None for key, value in changes.items() if value is None}
+    return override_settings(
+        MESHES_BRIDGE={k: v for k, v in merged.items() if v is not None}, **cleared
+    )
 
 
 def user(name: str) -> Any:
-    return get_user_model().objects.get(username=name)
+    """A user of the test database, made on first use."""
+    found, _ = get_user_model().objects.get_or_create(username=name)
+    return found
 
 
 @pytest.fixture
-def alice(configured: Servers) -> Client:
-    client = Client()
+def alice(client: Client, configured: Servers) -> Client:
+    """pytest-django's `client`, logged in as alice."""
     client.force_login(user("alice"))
     return client
 
 
 @pytest.fixture
 def bob(configured: Servers) -> Client:
-    client = Client()
-    client.force_login(user("bob"))
-    return client
+    other = Client()
+    other.force_login(user("bob"))
+    return other
 
 
 def post(client: Client, url: str, body: Any = None, **headers: str) -> Any:
@@ -268,9 +171,7 @@ def test_configured_project_passes_the_checks(configured: Servers) -> None:
 
 
 def test_e001_names_each_missing_or_bad_setting(configured: Servers) -> None:
-    with override_settings(
-        MESHES_ORG_ID=None, MESHES_SECRET_KEY="", MESHES_BRIDGE_MINT_LIMIT="ten"
-    ):
+    with bridge_settings(ORG_ID=None, SECRET_KEY="", MINT_LIMIT="ten"):
         errors = [m for m in messages() if m.id == "meshes_bridge.E001"]
     texts = [m.msg for m in errors]
     assert any(t.startswith("MESHES_ORG_ID") for t in texts), texts
@@ -287,7 +188,10 @@ def test_e001_names_each_missing_or_bad_setting(configured: Servers) -> None:
 
 
 def test_e001_can_be_silenced(configured: Servers) -> None:
-    with override_settings(MESHES_ORG_ID=None, SILENCED_SYSTEM_CHECKS=["meshes_bridge.E001"]):
+    with (
+        bridge_settings(ORG_ID=None),
+        override_settings(SILENCED_SYSTEM_CHECKS=["meshes_bridge.E001"]),
+    ):
         assert not [m for m in messages() if m.id == "meshes_bridge.E001" and not m.is_silenced()]
 
 
@@ -298,12 +202,38 @@ def test_the_environment_fills_in_and_settings_win(
     monkeypatch.setenv("MESHES_ORG_ID", env["MESHES_ORG_ID"])
     monkeypatch.setenv("MESHES_BRIDGE_MINT_LIMIT", "not a number")  # overridden: never read
     monkeypatch.setenv("MESHES_BRIDGE_REFRESH_LIMIT", "7")
-    with override_settings(MESHES_ORG_ID=None, MESHES_BRIDGE_MINT_LIMIT=3):
+    with bridge_settings(ORG_ID=None, MINT_LIMIT=3):
         assert not [m for m in messages() if m.id == "meshes_bridge.E001"]
         built = get_service().settings
     assert built.org_id == env["MESHES_ORG_ID"]
     assert (built.mint_limit, built.refresh_limit) == (3, 7)
     assert built.allowed_origins == ("http://testserver",)
+
+
+def test_the_dict_wins_over_flat_settings_which_win_over_the_environment(
+    configured: Servers, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHES_BRIDGE_REFRESH_LIMIT", "7")
+    monkeypatch.setenv("MESHES_BRIDGE_MINT_LIMIT", "1")  # a flat setting hides it
+    settings.MESHES_BRIDGE_MINT_LIMIT = 4
+    assert (get_service().settings.mint_limit, get_service().settings.refresh_limit) == (4, 7)
+    settings.MESHES_BRIDGE = {**settings.MESHES_BRIDGE, "MINT_LIMIT": 5, "CACHE": "default"}
+    assert get_service().settings.mint_limit == 5
+    assert get_service().settings.org_id == configured.meshes_env()["MESHES_ORG_ID"]
+
+
+def test_flat_settings_alone_still_work(settings: Any) -> None:
+    del settings.MESHES_BRIDGE  # the project's own flat MESHES_* settings only
+    built = get_service().settings
+    assert built.org_id == settings.MESHES_ORG_ID
+    assert built.allowed_origins == ("http://testserver",)
+    assert not [m for m in messages() if m.id == "meshes_bridge.E001"]
+
+
+def test_an_unknown_key_in_the_dict_is_e001(configured: Servers) -> None:
+    with bridge_settings(MINT_LIMITS=3):
+        texts = [m.msg for m in messages() if m.id == "meshes_bridge.E001"]
+    assert any("MINT_LIMITS" in text and "MINT_LIMIT" in text for text in texts), texts
 
 
 def test_a_setting_change_rebuilds_the_service(configured: Servers) -> None:
@@ -340,7 +270,7 @@ def test_w002_when_the_bridge_cannot_read_the_csrf_cookie(configured: Servers) -
         )
 
 
-def test_w003_when_popups_would_lose_their_opener(configured: Servers) -> None:
+def test_w003_when_popups_would_lose_their_opener(configured: Servers, settings: Any) -> None:
     """Django's default COOP (same-origin) cuts off the embed's OAuth popups."""
     assert "meshes_bridge.W003" not in ids(messages())  # no SecurityMiddleware, no COOP
     secured = ["django.middleware.security.SecurityMiddleware", *settings.MIDDLEWARE]
@@ -351,7 +281,9 @@ def test_w003_when_popups_would_lose_their_opener(configured: Servers) -> None:
             assert "meshes_bridge.W003" not in ids(messages())
 
 
-def test_e002_without_the_finder_and_e003_without_csrf_middleware(configured: Servers) -> None:
+def test_e002_without_the_finder_and_e003_without_csrf_middleware(
+    configured: Servers, settings: Any
+) -> None:
     with override_settings(STATICFILES_FINDERS=settings.STATICFILES_FINDERS[:2]):
         error = next(m for m in messages() if m.id == "meshes_bridge.E002")
     assert "MeshesBridgeFinder" in (error.hint or "")
@@ -480,147 +412,6 @@ def test_collectstatic_with_the_manifest_storage(tmp_path: Path) -> None:
         assert (tree / assets.tree_path(rel)).is_file(), rel
 
 
-# -- the store --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis_cache(redis_server: RedisServer) -> RedisCache:
-    return RedisCache(redis_server.url, {})
-
-
-@pytest.fixture(params=["locmem", "redis"])
-def store(request: pytest.FixtureRequest) -> DjangoCacheStore:
-    if request.param == "redis":
-        server = request.getfixturevalue("redis_server")
-        server.flush()
-        return DjangoCacheStore(request.getfixturevalue("redis_cache"))
-    cache = LocMemCache("meshes-bridge-store-tests", {})
-    cache.clear()
-    return DjangoCacheStore(cache)
-
-
-def test_store_is_a_binding_store(store: DjangoCacheStore) -> None:
-    assert isinstance(store, BindingStore)
-
-
-def test_store_bindings_and_session_lists(store: DjangoCacheStore) -> None:
-    store.bind("sess_1", "alice", 60)
-    store.bind("sess_2", "alice", 60)
-    store.bind("sess_3", "bob", 60)
-    assert store.owner("sess_1") == "alice" and store.owner("sess_3") == "bob"
-    assert store.owner("sess_unknown") is None
-    assert store.sessions_of("alice") == ["sess_1", "sess_2"]
-    store.bind("sess_1", "alice", 120)  # a refresh extends, adds no entry
-    assert store.sessions_of("alice") == ["sess_1", "sess_2"]
-    store.unbind("sess_1")
-    assert store.owner("sess_1") is None
-    assert store.sessions_of("alice") == ["sess_2"]
-    assert store.sessions_of("bob") == ["sess_3"]
-    assert store.sessions_of("carol") == []
-    # Keys memcached would refuse (spaces, long) are hashed; ids stay apart.
-    odd = "user with spaces " + "x" * 300
-    store.bind("sess id with spaces", odd, 60)
-    assert store.owner("sess id with spaces") == odd
-    assert store.sessions_of(odd) == ["sess id with spaces"]
-
-
-def test_store_bindings_expire(store: DjangoCacheStore) -> None:
-    store.bind("sess_short", "alice", 1)
-    store.bind("sess_long", "alice", 60)
-    wait_for(lambda: store.owner("sess_short") is None, what="the binding's TTL")
-    assert store.sessions_of("alice") == ["sess_long"]
-
-
-def test_store_never_overwrites_a_live_slot_after_the_counter_is_lost(
-    store: DjangoCacheStore,
-) -> None:
-    store.bind("sess_a", "alice", 60)
-    store.cache.delete("meshes-bridge:user:alice:n")  # an eviction, a restart of the count
-    store.bind("sess_b", "alice", 60)
-    assert store.sessions_of("alice") == ["sess_a", "sess_b"]
-
-
-def test_store_sliding_window_limit(store: DjangoCacheStore) -> None:
-    assert [store.hit("mint:alice", 3, 60) for _ in range(3)] == [None, None, None]
-    retry = store.hit("mint:alice", 3, 60)
-    assert retry is not None and 55 < retry <= 60
-    assert store.hit("mint:alice", 3, 60) is not None  # refused requests are not counted
-    assert store.hit("mint:bob", 3, 60) is None
-    assert store.hit("refresh:alice", 3, 60) is None
-
-
-def test_store_limit_slides(store: DjangoCacheStore) -> None:
-    assert store.hit("mint:alice", 1, 1) is None
-    assert store.hit("mint:alice", 1, 1) is not None
-    wait_for(lambda: store.hit("mint:alice", 1, 1) is None, what="the window to slide")
-
-
-WORKER = textwrap.dedent(
-    """
-    import json, sys
-    import django
-    from django.conf import settings
-
-    url, role = sys.argv[1], sys.argv[2]
-    settings.configure(CACHES={"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}})
-    django.setup()
-    import redis
-    from meshes_bridge.django.store import DjangoCacheStore
-
-    store = DjangoCacheStore("default")
-    control = redis.Redis.from_url(url)
-    print("ready", flush=True)
-    # BLPOP blocks until the test says go (one item per worker): both start together.
-    if control.blpop(["test:go"], timeout=30) is None:
-        sys.exit("no go signal")
-    if role == "bind":
-        store.bind("sess_shared", "alice", 60)
-        control.rpush("test:bound", 1)
-    elif control.blpop(["test:bound"], timeout=30) is None:
-        sys.exit("never bound")
-    allowed = sum(store.hit("mint:alice", 10, 60) is None for _ in range(8))
-    print(json.dumps({"allowed": allowed, "owner": store.owner("sess_shared"),
-                      "sessions": store.sessions_of("alice")}))
-    """
-)
-
-
-def test_two_processes_share_one_binding_and_one_limit(redis_server: RedisServer) -> None:
-    redis_server.flush()
-    control = redis.Redis.from_url(redis_server.url)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, redis_server.url, role],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for role in ("bind", "read")
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
-        control.rpush("test:go", 1, 1)  # one go for each worker
-        outputs = [w.communicate(timeout=60) for w in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-        control.close()
-    results = []
-    for (out, err), worker in zip(outputs, workers, strict=True):
-        assert worker.returncode == 0, err
-        results.append(json.loads(out))
-    # 16 hits at one limit of 10 a minute: exactly 10 allowed across both processes.
-    assert sum(r["allowed"] for r in results) == 10
-    for result in results:
-        assert result["owner"] == "alice"
-        assert result["sessions"] == ["sess_shared"]
-    assert DjangoCacheStore(RedisCache(redis_server.url, {})).owner("sess_shared") == "alice"
-
-
 # -- the views ---------------------------------------------------------------------------------
 
 
@@ -728,7 +519,7 @@ def assert_csrf_refused(answer: Any) -> None:
 
 @pytest.mark.parametrize("middleware", ["with", "without"])
 def test_csrf_is_enforced(
-    configured: Servers, middleware: str, caplog: pytest.LogCaptureFixture
+    configured: Servers, settings: Any, middleware: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     stack = settings.MIDDLEWARE
     if middleware == "without":  # the views' own check still holds
@@ -765,7 +556,8 @@ def test_a_foreign_or_repeated_origin_is_refused(alice: Client, configured: Serv
 
 def test_policy_and_user_key_settings(alice: Client, configured: Servers) -> None:
     with override_settings(
-        MESHES_BRIDGE_POLICY=f"{__name__}.admin_policy", MESHES_BRIDGE_USER_KEY=email_key
+        MESHES_BRIDGE_POLICY="django_project.admin_policy",
+        MESHES_BRIDGE_USER_KEY="django_project.email_key",
     ):
         session_id = post(alice, SESSION).json()["session_id"]
     view = configured.fake.session(session_id)
@@ -818,7 +610,7 @@ def test_the_user_key_and_policy_paths_are_imported_once(
         return real_import(dotted)
 
     monkeypatch.setattr(conf, "import_string", counting_import)
-    key_path, policy_path = f"{__name__}.email_key", f"{__name__}.admin_policy"
+    key_path, policy_path = "django_project.email_key", "django_project.admin_policy"
     with override_settings(MESHES_BRIDGE_USER_KEY=key_path, MESHES_BRIDGE_POLICY=policy_path):
         for _ in range(3):
             assert post(alice, SESSION).status_code == 200
@@ -836,7 +628,7 @@ def test_a_session_id_ending_in_a_newline_is_not_found(alice: Client) -> None:
     # store must not build a cache key memcached refuses from it (a 500).
     memcached_like = {
         "default": {
-            "BACKEND": f"{__name__}.MemcachedLikeCache",
+            "BACKEND": "django_project.MemcachedLikeCache",
             "LOCATION": "meshes-bridge-memcached-like",
         }
     }
@@ -1002,8 +794,9 @@ def assert_answer(answer: Answer, status: int, body: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def alice_headers(alice: Client) -> list[tuple[str, str]]:
-    """What the bridge sends for alice: her session cookie, the CSRF cookie and header."""
+def alice_headers(alice: Client, settings: Any, transactional_db: None) -> list[tuple[str, str]]:
+    """What the bridge sends for alice: her session cookie, the CSRF cookie and header
+    (committed: the server answering runs in another thread)."""
     token = get_random_string(32)
     session = alice.cookies[settings.SESSION_COOKIE_NAME].value
     cookies = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={token}"
@@ -1096,10 +889,38 @@ def test_logout_revokes_the_users_live_sessions(
     assert get_service().store.sessions_of(str(user("alice").pk)) == []
 
 
+def test_signals_report_mint_refresh_and_logout(alice: Client, configured: Servers) -> None:
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    def receiver(signal: Any, sender: Any, **details: Any) -> None:
+        events.append((signal_names[signal], details))
+
+    signal_names = {
+        signals.session_minted: "minted",
+        signals.session_refreshed: "refreshed",
+        signals.sessions_revoked: "revoked",
+    }
+    for signal in signal_names:
+        signal.connect(receiver)
+    try:
+        session_id = post(alice, SESSION).json()["session_id"]
+        assert post(alice, f"{SESSION}/{session_id}/refresh").status_code == 200
+        alice.logout()
+    finally:
+        for signal in signal_names:
+            signal.disconnect(receiver)
+    key = str(user("alice").pk)
+    assert events == [
+        ("minted", {"user_key": key, "session_id": session_id}),
+        ("refreshed", {"user_key": key, "session_id": session_id}),
+        ("revoked", {"user_key": key, "count": 1}),
+    ]
+
+
 def test_logout_never_fails(configured: Servers) -> None:
     client = Client()
     client.force_login(user("alice"))
-    with override_settings(MESHES_ORG_ID=None):  # half configured: logout still works
+    with bridge_settings(ORG_ID=None):  # half configured: logout still works
         client.logout()
     configured.api.fail_next("revoke", 503, count=10)
     client.force_login(user("alice"))

@@ -1,33 +1,29 @@
-"""`DjangoCacheStore` on its own: keys memcached accepts, a rate check whose cost does not
-grow with the limit (and still allows exactly `limit` a window, across racing stores), and
-the logout mark. Only cache objects are built here: Django's settings are not touched, so
-this module runs alongside test_django_adapter.py (which configures Django) in any order.
+"""What only `DjangoCacheStore` promises (the `BindingStore` contract it shares with the
+other stores is test_stores.py's): keys memcached accepts, session slots never overwritten,
+a rate check whose cost does not grow with the limit (and still allows exactly `limit` a
+window, across racing stores and across OS processes), and the logout mark. Only cache
+objects are built here: the tests' Django settings are not read.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
-from django.core.cache.backends.base import InvalidCacheKey, memcache_key_warnings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from django_project import MemcachedLikeCache
 
 from meshes_bridge.django.store import DjangoCacheStore
 from meshes_bridge.server.stores import LOGOUT_MARK_TTL, BindingStore
 from meshes_bridge.testing.processes import RedisServer
-
-
-class MemcachedLikeCache(LocMemCache):
-    """A LocMemCache refusing the keys memcached refuses, as Django's memcached backends
-    do (`BaseMemcachedCache.validate_key`)."""
-
-    def validate_key(self, key: str) -> None:
-        for warning in memcache_key_warnings(key):
-            raise InvalidCacheKey(warning)
 
 
 class CountingCache(LocMemCache):
@@ -113,6 +109,28 @@ def test_an_id_ending_in_a_newline_is_a_key_memcached_accepts() -> None:
     assert store.logout_mark("alice\n") != 0
     store.unbind("abc\n")
     assert store.owner("abc\n") is None
+
+
+def test_keys_memcached_refuses_are_hashed_and_kept_apart() -> None:
+    cache = MemcachedLikeCache("meshes-bridge-memcached-like", {})
+    cache.clear()
+    store = DjangoCacheStore(cache)
+    odd = "user with spaces " + "x" * 300
+    store.bind("sess id with spaces", odd, 60)
+    store.bind("sess_plain", "user with spaces", 60)
+    assert store.owner("sess id with spaces") == odd
+    assert store.sessions_of(odd) == ["sess id with spaces"]
+    assert store.sessions_of("user with spaces") == ["sess_plain"]
+
+
+def test_a_live_slot_is_never_overwritten_after_the_counter_is_lost() -> None:
+    cache = LocMemCache("meshes-bridge-lost-counter", {})
+    cache.clear()
+    store = DjangoCacheStore(cache)
+    store.bind("sess_a", "alice", 60)
+    cache.delete("meshes-bridge:user:alice:n")  # an eviction, a restart of the count
+    store.bind("sess_b", "alice", 60)
+    assert store.sessions_of("alice") == ["sess_a", "sess_b"]
 
 
 # -- rate limits -------------------------------------------------------------------------------
@@ -225,3 +243,71 @@ def test_a_lost_mark_comes_back_different() -> None:
         marks.add(store.logout_mark("alice"))
         cache.delete("meshes-bridge:logout:alice")
     assert len(marks) > 1 and 0 not in marks
+
+
+# -- across OS processes ---------------------------------------------------------------------
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys
+    import django
+    from django.conf import settings
+
+    url, role = sys.argv[1], sys.argv[2]
+    settings.configure(CACHES={"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}})
+    django.setup()
+    import redis
+    from meshes_bridge.django.store import DjangoCacheStore
+
+    store = DjangoCacheStore("default")
+    control = redis.Redis.from_url(url)
+    print("ready", flush=True)
+    # BLPOP blocks until the test says go (one item per worker): both start together.
+    if control.blpop(["test:go"], timeout=30) is None:
+        sys.exit("no go signal")
+    if role == "bind":
+        store.bind("sess_shared", "alice", 60)
+        control.rpush("test:bound", 1)
+    elif control.blpop(["test:bound"], timeout=30) is None:
+        sys.exit("never bound")
+    allowed = sum(store.hit("mint:alice", 10, 60) is None for _ in range(8))
+    print(json.dumps({"allowed": allowed, "owner": store.owner("sess_shared"),
+                      "sessions": store.sessions_of("alice")}))
+    """
+)
+
+
+def test_two_processes_share_one_binding_and_one_limit(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    control = redis.Redis.from_url(redis_server.url)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, redis_server.url, role],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for role in ("bind", "read")
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
+        control.rpush("test:go", 1, 1)  # one go for each worker
+        outputs = [w.communicate(timeout=60) for w in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+        control.close()
+    results = []
+    for (out, err), worker in zip(outputs, workers, strict=True):
+        assert worker.returncode == 0, err
+        results.append(json.loads(out))
+    # 16 hits at one limit of 10 a minute: exactly 10 allowed across both processes.
+    assert sum(r["allowed"] for r in results) == 10
+    for result in results:
+        assert result["owner"] == "alice"
+        assert result["sessions"] == ["sess_shared"]
+    assert DjangoCacheStore(RedisCache(redis_server.url, {})).owner("sess_shared") == "alice"

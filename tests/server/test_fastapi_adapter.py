@@ -146,7 +146,9 @@ def test_bad_arguments_are_refused_at_construction() -> None:
     with pytest.raises(TypeError):
         MeshesBridge(OFFLINE, get_user=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="prefix"):
-        MeshesBridge(OFFLINE, get_user=header_user, prefix="meshes")
+        MeshesBridge(OFFLINE, get_user=header_user, prefix="/meshes?x=1")
+    with pytest.raises(TypeError, match="prefix"):
+        MeshesBridge(OFFLINE, get_user=header_user, prefix="/a", url_prefix="/b")
     with pytest.raises(ValueError, match="static_path"):
         MeshesBridge(OFFLINE, get_user=header_user, static_path="/")
 
@@ -303,6 +305,33 @@ def test_revoke_user_revokes_at_the_fake(fake: Servers, live_settings: MeshesSet
 
     assert asyncio.run(bridge.arevoke_user("bob")) == 1
     assert fake.api.revoked_ids()[-1] == bob_id
+
+
+def test_hooks_report_mint_refresh_and_revoke(fake: Servers, live_settings: MeshesSettings) -> None:
+    bridge = MeshesBridge(live_settings, get_user=header_user)
+    events: list[tuple[str, dict[str, Any]]] = []
+    for event in ("minted", "refreshed", "revoked"):
+        bridge.on(event)(lambda event=event, **details: events.append((event, details)))
+    alice = client_for(bridge, "alice")
+    session_id = alice.post("/meshes/session", headers=JSON).json()["session_id"]
+    assert alice.post(f"/meshes/session/{session_id}/refresh", headers=JSON).status_code == 200
+    assert bridge.revoke_user("alice") == 1
+    assert events == [
+        ("minted", {"user_key": "alice", "session_id": session_id}),
+        ("refreshed", {"user_key": "alice", "session_id": session_id}),
+        ("revoked", {"user_key": "alice", "count": 1}),
+    ]
+    with pytest.raises(ValueError, match="minted"):
+        bridge.on("logged-in")
+
+
+def test_the_flask_names_of_the_paths_are_accepted() -> None:
+    bridge = MeshesBridge(
+        OFFLINE, get_user=header_user, url_prefix="/api/embed/", static_url_path="assets/mb"
+    )
+    assert (bridge.url_prefix, bridge.static_url_path) == ("/api/embed", "/assets/mb")
+    assert (bridge.prefix, bridge.static_path) == ("/api/embed", "/assets/mb")
+    assert bridge.refresh_path == "/api/embed/session/{session_id}/refresh"
 
 
 # -- the Jinja global and the CSP ---------------------------------------------------------

@@ -565,3 +565,52 @@ def test_unknown_paths_below_the_endpoints_are_a_json_404(meshes: Servers, path:
     answer = app.test_client().post(path, data=b"{}", headers=JSON)
     assert (answer.status_code, answer.get_json()) == (404, {"error": "not-found"})
     assert answer.headers["Cache-Control"] == "no-store"
+
+
+# -- the shared vocabulary -----------------------------------------------------------------
+
+
+def test_every_adapter_name_and_its_alias_are_accepted(meshes: Servers) -> None:
+    app, _ = make_app(meshes, MeshesBridge(prefix="api/embed", static_path="/assets/mb"))
+    client = app.test_client()
+    client.get("/test-login/alice")
+    assert client.post("/api/embed/session", data=b"{}", headers=JSON).status_code == 200
+    assert client.get("/assets/mb/loader.js").status_code == 200
+    with pytest.raises(TypeError, match="url_prefix"):
+        MeshesBridge(url_prefix="/a", prefix="/b")
+
+
+def test_policy_may_be_a_callback_and_user_key_a_function(meshes: Servers) -> None:
+    seen: list[Any] = []
+
+    def policy(user: Any, request: Any) -> MintPolicy:
+        seen.append(user)
+        return MintPolicy(role="admin")
+
+    bridge = MeshesBridge(policy=policy, user_key=lambda user: f"user-{user.get_id()}")
+    app, _ = make_app(meshes, bridge)
+    client = app.test_client()
+    client.get("/test-login/alice")
+    assert mint(client).status_code == 200
+    created = meshes.api.calls("create")[-1].body
+    assert (created["role"], created["external_user_id"]) == ("admin", "user-alice")
+    assert seen == ["user-alice"]  # as with @user_loader: the policy is given the key
+
+
+def test_a_failing_signal_receiver_neither_fails_the_mint_nor_the_logout(
+    meshes: Servers, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, bridge = make_app(meshes)
+
+    def broken(sender: Flask, **extra: Any) -> None:
+        raise RuntimeError("a host's receiver")
+
+    client = app.test_client()
+    client.get("/test-login/alice")
+    with session_minted.connected_to(broken, sender=app):
+        session_id = mint(client).json["session_id"]
+    with sessions_revoked.connected_to(broken, sender=app):
+        assert client.post("/test-logout").status_code == 200
+    assert meshes.api.revoked_ids() == [session_id]
+    assert "minted hook failed (RuntimeError)" in caplog.text
+    assert "revoked hook failed (RuntimeError)" in caplog.text

@@ -931,7 +931,8 @@ def test_adapters_read_at_most_one_byte_more_than_allowed() -> None:
     a 10 MB or endless chunked body costs 4 KB of memory, then the service answers 400."""
     import io
 
-    from meshes_bridge.server.service import MAX_BODY_BYTES, read_bounded
+    from meshes_bridge.server.service import MAX_BODY_BYTES
+    from meshes_bridge.server.web import read_bounded
 
     class Stream(io.BytesIO):
         handed_out = 0

@@ -11,8 +11,13 @@ from meshes_bridge.browser.hooks import Hooks, load_hooks
 from meshes_bridge.browser.log import Console
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.config import parse_loader_options
+from meshes_bridge.core.wire import CONTAINER_SELECTOR, EVENT_PREFIX, Entry, ErrorCode, Event
 
-SELECTOR = "[data-meshes-embed]"
+SELECTOR = CONTAINER_SELECTOR
+# Read once per message: module names, not class attributes (MicroPython looks up less).
+_ORIGIN = Entry.ORIGIN
+_SLOT = Entry.SLOT
+_NOW = Entry.NOW
 
 
 class Bridge:
@@ -87,7 +92,7 @@ class Bridge:
             )
 
     def _batch(self, text: str) -> None:
-        """Messages from the relay: a JSON list of [origin, slot, now, ...shape]."""
+        """Messages from the relay: a JSON list of entries (core/wire.py, "The relay")."""
         try:
             entries = json.loads(str(text))
         except Exception as exc:  # MemoryError above all: MicroPython's heap is small
@@ -107,9 +112,10 @@ class Bridge:
         """One window message, as the relay saw it: its origin, the slot of the watched
         iframe window that sent it (-1: none did), when (seconds on the core's clock) and
         its data (see ffi.message_data)."""
-        origin = str(entry[0])
-        slot = entry[1]
-        now = float(entry[2])
+        origin = str(entry[_ORIGIN])
+        slot = entry[_SLOT]
+        now = float(entry[_NOW])
+        data = ffi.message_data(entry)
         owner = None
         if slot >= 0:
             for embed in self.embeds:
@@ -117,14 +123,9 @@ class Bridge:
                     owner = embed
                     break
         if owner is not None:
-            # Another container's iframe is not a stranger: only its owner hears it. Its
-            # core says whether the data is worth reading in full.
-            machine = owner.machine
-            full = machine is not None and machine.wants_fields(origin, True)
-            message = inp.MessageReceived(origin, True, ffi.message_data(entry, full))
-            owner.feed(message, now)
+            # Another container's iframe is not a stranger: only its owner hears it.
+            owner.feed(inp.MessageReceived(origin, True, data), now)
             return
-        data = ffi.message_data(entry, False)
         for embed in list(self.embeds):
             embed.feed(inp.MessageReceived(origin, False, data), now)
 
@@ -153,7 +154,7 @@ def _patch_http(console: Console) -> None:
 def _report_to_all(bridge: Bridge, code: str, message: str) -> None:
     bridge.console.write("error", code + ": " + message)
     for element in js.document.querySelectorAll(SELECTOR):
-        ffi.dispatch(element, "meshes-bridge:error", {"code": code, "message": message})
+        ffi.dispatch(element, EVENT_PREFIX + Event.ERROR, {"code": code, "message": message})
 
 
 async def _load_hooks(bridge: Bridge) -> None:
@@ -168,7 +169,7 @@ async def _load_hooks(bridge: Bridge) -> None:
         )
     except BaseException as exc:  # even SystemExit: the containers must still mount
         text = str(exc) if type(exc).__name__ == "HookError" else type(exc).__name__
-        _report_to_all(bridge, "hooks", "hooks module not loaded: " + text)
+        _report_to_all(bridge, ErrorCode.HOOKS, "hooks module not loaded: " + text)
     _watch(bridge)
 
 

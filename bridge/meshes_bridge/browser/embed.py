@@ -10,8 +10,7 @@ from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.config import CONTAINER_ATTRIBUTES
 from meshes_bridge.core.session import EmbedSession
-
-EVENT_PREFIX = "meshes-bridge:"
+from meshes_bridge.core.wire import EVENT_PREFIX, STATE_ATTRIBUTE, ErrorCode, Event
 
 
 class EmbedHandle:
@@ -28,7 +27,7 @@ class EmbedHandle:
 
     @property
     def state(self) -> str:
-        return ffi.attribute(self.element, "data-state") or ""
+        return ffi.attribute(self.element, STATE_ATTRIBUTE) or ""
 
     @property
     def iframe(self) -> object:
@@ -107,8 +106,8 @@ class BrowserEmbed:
             ffi.release(proxy)
         # MicroPython's proxies have no destroy(): each stays alive while this object
         # holds it, and keeps this object alive from the interpreter's table of callables
-        # JS may call, a cycle across the two heaps that neither collector can break (every
-        # torn-down container stayed in memory, its element and its machine with it).
+        # JS may call, a cycle across the two heaps that neither collector can break (each
+        # torn-down container would stay in memory, its element and its machine with it).
         self._on_load = self._on_timer = self._on_frame = None
 
     def embed_origin(self) -> "str | None":
@@ -175,7 +174,7 @@ class BrowserEmbed:
     def _perform(self, action: object) -> None:
         kind = type(action)
         if kind is act.SetState:
-            self.element.setAttribute("data-state", action.state)
+            ffi.set_state(self.element, action.state)
         elif kind is act.Emit:
             self.emit(action.name, action.detail)
         elif kind is act.Log:
@@ -232,7 +231,13 @@ class BrowserEmbed:
         window = iframe.contentWindow
         self._unwatch()
         if not ffi.is_null(window):
-            origin = self.machine.embed_origin if self.machine is not None else None
+            # Whose messages from this window are read in full is the core's decision
+            # (wants_fields), taken once here and handed to the relay, which carries it out
+            # for each message: no call into Python per message to ask.
+            machine = self.machine
+            origin = machine.embed_origin if machine is not None else None
+            if origin is not None and not machine.wants_fields(origin, True):
+                origin = None
             self.slot = ffi.watch(window, origin)
 
     def _unmount(self) -> None:
@@ -324,7 +329,7 @@ class BrowserEmbed:
 
     def report_hook_error(self, code: str, message: str) -> None:
         self.console.write("error", code + ": " + message)
-        self.emit("error", {"code": code, "message": message})
+        self.emit(Event.ERROR, {"code": code, "message": message})
 
     def _internal_error(self, exc: Exception) -> None:
         # An exception in carrying out (the core's own are handled inside it). Only the
@@ -332,6 +337,6 @@ class BrowserEmbed:
         text = "internal error: " + type(exc).__name__
         self.console.write("error", text)
         try:
-            self.emit("error", {"code": "internal", "message": text})
+            self.emit(Event.ERROR, {"code": ErrorCode.INTERNAL, "message": text})
         except Exception:
             pass

@@ -10,6 +10,8 @@ import json
 import js
 
 from meshes_bridge.core import inputs as inp
+from meshes_bridge.core import wire
+from meshes_bridge.core.wire import Entry, Kind
 
 try:
     from pyodide.ffi import create_proxy as _create_proxy
@@ -44,7 +46,7 @@ def to_plain(value: object) -> object:
     return js.JSON.parse(json.dumps(value))
 
 
-_RELAY_KEY = getattr(js.Symbol, "for")("meshes-bridge.relay")  # Symbol.for: a keyword in Python
+_RELAY_KEY = getattr(js.Symbol, "for")(wire.RELAY_KEY)  # Symbol.for: a keyword in Python
 
 
 def _find_relay() -> object:
@@ -66,19 +68,20 @@ def is_null(value: object) -> bool:
     return value is None or type(value).__name__ in ("JsNull", "undefined")
 
 
-_TOO_LARGE = inp.MessageData(inp.TOO_LARGE)
-_NOT_OBJECT = inp.MessageData(inp.NOT_OBJECT)
 _UNREADABLE = inp.MessageData(inp.UNREADABLE)
-_NO_TYPE = inp.MessageData(inp.TYPE_ONLY)
-_SHAPES = {"n": _NOT_OBJECT, "l": _TOO_LARGE, "u": _UNREADABLE, "t": _NO_TYPE}
+_SHAPES = {
+    Kind.NOT_OBJECT: inp.MessageData(inp.NOT_OBJECT),
+    Kind.TOO_LARGE: inp.MessageData(inp.TOO_LARGE),
+    Kind.UNREADABLE: _UNREADABLE,
+    Kind.NO_TYPE: inp.MessageData(inp.TYPE_ONLY),
+}
 # What the relay says of a field JSON cannot carry.
 _SPECIALS = {
-    "nested": inp.NESTED,
-    "nan": float("nan"),
-    "inf": float("inf"),
-    "-inf": float("-inf"),
+    wire.Special.NESTED: inp.NESTED,
+    wire.Special.NAN: float("nan"),
+    wire.Special.INF: float("inf"),
+    wire.Special.NEG_INF: float("-inf"),
 }
-_MAX_TYPE_CHARS = 64  # as the relay's typeOf()
 
 
 def take_messages() -> str:
@@ -87,8 +90,8 @@ def take_messages() -> str:
 
 
 def watch(window: object, origin: "str | None") -> int:
-    """Tell the relay this iframe window is ours, and which origin's messages from it the
-    core reads in full; the slot it reports for its messages."""
+    """Tell the relay this iframe window is ours, and the origin whose messages from it the
+    core reads in full (its embed origin); the slot it reports for its messages."""
     return int(_RELAY.watch(window, origin))
 
 
@@ -96,29 +99,36 @@ def unwatch(slot: int) -> None:
     _RELAY.unwatch(slot)
 
 
-def message_data(entry: list, full: bool) -> inp.MessageData:
-    """A batch entry's data (entry[3:], see the relay's readAll() and typeOf()) as a core
-    input: in full when the core asked for it (`full`), else just its type."""
-    kind = entry[3]
-    if kind == "o":
-        fields = entry[4]
+# Read once per message: module names, not class attributes (MicroPython looks up less).
+_KIND = Entry.KIND
+_FIELDS = Entry.FIELDS
+_SPECIALS_AT = Entry.SPECIALS
+_OBJECT = Kind.OBJECT
+_TYPE = Kind.TYPE
+
+
+def message_data(entry: list) -> inp.MessageData:
+    """A batch entry's data (from Entry.KIND on: see core/wire.py, "The relay") as a core
+    input. The relay read it as far as the core had said (`watch`): nothing is decided
+    here, the entry's kind is taken as it is."""
+    kind = entry[_KIND]
+    if kind == _OBJECT:
+        fields = entry[_FIELDS]
         if not isinstance(fields, dict):
             return _UNREADABLE
-        if not full:
-            name = fields.get("type")
-            if isinstance(name, str) and len(name) <= _MAX_TYPE_CHARS:
-                return inp.MessageData(inp.TYPE_ONLY, {"type": name})
-            return _NO_TYPE
-        if len(entry) > 5:
-            specials = entry[5]
+        if len(entry) > _SPECIALS_AT:
+            specials = entry[_SPECIALS_AT]
             for key in specials:
                 fields[key] = _SPECIALS.get(specials[key], inp.NESTED)
         return inp.MessageData(inp.OBJECT, fields)
-    if kind == "T":
-        return inp.MessageData(inp.TYPE_ONLY, {"type": entry[4]})
-    if not full:
-        return _NO_TYPE
+    if kind == _TYPE:
+        return inp.MessageData(inp.TYPE_ONLY, {"type": entry[_FIELDS]})
     return _SHAPES.get(kind, _UNREADABLE)
+
+
+def set_state(element: object, state: str) -> None:
+    """The container's `data-state`, written by the relay, which keeps it for the loader."""
+    _RELAY.state(element, state)
 
 
 def dispatch(element: object, name: str, detail: dict) -> None:
@@ -136,7 +146,7 @@ def text_field(obj: object, name: str) -> "str | None":
     return value if isinstance(value, str) else None
 
 
-_EARLY = getattr(js.Symbol, "for")("meshes-bridge.early")  # Symbol.for: a keyword in Python
+_EARLY = getattr(js.Symbol, "for")(wire.EARLY_KEY)  # Symbol.for: a keyword in Python
 
 
 def early_mint(element: object) -> object:

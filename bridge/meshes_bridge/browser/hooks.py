@@ -9,16 +9,17 @@ import asyncio
 import js
 
 from meshes_bridge.browser.ffi import to_plain
+from meshes_bridge.core.wire import CONSOLE_PREFIX, ErrorCode, Event
 
 HOOKS_TIMEOUT_MS = 10000
 
 # Event name -> (hook function name, how to build its arguments after `embed`).
 HOOKS = {
-    "ready": ("on_ready", lambda detail: ()),
-    "navigate": ("on_navigate", lambda detail: (detail,)),
-    "resize": ("on_resize", lambda detail: (detail["height"],)),
-    "token-expired": ("on_token_expired", lambda detail: ()),
-    "error": ("on_error", lambda detail: (detail["code"], detail["message"])),
+    Event.READY: ("on_ready", lambda detail: ()),
+    Event.NAVIGATE: ("on_navigate", lambda detail: (detail,)),
+    Event.RESIZE: ("on_resize", lambda detail: (detail["height"],)),
+    Event.TOKEN_EXPIRED: ("on_token_expired", lambda detail: ()),
+    Event.ERROR: ("on_error", lambda detail: (detail["code"], detail["message"])),
 }
 
 
@@ -69,6 +70,6 @@ class Hooks:
                 await result
         except BaseException as exc:  # a host's bug (even sys.exit) must not take it down
             if hook_name != "on_error":
-                self._report(embed, "hook", hook_name + " raised " + type(exc).__name__)
+                self._report(embed, ErrorCode.HOOK, hook_name + " raised " + type(exc).__name__)
             else:
-                js.console.error("[meshes-bridge] on_error raised " + type(exc).__name__)
+                js.console.error(CONSOLE_PREFIX + "on_error raised " + type(exc).__name__)

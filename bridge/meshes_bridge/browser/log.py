@@ -2,7 +2,7 @@
 
 import js
 
-PREFIX = "[meshes-bridge] "
+from meshes_bridge.core.wire import CONSOLE_PREFIX as PREFIX
 
 
 class Console:

@@ -8,7 +8,7 @@ class Action(Value):
 
 
 class SetState(Action):
-    """Write `data-state` on the container."""
+    """Write `data-state` on the container: one of wire.State."""
 
     _fields = ("state",)
 
@@ -111,7 +111,8 @@ class CancelFrame(Action):
 
 
 class Emit(Action):
-    """Dispatch `meshes-bridge:<name>` with `detail` on the container (and call its hook)."""
+    """Dispatch wire.EVENT_PREFIX + `name` (one of wire.Event) with `detail` on the
+    container, and call its hook. An error's `detail["code"]` is one of wire.ErrorCode."""
 
     _fields = ("name", "detail")
 

@@ -6,8 +6,10 @@ its data looks like, that a request answered); the core decides what they mean.
 
 from meshes_bridge.core.values import Value
 
-# How much of a message's data the adapter could read, already sorted by shape. The
-# adapter reads a message in full only when the core asks for it (`wants_fields`): reading
+# How much of a message's data the adapter could read, already sorted by shape. Only a
+# message from the container's own iframe on its embed origin is read in full: the core
+# decides so (`EmbedSession.wants_fields`), the adapter hands the decision to the loader's
+# relay with the iframe's window, and the relay carries it out for each message. Reading
 # a foreign window's data costs time, and any window may post to us.
 OBJECT = "object"  # a plain object: `fields` holds its flat fields
 NOT_OBJECT = "not-object"  # a string, number, array, null, Date, Blob...

@@ -9,10 +9,13 @@ crosses into the core) and returns either one of the message values below or a
 import json
 
 from meshes_bridge.core import inputs as inp
+from meshes_bridge.core import wire
 from meshes_bridge.core.values import Value
+from meshes_bridge.core.wire import Reason
 
-MAX_MESSAGE_CHARS = 16384
-MAX_FIELDS = 16
+MAX_MESSAGE_CHARS = wire.MAX_MESSAGE_CHARS  # the relay stops reading past it too
+MAX_FIELDS = wire.MAX_FIELDS
+_NON_STRING = wire.NON_STRING_CHARS
 MAX_KEY_CHARS = 64
 MAX_STRING_CHARS = 2048
 MAX_HEIGHT = 1000000
@@ -52,8 +55,8 @@ class ResizeAsked(Value):
 
 
 class Rejection(Value):
-    """Why a message was dropped. `reason` is one of: origin, source, too-large, shape,
-    unknown-type. `detail` explains in words; it never quotes the message's values."""
+    """Why a message was dropped. `reason` is one of wire.Reason (the rejected event's
+    `reason`). `detail` explains in words; it never quotes the message's values."""
 
     _fields = ("reason", "detail")
 
@@ -99,9 +102,9 @@ def _parse_navigate(data: "dict[str, object]") -> Value:
 def _parse_resize(data: "dict[str, object]") -> Value:
     height = _finite_number(data.get("height"))
     if height is None:
-        return Rejection("shape", "meshes:resize needs a finite number height")
+        return Rejection(Reason.SHAPE, "meshes:resize needs a finite number height")
     if height < 0 or height > MAX_HEIGHT:
-        return Rejection("shape", "meshes:resize height out of range")
+        return Rejection(Reason.SHAPE, "meshes:resize height out of range")
     return ResizeAsked(height)
 
 
@@ -116,11 +119,12 @@ _PARSERS = {
 
 def message_size(fields: "dict[str, object]") -> int:
     """Roughly the characters the fields take: keys and strings count their length, any
-    other value 8. The adapter counts the same way as it reads, and stops past the limit."""
+    other value NON_STRING_CHARS. The relay counts the same way as it reads, and stops past
+    the limit."""
     size = 0
     for key in fields:
         value = fields[key]
-        size += len(key) + (len(value) if isinstance(value, str) else 8)
+        size += len(key) + (len(value) if isinstance(value, str) else _NON_STRING)
     return size
 
 
@@ -132,7 +136,7 @@ def classify(value: object) -> inp.MessageData:
         return inp.MessageData(inp.TOO_LARGE if too_big else inp.NOT_OBJECT)
     if not isinstance(value, dict):
         return inp.MessageData(inp.NOT_OBJECT)
-    if len(value) > MAX_FIELDS * 4:
+    if len(value) > wire.MAX_KEYS:
         return inp.MessageData(inp.UNREADABLE)
     fields: dict[str, object] = {}
     for key in value:
@@ -155,10 +159,10 @@ def classify_json(text: "str | None") -> inp.MessageData:
 
 
 _REFUSALS = {
-    inp.TOO_LARGE: ("too-large", "message data is larger than the limit"),
-    inp.UNREADABLE: ("shape", "message data could not be read"),
-    inp.NOT_OBJECT: ("shape", "message data is not an object"),
-    inp.TYPE_ONLY: ("shape", "message data was not read"),
+    inp.TOO_LARGE: (Reason.TOO_LARGE, "message data is larger than the limit"),
+    inp.UNREADABLE: (Reason.SHAPE, "message data could not be read"),
+    inp.NOT_OBJECT: (Reason.SHAPE, "message data is not an object"),
+    inp.TYPE_ONLY: (Reason.SHAPE, "message data was not read"),
 }
 
 
@@ -170,7 +174,7 @@ def parse_message(data: inp.MessageData) -> "Value":
     finds the size and the first bad field: a resize storm parses hundreds of these.
     """
     if data.kind != inp.OBJECT:
-        reason, detail = _REFUSALS.get(data.kind, ("shape", "message data is not an object"))
+        reason, detail = _REFUSALS.get(data.kind, (Reason.SHAPE, "message data is not an object"))
         return Rejection(reason, detail)
     fields = data.fields
     size = 0
@@ -184,7 +188,7 @@ def parse_message(data: inp.MessageData) -> "Value":
             size += len(key) + len(value)
             ok = len(value) <= MAX_STRING_CHARS
         else:
-            size += len(key) + 8
+            size += len(key) + _NON_STRING
             vtype = type(value)
             ok = vtype is int or value is None or vtype is bool or _finite_number(value) is not None
         if bad_name or bad_value is not None:
@@ -194,19 +198,20 @@ def parse_message(data: inp.MessageData) -> "Value":
         elif not ok:
             bad_value = key
     if size > MAX_MESSAGE_CHARS:
-        return Rejection("too-large", "message data is larger than the limit")
+        return Rejection(Reason.TOO_LARGE, "message data is larger than the limit")
     kind = fields.get("type")
     if not isinstance(kind, str):
-        return Rejection("shape", "message has no string type")
+        return Rejection(Reason.SHAPE, "message has no string type")
     parser = _PARSERS.get(kind)
     if parser is None:
-        return Rejection("unknown-type", "type is not a known meshes: message")
+        return Rejection(Reason.UNKNOWN_TYPE, "type is not a known meshes: message")
     if len(fields) > MAX_FIELDS:
-        return Rejection("shape", "too many fields")
+        return Rejection(Reason.SHAPE, "too many fields")
     if bad_name:
-        return Rejection("shape", "field names must be short strings")
+        return Rejection(Reason.SHAPE, "field names must be short strings")
     if bad_value is not None:
-        return Rejection("shape", "field " + bad_value + " must be a short string, number or null")
+        text = "field " + bad_value + " must be a short string, number or null"
+        return Rejection(Reason.SHAPE, text)
     return parser(fields)
 
 

@@ -11,10 +11,12 @@
     # a template
     {% load meshes_bridge %}{% meshes_embed launch_page="connections" %}
 
-Configuration: every `MESHES_*` environment variable of the server interface is also a
-Django setting of the same name (the setting wins), plus `MESHES_BRIDGE_CACHE`,
-`MESHES_BRIDGE_POLICY` and `MESHES_BRIDGE_USER_KEY` (`meshes_bridge.django.conf`).
-System checks `meshes_bridge.E001`... report what is missing at start-up.
+Configuration: one dict, ``MESHES_BRIDGE = {"ORG_ID": ..., "ALLOWED_ORIGINS": [...],
+"POLICY": ..., "USER_KEY": ..., "CACHE": "default", ...}`` (`meshes_bridge.django.conf`).
+A key left out falls back to the flat Django setting named like the environment variable
+(``MESHES_ORG_ID``, ``MESHES_BRIDGE_MINT_LIMIT``, ...), then to that variable. System
+checks `meshes_bridge.E001`... report what is missing at start-up. Signals
+(`meshes_bridge.django.signals`) report each mint, refresh and logout revoke.
 
 Nothing is imported here: this module is loaded while Django populates its app registry,
 before settings or models may be touched.

@@ -47,21 +47,27 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> 
     """meshes_bridge.E001: one error per missing or bad setting."""
     problems: list[str] = []
     try:
-        conf.meshes_settings()
-    except ConfigurationError as exc:
-        problems.extend(exc.problems)
-    for read in (conf.mint_policy, conf.user_key_function, conf.cache_alias):
+        conf.given()
+    except ImproperlyConfigured as exc:  # the others all read through it
+        problems.append(str(exc))
+    else:
         try:
-            read()
-        except ImproperlyConfigured as exc:
-            problems.append(str(exc))
+            conf.meshes_settings()
+        except ConfigurationError as exc:
+            problems.extend(exc.problems)
+        for read in (conf.mint_policy, conf.user_key_function, conf.cache_alias):
+            try:
+                read()
+            except ImproperlyConfigured as exc:
+                problems.append(str(exc))
     errors: Messages = []
     for problem in problems:
         name = conf.setting_named(problem)
         hint = (
-            f"Set {name} in your settings or as an environment variable (the setting wins)."
-            if name and name not in (conf.POLICY_SETTING, conf.USER_KEY_SETTING)
-            else "See meshes_bridge.django.conf for what the setting accepts."
+            f"Set {conf.describe(name)} in your settings, or {name} as an environment "
+            "variable (the settings win)."
+            if name in conf.ENVIRONMENT_NAMES
+            else "See meshes_bridge.django.conf for what the settings accept."
         )
         errors.append(checks.Error(problem, hint=hint, id="meshes_bridge.E001"))
     return errors
@@ -87,9 +93,7 @@ def check_cache(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Mes
     else:
         return []
     hint = "Use a shared cache (django.core.cache.backends.redis.RedisCache, memcached)"
-    if getattr(settings, "MESHES_BRIDGE_REDIS_URL", None) or os.environ.get(
-        "MESHES_BRIDGE_REDIS_URL"
-    ):
+    if conf.given()["MESHES_BRIDGE_REDIS_URL"] or os.environ.get("MESHES_BRIDGE_REDIS_URL"):
         hint += "; MESHES_BRIDGE_REDIS_URL is set but Django uses its cache: point it there"
     return [
         checks.Warning(

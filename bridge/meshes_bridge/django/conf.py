@@ -1,25 +1,36 @@
-"""The Django settings of meshes-bridge, read with the environment as fallback.
+"""The Django settings of meshes-bridge: one namespaced dict, read once.
 
-Section 2 of the server interface, each also a Django setting of the same name (a setting
-that is not defined, or is None, falls back to the environment variable):
+    MESHES_BRIDGE = {
+        "ORG_ID": "...",                 # MESHES_ORG_ID
+        "ACCESS_KEY": "...",             # MESHES_ACCESS_KEY
+        "SECRET_KEY": env("..."),        # MESHES_SECRET_KEY
+        "WORKSPACE_ID": "...",           # MESHES_WORKSPACE_ID
+        "ALLOWED_ORIGINS": ["https://app.example.com"],   # a list, or comma-separated
+        "API_URL": "https://api.meshes.io",               # MESHES_API_URL
+        "EMBED_ORIGIN": "https://embed.meshes.io",        # MESHES_EMBED_ORIGIN
+        "MINT_LIMIT": 10,                # MESHES_BRIDGE_MINT_LIMIT, per user a minute
+        "REFRESH_LIMIT": 30,             # MESHES_BRIDGE_REFRESH_LIMIT
+        "CACHE": "default",              # MESHES_BRIDGE_CACHE: alias in CACHES
+        "POLICY": None,                  # MESHES_BRIDGE_POLICY
+        "USER_KEY": None,                # MESHES_BRIDGE_USER_KEY
+    }
 
-    MESHES_ORG_ID, MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_WORKSPACE_ID,
-    MESHES_API_URL, MESHES_EMBED_ORIGIN, MESHES_ALLOWED_ORIGINS (a list, or a
-    comma-separated string), MESHES_BRIDGE_REDIS_URL (unused by Django: point the cache
-    below at Redis instead), MESHES_BRIDGE_MINT_LIMIT, MESHES_BRIDGE_REFRESH_LIMIT
+Each key (`KEYS`) is looked up in that dict, then as the flat Django setting named like the
+environment variable (``MESHES_ORG_ID``, ..., ``MESHES_BRIDGE_USER_KEY``), then, for the
+section 2 settings, in the environment variable itself; None counts as not given. Any
+key may be left out: `DEFAULTS` (or MeshesSettings' own defaults) apply.
 
-Django only:
+* ``REDIS_URL`` (MESHES_BRIDGE_REDIS_URL) is unused by Django: point ``CACHE`` at a
+  Redis cache instead.
+* ``POLICY``: a MintPolicy, or a callable / dotted path to a callable
+  (user, request) -> MintPolicy (default: MintPolicy()).
+* ``USER_KEY``: a callable / dotted path (user) -> str | int | UUID, the id sent to Meshes
+  as external_user_id and used for bindings (default: user.pk); None, False or "" mean
+  anonymous (401), any other type is a set-up error (500, logged naming this setting).
 
-    MESHES_BRIDGE_CACHE     alias in CACHES holding bindings and rate limits ("default")
-    MESHES_BRIDGE_POLICY    a MintPolicy, or a callable / dotted path to a callable
-                            (user, request) -> MintPolicy (default: MintPolicy())
-    MESHES_BRIDGE_USER_KEY  a callable / dotted path (user) -> str | int | UUID, the id sent
-                            to Meshes as external_user_id and used for bindings (default:
-                            user.pk); None, False or "" mean anonymous (401), any other
-                            type is a set-up error (500, logged naming this setting)
-
-Every function here reads the settings when called; `meshes_bridge.django.service` caches
-what it builds and drops it when a test changes a setting.
+The settings are read on first use and kept (`given`); a test that changes one
+(``override_settings``, pytest-django's ``settings`` fixture) makes `reset` forget them,
+through `meshes_bridge.django.service`.
 """
 
 from __future__ import annotations
@@ -36,13 +47,30 @@ from meshes_bridge.server import identity
 from meshes_bridge.server.service import MintPolicy, PolicySource
 from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
 
+SETTING = "MESHES_BRIDGE"
 CACHE_SETTING = "MESHES_BRIDGE_CACHE"
 POLICY_SETTING = "MESHES_BRIDGE_POLICY"
 USER_KEY_SETTING = "MESHES_BRIDGE_USER_KEY"
 DEFAULT_CACHE = "default"
 
+#: The keys of the MESHES_BRIDGE dict -> the flat setting (and variable) each also reads.
+KEYS = {
+    **{
+        name.removeprefix("MESHES_BRIDGE_").removeprefix("MESHES_"): name
+        for name in ENVIRONMENT.values()
+    },
+    "CACHE": CACHE_SETTING,
+    "POLICY": POLICY_SETTING,
+    "USER_KEY": USER_KEY_SETTING,
+}
+#: What a key left out means (the section 2 keys: the environment, then MeshesSettings).
+DEFAULTS: dict[str, Any] = {"CACHE": DEFAULT_CACHE, "POLICY": None, "USER_KEY": None}
+
+ENVIRONMENT_NAMES = frozenset(ENVIRONMENT.values())
 #: Every Django setting this app reads (a change to one rebuilds the service in tests).
-SETTING_NAMES = frozenset({*ENVIRONMENT.values(), CACHE_SETTING, POLICY_SETTING, USER_KEY_SETTING})
+SETTING_NAMES = frozenset({SETTING, *KEYS.values()})
+
+_given: dict[str, Any] | None = None  # flat name -> value, None = not given
 
 _INT_FIELDS = ("mint_limit", "refresh_limit")
 _SETTING_NAME_RE = re.compile(r"MESHES_[A-Z_]+")
@@ -67,13 +95,48 @@ def _from_django(field: str, name: str, value: Any) -> Any:
     return value
 
 
+def given() -> dict[str, Any]:
+    """Each setting by its flat name (`KEYS`' values), from MESHES_BRIDGE or the flat
+    setting; None where neither gives it. Read once, until `reset`. ImproperlyConfigured
+    for a MESHES_BRIDGE that is no dict or holds a key meshes-bridge does not know."""
+    global _given
+    if _given is None:
+        namespaced = getattr(settings, SETTING, None) or {}
+        if not isinstance(namespaced, dict):
+            raise ImproperlyConfigured(f"{SETTING} must be a dict like {{'ORG_ID': ...}}")
+        unknown = sorted(set(namespaced) - set(KEYS))
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{SETTING} holds {unknown[0]!r}, which is none of {', '.join(KEYS)}"
+            )
+        read: dict[str, Any] = {}
+        for key, flat in KEYS.items():
+            value = namespaced.get(key)
+            read[flat] = value if value is not None else getattr(settings, flat, None)
+        _given = read
+    return _given
+
+
+def reset() -> None:
+    """Forget what `given` read: the next call reads the settings again."""
+    global _given
+    _given = None
+
+
+def describe(name: str) -> str:
+    """How to set the setting `name` (flat), for messages: the dict key first."""
+    key = next((k for k, flat in KEYS.items() if flat == name), None)
+    return f"{SETTING}[{key!r}] (or {name})" if key else name
+
+
 def meshes_settings() -> MeshesSettings:
     """The validated settings; `ConfigurationError` lists every problem, each naming its
     setting (the same name as the environment variable)."""
     overrides: dict[str, Any] = {}
     problems: list[str] = []
+    values = given()
     for field, name in ENVIRONMENT.items():
-        value = getattr(settings, name, None)
+        value = values[name]
         if value is None:
             continue
         try:
@@ -82,7 +145,7 @@ def meshes_settings() -> MeshesSettings:
             problems.append(str(exc))
     # A variable the settings override is not read at all: a stale or malformed value in
     # the environment must not hide the one the project chose.
-    overridden = {n for n in ENVIRONMENT.values() if getattr(settings, n, None) is not None}
+    overridden = {n for n in ENVIRONMENT.values() if values[n] is not None}
     environ = {k: v for k, v in os.environ.items() if k not in overridden}
     built: MeshesSettings | None = None
     try:
@@ -111,11 +174,12 @@ def _resolve(name: str, value: Any) -> Any:
 
 def mint_policy() -> PolicySource:
     """MESHES_BRIDGE_POLICY: a MintPolicy, or a callable (user, request) -> MintPolicy."""
-    value = _resolve(POLICY_SETTING, getattr(settings, POLICY_SETTING, None))
+    value = _resolve(POLICY_SETTING, given()[POLICY_SETTING])
     if value is None:
         return MintPolicy()
     if isinstance(value, MintPolicy) or callable(value):
-        return value
+        policy: PolicySource = value
+        return policy
     raise ImproperlyConfigured(
         f"{POLICY_SETTING} must be a MintPolicy or a callable (user, request) -> MintPolicy"
     )
@@ -127,7 +191,7 @@ def _primary_key(user: Any) -> object:
 
 def user_key_function() -> identity.KeyFunction:
     """MESHES_BRIDGE_USER_KEY: (user) -> key; default user.pk."""
-    value = _resolve(USER_KEY_SETTING, getattr(settings, USER_KEY_SETTING, None))
+    value = _resolve(USER_KEY_SETTING, given()[USER_KEY_SETTING])
     if value is None:
         return _primary_key
     if not callable(value):
@@ -147,7 +211,7 @@ def user_key(user: Any, key: identity.KeyFunction | None = None) -> str | None:
 
 def cache_alias() -> str:
     """MESHES_BRIDGE_CACHE, checked against CACHES."""
-    alias = getattr(settings, CACHE_SETTING, None) or DEFAULT_CACHE
+    alias = given()[CACHE_SETTING] or DEFAULTS["CACHE"]
     if not isinstance(alias, str) or alias not in settings.CACHES:
         raise ImproperlyConfigured(f"{CACHE_SETTING} names {alias!r}, which is not in CACHES")
     return alias

@@ -168,7 +168,11 @@ class MeshesBridgeFinder(BaseFinder):
             return [checks.Error(str(exc), id="meshes_bridge.E004")]
         return []
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+    # django-stubs types a miss as None; Django's own finders answer [] whatever
+    # `find_all` (FileSystemFinder, AppDirectoriesFinder), and so does this one.
+    def find(  # type: ignore[override]
+        self, path: str, find_all: bool = False, **kwargs: Any
+    ) -> str | list[str]:
         # Django < 5.2 passes `all=`, 5.2+ `find_all=`.
         find_all = find_all or bool(kwargs.get("all", False))
         location = str(assets.package_dir())

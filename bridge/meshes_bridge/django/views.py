@@ -1,7 +1,8 @@
 """The two endpoints: Django's request in, `EmbedService`'s reply out.
 
 Every rule (login, Origin, Content-Type, body fields, ownership, rate limits, Meshes
-errors, no-store) is the service's; these views only translate, and every answer on the
+errors, no-store) is the service's, and what the adapters share is
+`meshes_bridge.server.web`'s; these views only translate, and every answer on the
 endpoint paths is JSON with ``Cache-Control: no-store``:
 
 * a method other than POST -> 405 ``method-not-allowed`` with ``Allow: POST``;
@@ -24,28 +25,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import decorator_from_middleware
 from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 
 from meshes_bridge.django import service
-from meshes_bridge.server.identity import UserKeyError
-from meshes_bridge.server.service import (
-    MAX_BODY_BYTES,
-    EndpointReply,
-    EndpointRequest,
-    error_reply,
-    read_bounded,
-    refuse_user_key,
-    request_from_headers,
-)
+from meshes_bridge.server import web
+from meshes_bridge.server.service import MAX_BODY_BYTES, EndpointReply, error_reply
 
 log = logging.getLogger("meshes_bridge.django")
 csrf_log = logging.getLogger("django.security.csrf")
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 #: What the service is given for a body it could not read in full: longer than it accepts,
 #: so it answers 400 bad-value "body" after its other rules (login, Origin, limits).
@@ -73,19 +66,28 @@ def read_body(request: HttpRequest) -> bytes:
                     "gunicorn or uvicorn"
                 )
                 return UNREADABLE
-            return read_bounded(meta["wsgi.input"].read)
-        return read_bounded(request.read)
+            return web.read_bounded(meta["wsgi.input"].read)
+        return web.read_bounded(request.read)
     except OSError as exc:  # the client went away mid-body (UnreadablePostError included)
         log.info("meshes-bridge could not read a request body (%s)", type(exc).__name__)
         return UNREADABLE
 
 
-def endpoint_request(request: HttpRequest) -> EndpointRequest:
-    """The service's view of a Django request (raises `UserKeyError` when
-    MESHES_BRIDGE_USER_KEY gives no usable id)."""
+def answer(request: HttpRequest, session_id: str | None) -> HttpResponse:
+    """This Django request answered by the app's service (a mint when `session_id` is
+    None); a MESHES_BRIDGE_USER_KEY giving no usable id is the service's logged 500."""
     body = read_body(request)
     user = getattr(request, "user", None)  # no AuthenticationMiddleware: anonymous
-    return request_from_headers(service.user_key(user), request.headers, body, user, request)
+    reply = web.reply_to(
+        service.get_service(),
+        session_id=session_id,
+        identify=lambda: (service.user_key(user), user),
+        origin=request.headers.get("Origin"),
+        content_type=request.headers.get("Content-Type"),
+        body=body,
+        native=request,
+    )
+    return django_response(reply)
 
 
 def django_response(reply: EndpointReply) -> HttpResponse:
@@ -123,43 +125,29 @@ def _endpoint(view: View) -> View:
     protected = _csrf_protect(view)
 
     @wraps(view)
-    def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method != "POST":
-            reply = error_reply(405, "method-not-allowed")
-            reply.headers["Allow"] = "POST"
-            return django_response(reply)
-        response: HttpResponse = protected(request, *args, **kwargs)
-        return response
+            return django_response(web.method_not_allowed())
+        return protected(request, *args, **kwargs)
 
     exempt: View = csrf_exempt(endpoint)
     return exempt
 
 
-def _answer(
-    request: HttpRequest, name: str, call: Callable[[EndpointRequest], EndpointReply]
-) -> HttpResponse:
-    try:
-        endpoint = endpoint_request(request)
-    except UserKeyError as exc:  # its text names MESHES_BRIDGE_USER_KEY, never the user
-        return django_response(refuse_user_key(name, exc))
-    return django_response(call(endpoint))
-
-
 @_endpoint
 def session(request: HttpRequest) -> HttpResponse:
     """``POST <prefix>session`` -> the minted session for the logged-in user."""
-    return _answer(request, "mint", service.get_service().mint)
+    return answer(request, None)
 
 
 @_endpoint
 def refresh(request: HttpRequest, session_id: str) -> HttpResponse:
     """``POST <prefix>session/<session_id>/refresh`` -> a fresh access token."""
-    embed = service.get_service()
-    return _answer(request, "refresh", lambda endpoint: embed.refresh(endpoint, session_id))
+    return answer(request, session_id)
 
 
 @csrf_exempt  # it changes nothing, whatever the method: no token to check
 def unknown(request: HttpRequest) -> HttpResponse:
     """Any other path below ``<prefix>session/`` (``session//refresh``, ...): the
     endpoints' JSON 404 rather than Django's page."""
-    return django_response(error_reply(404, "not-found"))
+    return django_response(web.not_found())

@@ -1,8 +1,9 @@
 """`MeshesBridge`: the two endpoints, the asset tree and the template helper for FastAPI.
 
 Every rule (401/403/415/400/404/429/502/500, no-store) lives in
-`meshes_bridge.server.service.EmbedService`; this module only turns a Starlette request
-into an `EndpointRequest` and the `EndpointReply` back into a response. The service is
+`meshes_bridge.server.service.EmbedService`, and what the adapters share in
+`meshes_bridge.server.web`; this module only reads a Starlette request's pieces and turns
+the `EndpointReply` back into a response. The service is
 synchronous (httpx, redis-py), so each call runs in Starlette's threadpool and the event
 loop never waits on Meshes or Redis.
 """
@@ -11,7 +12,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -22,41 +23,30 @@ from starlette.routing import Mount
 from starlette.templating import Jinja2Templates
 
 from meshes_bridge.fastapi.static import AssetApp
-from meshes_bridge.server import render
-from meshes_bridge.server.client import MeshesClient
+from meshes_bridge.server import render, web
 from meshes_bridge.server.identity import (
-    KeyFunction,
     UserKeyError,
     normalize_key,
     stable_identity,
     user_key,
 )
-from meshes_bridge.server.service import (
-    MAX_BODY_BYTES,
-    EmbedService,
-    EndpointReply,
-    EndpointRequest,
-    PolicySource,
-    error_reply,
-    refuse_user_key,
-)
+from meshes_bridge.server.service import HOOK_EVENTS, EmbedService, EndpointReply
 from meshes_bridge.server.settings import MeshesSettings
-from meshes_bridge.server.stores import BindingStore
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11; only for type checkers
 
 log = logging.getLogger("meshes_bridge.fastapi")
 
-DEFAULT_PREFIX = "/meshes"
-DEFAULT_STATIC_PATH = "/static/meshes-bridge"
+DEFAULT_PREFIX = web.DEFAULT_URL_PREFIX
+DEFAULT_STATIC_PATH = web.DEFAULT_STATIC_URL_PATH
 SESSION_ROUTE = "meshes_bridge_session"
 REFRESH_ROUTE = "meshes_bridge_refresh"
 STATIC_ROUTE = "meshes_bridge_static"
 JINJA_GLOBAL = "meshes_embed"
 #: Named in a UserKeyError: what the host sets to give each user a usable key.
 KEY_OPTION = "MeshesBridge(user_key=...)"
-METHODS_REFUSED = ["GET", "PUT", "PATCH", "DELETE"]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def default_user_key(user: Any) -> str:
@@ -66,15 +56,6 @@ def default_user_key(user: Any) -> str:
     if key is None:
         raise UserKeyError(f"the user's id is empty: set {KEY_OPTION}")
     return key
-
-
-def _url_path(value: str, what: str, *, allow_root: bool) -> str:
-    path = value.rstrip("/")
-    if (path and not path.startswith("/")) or (not path and not allow_root):
-        raise ValueError(f"{what} must be a path starting with '/', like {DEFAULT_PREFIX!r}")
-    if any(c in path for c in "?#{} \t\r\n"):
-        raise ValueError(f"{what} must be a plain path (no query, fragment or placeholder)")
-    return path
 
 
 def _app_root(request: Request | None) -> str:
@@ -87,16 +68,12 @@ def _app_root(request: Request | None) -> str:
 
 
 async def _read_body(request: Request) -> bytes:
-    """The raw body, but never more than the service accepts plus one byte: enough for it
-    to answer 400, without buffering whatever size a client chooses to send."""
-    chunks: list[bytes] = []
-    size = 0
+    """The raw body, never more than the service accepts plus one byte, chunked or not."""
+    body = web.BoundedBody()
     async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if not body.add(chunk):
             break
-    return b"".join(chunks)[: MAX_BODY_BYTES + 1]
+    return body.value()
 
 
 def _as_dependency(get_user: Callable[..., Any]) -> Callable[..., Any]:
@@ -142,13 +119,11 @@ def _response(reply: EndpointReply) -> Response:
 
 
 async def _method_not_allowed() -> Response:
-    response = _response(error_reply(405, "method-not-allowed"))
-    response.headers["Allow"] = "POST"
-    return response
+    return _response(web.method_not_allowed())
 
 
 async def _not_found() -> Response:
-    return _response(error_reply(404, "not-found"))
+    return _response(web.not_found())
 
 
 class MeshesBridge:
@@ -169,6 +144,9 @@ class MeshesBridge:
     `identity`; None, False or "" = anonymous). `policy` (a `MintPolicy`, or a callback
     `(user, request) -> MintPolicy`), `store` and `client` go to the `EmbedService`; their
     defaults come from the settings (Redis when MESHES_BRIDGE_REDIS_URL is set).
+    `url_prefix` and `static_url_path` (also spelled `prefix` and `static_path`) place the
+    endpoints and the asset tree: the names every adapter accepts
+    (`meshes_bridge.server.web.BridgeOptions`).
 
     A missing or bad setting raises `ConfigurationError` here, at app start.
     """
@@ -178,41 +156,67 @@ class MeshesBridge:
         settings: MeshesSettings | None = None,
         *,
         get_user: Callable[..., Any],
-        user_key: KeyFunction | None = None,
-        policy: PolicySource | None = None,
-        store: BindingStore | None = None,
-        client: MeshesClient | None = None,
-        prefix: str = DEFAULT_PREFIX,
-        static_path: str = DEFAULT_STATIC_PATH,
+        **options: "Unpack[web.BridgeOptions]",
     ) -> None:
         if not callable(get_user):
             raise TypeError("get_user must be a FastAPI dependency: a callable")
+        given = web.options(options)
+        self.url_prefix, self.static_url_path = given["url_prefix"], given["static_url_path"]
         self.settings = settings if settings is not None else MeshesSettings.from_env()
-        self.prefix = _url_path(prefix, "prefix", allow_root=True)
-        self.static_path = _url_path(static_path, "static_path", allow_root=False)
-        self.service = EmbedService(self.settings, client=client, store=store, policy=policy)
+        client = given.get("client")
+        self.service = EmbedService(
+            self.settings, client=client, store=given.get("store"), policy=given.get("policy")
+        )
         self._owns_client = client is None
         self._get_user = _as_dependency(get_user)
-        self._user_key = user_key
+        self._user_key = given.get("user_key")
         self._static_app: AssetApp | None = None
         self.router = self._build_router()
 
     # -- URLs ----------------------------------------------------------------------------
 
     @property
+    def prefix(self) -> str:
+        """`url_prefix`, by its older name."""
+        return self.url_prefix
+
+    @property
+    def static_path(self) -> str:
+        """`static_url_path`, by its older name."""
+        return self.static_url_path
+
+    @property
     def session_path(self) -> str:
         """The mint endpoint's path (below the app's root path)."""
-        return f"{self.prefix}/session"
+        return web.session_path(self.url_prefix)
 
     @property
     def refresh_path(self) -> str:
         """The refresh endpoint's path, with the literal ``{session_id}`` placeholder the
         browser half fills in."""
-        return f"{self.prefix}/session/{{session_id}}/refresh"
+        return web.refresh_path(self.url_prefix)
 
     @property
     def loader_path(self) -> str:
-        return f"{self.static_path}/loader.js"
+        return f"{self.static_url_path}/loader.js"
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def on(self, event: str) -> Callable[[F], F]:
+        """Register a callback on ``"minted"``, ``"refreshed"`` or ``"revoked"`` (see
+        `meshes_bridge.server.service.Hooks`)::
+
+            @bridge.on("minted")
+            def audit(user_key: str, session_id: str) -> None: ...
+        """
+        if event not in HOOK_EVENTS:
+            raise ValueError(f"event must be one of {sorted(HOOK_EVENTS)}")
+
+        def register(callback: F) -> F:
+            getattr(self.service.hooks, event).append(callback)
+            return callback
+
+        return register
 
     # -- the endpoints -------------------------------------------------------------------
 
@@ -233,54 +237,48 @@ class MeshesBridge:
         async def refresh_session(request: Request, session_id: str, user: User) -> Response:
             return await self._answer(request, user, session_id)
 
-        router.add_api_route(
-            self.session_path,
-            mint_session,
-            methods=["POST"],
-            name=SESSION_ROUTE,
-            response_class=Response,
-            include_in_schema=False,
-        )
-        router.add_api_route(
-            self.refresh_path,
-            refresh_session,
-            methods=["POST"],
-            name=REFRESH_ROUTE,
-            response_class=Response,
-            include_in_schema=False,
-        )
+        for path, endpoint, name in (
+            (self.session_path, mint_session, SESSION_ROUTE),
+            (self.refresh_path, refresh_session, REFRESH_ROUTE),
+        ):
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=["POST"],
+                name=name,
+                response_class=Response,
+                include_in_schema=False,
+            )
         # Other methods, and paths below the session URL that name no endpoint, get the
         # endpoints' own JSON with no-store rather than the framework's pages.
         for path in (self.session_path, self.refresh_path):
             router.add_api_route(
-                path, _method_not_allowed, methods=METHODS_REFUSED, include_in_schema=False
+                path,
+                _method_not_allowed,
+                methods=list(web.METHODS_REFUSED),
+                include_in_schema=False,
             )
         router.add_api_route(
-            f"{self.prefix}/session/{{_rest:path}}",
+            web.session_path(self.url_prefix) + "/{_rest:path}",
             _not_found,
-            methods=["POST", *METHODS_REFUSED],
+            methods=["POST", *web.METHODS_REFUSED],
             include_in_schema=False,
         )
         return router
 
     async def _answer(self, request: Request, user: Any, session_id: str | None) -> Response:
         body = await _read_body(request)
-        try:
-            endpoint_request = EndpointRequest(
-                user_key=self.user_key_of(user),
+        reply: EndpointReply = await run_in_threadpool(
+            lambda: web.reply_to(
+                self.service,
+                session_id=session_id,
+                identify=lambda: (self.user_key_of(user), user),
                 origin=_one_header(request, "origin"),
                 content_type=_one_header(request, "content-type"),
                 body=body,
-                user=user,
                 native=request,
             )
-        except UserKeyError as exc:
-            return _response(refuse_user_key("mint" if session_id is None else "refresh", exc))
-        reply: EndpointReply
-        if session_id is None:
-            reply = await run_in_threadpool(self.service.mint, endpoint_request)
-        else:
-            reply = await run_in_threadpool(self.service.refresh, endpoint_request, session_id)
+        )
         return _response(reply)
 
     # -- logout --------------------------------------------------------------------------
@@ -291,14 +289,13 @@ class MeshesBridge:
         object itself. Returns how many Meshes revoked; never raises (logout must not
         fail), and returns within the service's REVOKE_DEADLINE. Blocks: from `async def`
         code use `await arevoke_user(user_key)`."""
-        key = user_key
-        if not isinstance(user_key, str | int | uuid.UUID):
-            try:
-                key = self.user_key_of(user_key)
-            except UserKeyError as exc:
-                log.error("logout: %s", exc)
-                return 0
-        return self.service.revoke_user(key)
+
+        def key() -> object:
+            if isinstance(user_key, str | int | uuid.UUID):
+                return user_key
+            return self.user_key_of(user_key)
+
+        return web.revoke_quietly(self.service, key, KEY_OPTION)
 
     async def arevoke_user(self, user_key: object) -> int:
         """`revoke_user` in the threadpool, for `async def` logout handlers."""

@@ -54,20 +54,12 @@ from werkzeug.routing import BaseConverter
 from meshes_bridge.flask import signals
 from meshes_bridge.flask.signals import session_minted, session_refreshed, sessions_revoked
 from meshes_bridge.flask.static import serve_asset
-from meshes_bridge.flask.views import app_object, endpoint_request, to_response
-from meshes_bridge.server import render
-from meshes_bridge.server.client import MeshesClient
+from meshes_bridge.flask.views import answer, app_object, to_response
+from meshes_bridge.server import render, web
 from meshes_bridge.server.identity import UserKeyError, normalize_key, user_key
-from meshes_bridge.server.service import (
-    EmbedService,
-    MintPolicy,
-    default_store,
-    error_reply,
-    refuse_user_key,
-)
+from meshes_bridge.server.service import EmbedService, MintPolicy, default_store
 from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
 from meshes_bridge.server.static_files import asset_tree
-from meshes_bridge.server.stores import BindingStore
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11; only for type checkers
@@ -77,18 +69,14 @@ log = logging.getLogger("meshes_bridge.flask")
 #: The key of `app.extensions` holding the app's `EmbedService`, and the blueprint's name.
 EXTENSION_KEY = "meshes_bridge"
 BLUEPRINT_NAME = "meshes_bridge"
-DEFAULT_URL_PREFIX = "/meshes"
-DEFAULT_STATIC_URL_PATH = "/static/meshes-bridge"
+DEFAULT_URL_PREFIX = web.DEFAULT_URL_PREFIX
+DEFAULT_STATIC_URL_PATH = web.DEFAULT_STATIC_URL_PATH
 JINJA_GLOBAL = "meshes_embed"
 #: app.config keys (the same names as the environment variables).
 CONFIG_KEYS = tuple(ENVIRONMENT.values())
 
-# url_for would percent-encode "{session_id}"; this URL-safe stand-in is swapped for it.
-_SESSION_ID_STAND_IN = "__meshes_session_id__"
-
 #: Named in a UserKeyError: what the host sets to give each user a usable key.
 KEY_OPTION = "@bridge.user_loader (or Flask-Login's get_id())"
-METHODS_REFUSED = ["GET", "PUT", "PATCH", "DELETE"]
 REST_CONVERTER = "meshes_bridge_rest"
 
 UserLoader = Callable[..., Any]
@@ -123,23 +111,17 @@ def settings_from_config(
     return MeshesSettings.from_env(merged)
 
 
-def _path_prefix(value: str, what: str, *, allow_root: bool) -> str:
-    path = "/" + value.strip("/") if value.strip("/") else ""
-    if not path and not allow_root:
-        raise ValueError(f"{what} must be a path like {DEFAULT_STATIC_URL_PATH!r}")
-    if any(c in path for c in "?#{}<> \t\r\n"):
-        raise ValueError(f"{what} must be a plain path (no query, fragment or placeholder)")
-    return path
-
-
 class MeshesBridge:
     """The Flask extension: one object, `init_app(app)` per app (app factories work).
 
+    The keyword arguments are those of every adapter (`meshes_bridge.server.web.BridgeOptions`):
     `settings` (default: from each app's config and the environment), `store` (default:
     Redis when MESHES_BRIDGE_REDIS_URL is set, else in-process with a warning), `policy`
-    (a `MintPolicy`; a ``@policy_loader`` callback wins) and `client` (default: a
-    `MeshesClient` from the settings) go to each app's `EmbedService`, which is kept in
-    ``app.extensions["meshes_bridge"]``.
+    (a `MintPolicy` or a callback ``(user, request) -> MintPolicy``; a ``@policy_loader``
+    callback wins), `user_key` (``(user) -> key``, as a one-parameter ``@user_loader``),
+    `client` (default: a `MeshesClient` from the settings), `url_prefix` and
+    `static_url_path` (also spelled `prefix` and `static_path`). They go to each app's
+    `EmbedService`, which is kept in ``app.extensions["meshes_bridge"]``.
     """
 
     def __init__(
@@ -147,21 +129,20 @@ class MeshesBridge:
         app: Flask | None = None,
         *,
         settings: MeshesSettings | None = None,
-        store: BindingStore | None = None,
-        policy: MintPolicy | None = None,
-        client: MeshesClient | None = None,
-        url_prefix: str = DEFAULT_URL_PREFIX,
-        static_url_path: str = DEFAULT_STATIC_URL_PATH,
+        **options: Unpack[web.BridgeOptions],
     ) -> None:
+        given = web.options(options)
+        self.url_prefix, self.static_url_path = given["url_prefix"], given["static_url_path"]
         self.settings = settings
-        self.store = store
-        self.policy = policy
-        self.client = client
-        self.url_prefix = _path_prefix(url_prefix, "url_prefix", allow_root=True)
-        self.static_url_path = _path_prefix(static_url_path, "static_url_path", allow_root=False)
+        self.store = given.get("store")
+        self.policy = given.get("policy")
+        self.client = given.get("client")
         self._user_loader: UserLoader | None = None
         self._loader_takes_user = False
         self._policy_loader: PolicyLoader | None = None
+        user_key = given.get("user_key")
+        if user_key is not None:
+            self.user_loader(user_key)
         self.blueprint = self._make_blueprint()
         if app is not None:
             self.init_app(app)
@@ -183,6 +164,7 @@ class MeshesBridge:
         app.register_blueprint(self.blueprint)
         app.add_template_global(self.embed, JINJA_GLOBAL)
         app.extensions[EXTENSION_KEY] = service
+        _connect_signals(service, app)
         self._connect_logout(app)
         log.info(
             "meshes-bridge ready: endpoints under %s, assets under %s, API %s, embed origin "
@@ -214,10 +196,8 @@ class MeshesBridge:
 
     def _make_blueprint(self) -> Blueprint:
         blueprint = Blueprint(BLUEPRINT_NAME, __name__)
-        session, refresh = (
-            f"{self.url_prefix}/session",
-            f"{self.url_prefix}/session/<session_id>/refresh",
-        )
+        session = web.session_path(self.url_prefix)
+        refresh = web.refresh_path(self.url_prefix, "<session_id>")
         # merge_slashes=False: "session//refresh" is a bad id (404), not a redirect.
         blueprint.add_url_rule(
             session, "session", self._mint_view, methods=["POST"], merge_slashes=False
@@ -229,13 +209,13 @@ class MeshesBridge:
         # endpoints' own JSON with no-store rather than Flask's HTML pages.
         for rule in (session, refresh):
             blueprint.add_url_rule(
-                rule, None, _method_not_allowed, methods=METHODS_REFUSED, merge_slashes=False
+                rule, None, _method_not_allowed, methods=web.METHODS_REFUSED, merge_slashes=False
             )
         blueprint.add_url_rule(
             f"{session}/<{REST_CONVERTER}:_rest>",
             "unknown",
             _not_found,
-            methods=["POST", *METHODS_REFUSED],
+            methods=["POST", *web.METHODS_REFUSED],
             merge_slashes=False,
         )
         blueprint.add_url_rule(
@@ -289,39 +269,17 @@ class MeshesBridge:
     def _policy(self, user: Any, native_request: Any) -> MintPolicy:
         if self._policy_loader is not None:
             return self._policy_loader(user, native_request)
-        return self.policy if self.policy is not None else MintPolicy()
+        if self.policy is None or isinstance(self.policy, MintPolicy):
+            return self.policy if self.policy is not None else MintPolicy()
+        return self.policy(user, native_request)
 
     # -- the endpoints -------------------------------------------------------------------
 
     def _mint_view(self) -> Response:
-        try:
-            user_key, user = self.current_user()
-            request = endpoint_request(user_key, user)
-        except UserKeyError as exc:
-            return to_response(refuse_user_key("mint", exc))
-        reply = self.service().mint(request)
-        if reply.status == 200:
-            session_minted.send(
-                app_object(),
-                user_key=user_key,
-                session_id=reply.body.get("session_id"),
-            )
-        return to_response(reply)
+        return answer(self.service(), None, self.current_user)
 
     def _refresh_view(self, session_id: str) -> Response:
-        try:
-            user_key, user = self.current_user()
-            request = endpoint_request(user_key, user)
-        except UserKeyError as exc:
-            return to_response(refuse_user_key("refresh", exc))
-        reply = self.service().refresh(request, session_id)
-        if reply.status == 200:
-            session_refreshed.send(
-                app_object(),
-                user_key=user_key,
-                session_id=session_id,
-            )
-        return to_response(reply)
+        return answer(self.service(), session_id, self.current_user)
 
     # -- logout --------------------------------------------------------------------------
 
@@ -337,46 +295,37 @@ class MeshesBridge:
     def _on_logged_out(self, app: Flask, user: Any = None, **_extra: Any) -> None:
         # Flask-Login sends this before it forgets the user, so a zero-argument
         # @user_loader still sees who is logging out.
-        key: str | None = None
-        try:
-            if self._user_loader is not None:
-                key = self._loader_key(user)
-                if key is None and not _anonymous(user):
-                    log.warning(
-                        "logout: the @bridge.user_loader gave no key for the user logging "
-                        "out; call bridge.revoke_user(key) before logout_user()"
-                    )
-            else:
-                key = user_key(user, _get_id, option=KEY_OPTION)
-            if key is not None:
-                self.revoke_user(key, app=app)
-        except Exception as exc:  # e.g. a host's sessions_revoked receiver: logout goes on
-            log.error(
-                "could not revoke the Meshes sessions of user %s on logout: %s",
-                key,
-                type(exc).__name__,
-            )
+        web.revoke_quietly(self.service(app), lambda: self._logout_key(user), KEY_OPTION)
 
-    def revoke_user(self, user_key: str, app: Flask | None = None) -> int:
+    def _logout_key(self, user: Any) -> str | None:
+        if self._user_loader is None:
+            return user_key(user, _get_id, option=KEY_OPTION)
+        key = self._loader_key(user)
+        if key is None and not _anonymous(user):
+            log.warning(
+                "logout: the @bridge.user_loader gave no key for the user logging "
+                "out; call bridge.revoke_user(key) before logout_user()"
+            )
+        return key
+
+    def revoke_user(self, user_key: object, app: Flask | None = None) -> int:
         """Revoke every live Meshes session of `user_key` in `app` (default: the current
         app). Automatic on Flask-Login's logout; call it yourself when a
         ``@user_loader`` key is not the user's ``get_id()``, or on other ways out (account
         disabled, password changed). Returns how many Meshes revoked; never raises for a
         Meshes failure."""
         target = app if app is not None else app_object()
-        count = self.service(target).revoke_user(str(user_key))
-        sessions_revoked.send(target, user_key=str(user_key), count=count)
-        return count
+        return self.service(target).revoke_user(user_key)
 
     # -- rendering -----------------------------------------------------------------------
 
     def urls(self) -> dict[str, str]:
         """The endpoint and loader URLs for this request (with the app's script root); the
         refresh URL holds the literal ``{session_id}`` placeholder the bridge fills in."""
-        refresh = url_for(f"{BLUEPRINT_NAME}.refresh", session_id=_SESSION_ID_STAND_IN)
+        refresh = url_for(f"{BLUEPRINT_NAME}.refresh", session_id=web.SESSION_ID_STAND_IN)
         return {
             "session_url": url_for(f"{BLUEPRINT_NAME}.session"),
-            "refresh_url": refresh.replace(_SESSION_ID_STAND_IN, "{session_id}"),
+            "refresh_url": web.refresh_url(refresh),
             "loader_url": url_for(f"{BLUEPRINT_NAME}.asset", filename="loader.js"),
         }
 
@@ -434,13 +383,18 @@ def _anonymous(user: Any) -> bool:
 
 
 def _method_not_allowed(**_path: str) -> Response:
-    response = to_response(error_reply(405, "method-not-allowed"))
-    response.headers["Allow"] = "POST"
-    return response
+    return to_response(web.method_not_allowed())
 
 
 def _not_found(**_path: str) -> Response:
-    return to_response(error_reply(404, "not-found"))
+    return to_response(web.not_found())
+
+
+def _connect_signals(service: EmbedService, app: Flask) -> None:
+    """The service's hooks as the blinker signals of `signals`, sent with `app`."""
+    service.hooks.minted.append(lambda **details: session_minted.send(app, **details))
+    service.hooks.refreshed.append(lambda **details: session_refreshed.send(app, **details))
+    service.hooks.revoked.append(lambda **details: sessions_revoked.send(app, **details))
 
 
 __all__ = [

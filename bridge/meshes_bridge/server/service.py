@@ -36,7 +36,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
@@ -223,6 +223,43 @@ def _seconds_until(expires_at: str, now: float) -> float | None:
     return moment.timestamp() - now
 
 
+#: The events `Hooks` reports, each with what its callbacks are given.
+HOOK_EVENTS = {
+    "minted": ("user_key", "session_id"),
+    "refreshed": ("user_key", "session_id"),
+    "revoked": ("user_key", "count"),
+}
+
+
+class Hooks:
+    """Callbacks on what the service did, as plain lists a host appends to (each adapter
+    also offers them in its framework's idiom: blinker signals on Flask, Django signals,
+    decorators on FastAPI):
+
+    * `minted`: ``callback(user_key=..., session_id=...)`` after a session was minted;
+    * `refreshed`: ``callback(user_key=..., session_id=...)`` after a token refresh;
+    * `revoked`: ``callback(user_key=..., count=...)`` after a logout's revokes (`count`:
+      how many Meshes revoked, perhaps 0).
+
+    They are given ids, never a token or a launch URL, so they may log what they get. A
+    failing callback is logged and skipped: it cannot undo a mint or stop a logout.
+    """
+
+    def __init__(self) -> None:
+        self.minted: list[Callable[..., object]] = []
+        self.refreshed: list[Callable[..., object]] = []
+        self.revoked: list[Callable[..., object]] = []
+
+    def fire(self, event: str, **details: Any) -> None:
+        callbacks: list[Callable[..., object]] = getattr(self, event)
+        for callback in list(callbacks):
+            try:
+                callback(**details)
+            except Exception as exc:
+                log.error("a meshes-bridge %s hook failed (%s)", event, type(exc).__name__)
+                log.debug("%s hook failure", event, exc_info=True)
+
+
 class EmbedService:
     """Mint and refresh, bound to the logged-in user; revoke on logout.
 
@@ -249,6 +286,7 @@ class EmbedService:
         self._clock = clock
         self._revoke_deadline = revoke_deadline
         self._secrets = (settings.secret_key,)
+        self.hooks = Hooks()
 
     # -- the endpoints -------------------------------------------------------------------
 
@@ -319,6 +357,7 @@ class EmbedService:
             log.info("mint for user %s ended by a logout; session revoked", request.user_key)
             return _error(401, "login-required")
         log.info("minted Meshes session %s for user %s", session.session_id, request.user_key)
+        self.hooks.fire("minted", user_key=request.user_key, session_id=session.session_id)
         return EndpointReply(200, session.browser_json())
 
     def _refresh(self, request: EndpointRequest, session_id: str) -> EndpointReply:
@@ -344,6 +383,7 @@ class EmbedService:
             return self._meshes_failed("refresh", exc)
         assert request.user_key is not None
         self.store.bind(session_id, request.user_key, self._binding_ttl(token.expires_at))
+        self.hooks.fire("refreshed", user_key=request.user_key, session_id=session_id)
         return EndpointReply(200, token.browser_json())
 
     def revoke_user(self, user_key: object) -> int:
@@ -363,6 +403,11 @@ class EmbedService:
             return 0
         if key is None:
             return 0
+        count = self._revoke_key(key)
+        self.hooks.fire("revoked", user_key=key, count=count)
+        return count
+
+    def _revoke_key(self, key: str) -> int:
         try:
             self.store.begin_logout(key)
             session_ids = self.store.sessions_of(key)
@@ -520,49 +565,15 @@ def default_store(settings: MeshesSettings) -> BindingStore:
     return MemoryStore()
 
 
-def read_bounded(read: Callable[[int], bytes]) -> bytes:
-    """At most MAX_BODY_BYTES + 1 bytes from a blocking `read(n)` (a WSGI input stream):
-    enough for the service to answer 400, whatever size (or chunked stream) a client
-    sends. Adapters call it before anything else, anonymous requests included."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= MAX_BODY_BYTES:  # a read may return fewer bytes than asked
-        chunk = read(MAX_BODY_BYTES + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def request_from_headers(
-    user_key: str | None,
-    headers: Mapping[str, str],
-    body: bytes,
-    user: Any = None,
-    native: Any = None,
-) -> EndpointRequest:
-    """An `EndpointRequest` from a case-insensitive header mapping (adapters' helper)."""
-    return EndpointRequest(
-        user_key=user_key,
-        origin=headers.get("Origin"),
-        content_type=headers.get("Content-Type"),
-        body=body,
-        user=user,
-        native=native,
-    )
-
-
 __all__ = [
     "MAX_BODY_BYTES",
     "EmbedService",
     "EndpointReply",
     "EndpointRequest",
+    "Hooks",
     "MintPolicy",
     "PolicySource",
     "default_store",
     "error_reply",
-    "read_bounded",
     "refuse_user_key",
-    "request_from_headers",
 ]

@@ -23,21 +23,20 @@ from django.utils.safestring import SafeString, mark_safe
 from meshes_bridge.django import conf
 from meshes_bridge.django.finders import LOADER, PREFIX
 from meshes_bridge.django.service import content_security_policy, get_service
+from meshes_bridge.server import web
 from meshes_bridge.server.render import EmbedOptions, embed_html
 
 if TYPE_CHECKING:
-    from typing import Unpack  # 3.11; only for type checkers (runtime: 3.10+)
+    from typing_extensions import Unpack  # typing.Unpack is 3.11; only for type checkers
 
 register = template.Library()
-
-PLACEHOLDER = "{session_id}"
 
 
 def refresh_url() -> str:
     """The refresh endpoint's URL with the literal ``{session_id}`` the bridge fills in."""
-    url = reverse("meshes_bridge:refresh", kwargs={"session_id": PLACEHOLDER})
-    # reverse() percent-encodes the braces; the bridge wants them as they are.
-    return url.replace("%7Bsession_id%7D", PLACEHOLDER)
+    return web.refresh_url(
+        reverse("meshes_bridge:refresh", kwargs={"session_id": web.SESSION_ID_STAND_IN})
+    )
 
 
 @register.simple_tag(takes_context=True)
@@ -57,7 +56,7 @@ def meshes_embed(context: template.Context, **options: Unpack[EmbedOptions]) -> 
         embed_origin=get_service().settings.embed_origin,
         csrf_cookie=conf.csrf_cookie(),
         csrf_header=conf.csrf_header(),
-        **given,  # type: ignore[arg-type]
+        **given,  # type: ignore[arg-type]  # the EmbedOptions given, less the "" ones
     )
     return mark_safe(html)  # embed_html escapes every value it writes
 
