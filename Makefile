@@ -120,7 +120,7 @@ examples-test:
 demo: setup
 	$(PYTHON) examples/demo/demo.py $(DEMO_ARGS)
 
-# The benchmark suite (issue 9): the bridge against the plain-JS handler of the Meshes docs,
+# The benchmark suite: the bridge against the plain-JS handler of the Meshes docs,
 # interleaved run by run; prints a table, writes build/bench/results.json. Options via
 # BENCH_ARGS, e.g. BENCH_ARGS="--quick --runtime micropython" (README: Benchmarks).
 bench: setup

@@ -36,7 +36,7 @@ EVENT_NAMES = (
 )
 
 # The policy every page `HostPage.open` serves carries unless a test names another one
-# (issue 10 §1, the README's recommended policy): no 'unsafe-eval', no 'unsafe-inline' for
+# (the README's recommended policy): no 'unsafe-eval', no 'unsafe-inline' for
 # scripts or styles. `frame-src` is the stub embed's origin, plus any a test adds.
 STRICT_CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "

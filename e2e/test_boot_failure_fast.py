@@ -1,5 +1,5 @@
 """A runtime file that cannot be had is reported as `boot` on every container within
-seconds (issue 10 section 2), not after the loader's 30 s (MicroPython) / 120 s (Pyodide)
+seconds, not after the loader's 30 s (MicroPython) / 120 s (Pyodide)
 last-resort timeout: PyScript leaves such failures as promises nobody awaits, or for some
 of Pyodide's files says nothing at all, and the loader catches both."""
 

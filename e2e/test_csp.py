@@ -1,4 +1,4 @@
-"""A strict Content Security Policy (issue 10, point 1): no 'unsafe-eval' and no
+"""A strict Content Security Policy: no 'unsafe-eval' and no
 'unsafe-inline' for scripts or styles. The bridge boots, authenticates, refreshes, resizes,
 navigates and runs Python hooks under it on both interpreters, and not one
 `securitypolicyviolation` event fires. The policy the server-side helpers give host pages

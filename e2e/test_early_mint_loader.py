@@ -1,4 +1,4 @@
-"""The loader's half of the early mint (issue 9, "Overlap"): at page load it sends each
+"""The loader's half of the early mint: at page load it sends each
 container's mint request exactly as the bridge's Python would, and keeps the answer for
 Python alone, behind a one-shot accessor. What Python then does with it is not tested
 here: these pages load a tree whose PyScript never starts, so nothing but the loader runs.

@@ -1,4 +1,4 @@
-"""Runaway guards and failing safe (issue 10 §2-3), on both interpreters: a page runs for
+"""Runaway guards and failing safe, on both interpreters: a page runs for
 hours, so an iframe swapped out again and again, an iframe that asks for tokens in a loop,
 a tab frozen past its token's lifetime, a wall clock stepped back and a bug inside the core
 must each end in bounded, visible behaviour, never in a stream of backend requests.

@@ -1,4 +1,4 @@
-"""The benchmark suite (`bench/`, issue 9): a one-iteration run completes and reports every
+"""The benchmark suite (`bench/`): a one-iteration run completes and reports every
 figure for the plain-JS baseline and the bridge, and the parts it measures with behave as
 they say. No timing is asserted: the benchmark reports figures, it never fails on one.
 """
