@@ -56,7 +56,7 @@ from meshes_bridge.flask.signals import session_minted, session_refreshed, sessi
 from meshes_bridge.flask.static import serve_asset
 from meshes_bridge.flask.views import answer, app_object, to_response
 from meshes_bridge.server import render, web
-from meshes_bridge.server.identity import UserKeyError, normalize_key, user_key
+from meshes_bridge.server.identity import UserKeyError, is_anonymous, normalize_key, user_key
 from meshes_bridge.server.service import EmbedService, MintPolicy, default_store
 from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
 from meshes_bridge.server.static_files import asset_tree
@@ -301,7 +301,7 @@ class MeshesBridge:
         if self._user_loader is None:
             return user_key(user, _get_id, option=KEY_OPTION)
         key = self._loader_key(user)
-        if key is None and not _anonymous(user):
+        if key is None and not is_anonymous(user):
             log.warning(
                 "logout: the @bridge.user_loader gave no key for the user logging "
                 "out; call bridge.revoke_user(key) before logout_user()"
@@ -376,10 +376,6 @@ def _get_id(user: Any) -> object:
     if not callable(get_id):
         raise UserKeyError(f"a {type(user).__name__} has no get_id(): set {KEY_OPTION}")
     return get_id()
-
-
-def _anonymous(user: Any) -> bool:
-    return user is None or not getattr(user, "is_authenticated", False)
 
 
 def _method_not_allowed(**_path: str) -> Response:

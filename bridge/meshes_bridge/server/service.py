@@ -166,9 +166,6 @@ def error_reply(status: int, code: str, **extra: Any) -> EndpointReply:
     return EndpointReply(status, {"error": code, **extra}, headers)
 
 
-_error = error_reply
-
-
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -183,16 +180,16 @@ def _canonical_origin(value: str) -> str | None:
 def _json_object(raw: bytes) -> dict[str, Any] | EndpointReply:
     """A request body as a JSON object (empty body: {}), or the 400 to answer."""
     if len(raw) > MAX_BODY_BYTES:
-        return _error(400, "bad-value", field="body")
+        return error_reply(400, "bad-value", field="body")
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         # RecursionError: a few KB of "[[[[..." nest deeper than the decoder goes.
-        return _error(400, "bad-value", field="body")
+        return error_reply(400, "bad-value", field="body")
     if not isinstance(body, dict):
-        return _error(400, "bad-value", field="body")
+        return error_reply(400, "bad-value", field="body")
     return body
 
 
@@ -202,7 +199,7 @@ def _refresh_body_refused(raw: bytes) -> EndpointReply | None:
     if isinstance(body, EndpointReply):
         return body
     if body:
-        return _error(400, "field-not-allowed", field=str(min(body))[:64])
+        return error_reply(400, "field-not-allowed", field=str(min(body))[:64])
     return None
 
 
@@ -210,7 +207,7 @@ def refuse_user_key(endpoint: str, exc: UserKeyError) -> EndpointReply:
     """The answer when the host's user gave no usable key: a set-up mistake, so a 500 and a
     log line naming the option to set (the error's text holds no user data)."""
     log.error("%s refused: %s", endpoint, exc)
-    return _error(500, "internal")
+    return error_reply(500, "internal")
 
 
 def _seconds_until(expires_at: str, now: float) -> float | None:
@@ -305,12 +302,10 @@ class EmbedService:
         # logged by type only: an exception's text could quote a request or a response.
         try:
             return handler(*args)
-        except UserKeyError as exc:
-            return refuse_user_key(endpoint, exc)
         except Exception as exc:
             log.error("%s failed: internal error (%s)", endpoint, type(exc).__name__)
             log.debug("%s failure", endpoint, exc_info=True)
-            return _error(500, "internal")
+            return error_reply(500, "internal")
 
     def _mint(self, request: EndpointRequest) -> EndpointReply:
         refused = self._gate(request, "mint", self.settings.mint_limit)
@@ -355,7 +350,7 @@ class EmbedService:
             self._revoke_quietly(session.session_id)
             self.store.unbind(session.session_id)
             log.info("mint for user %s ended by a logout; session revoked", request.user_key)
-            return _error(401, "login-required")
+            return error_reply(401, "login-required")
         log.info("minted Meshes session %s for user %s", session.session_id, request.user_key)
         self.hooks.fire("minted", user_key=request.user_key, session_id=session.session_id)
         return EndpointReply(200, session.browser_json())
@@ -372,13 +367,13 @@ class EmbedService:
             self.store.owner(session_id) != request.user_key
         ):
             log.info("refresh of a session not bound to user %s refused", request.user_key)
-            return _error(404, "not-found")
+            return error_reply(404, "not-found")
         try:
             token = self.client.refresh_session(session_id)
         except MeshesNotFoundError:
             self.store.unbind(session_id)
             log.info("Meshes session %s is gone; the bridge will mint afresh", session_id)
-            return _error(404, "session-gone")
+            return error_reply(404, "session-gone")
         except MeshesAPIError as exc:
             return self._meshes_failed("refresh", exc)
         assert request.user_key is not None
@@ -471,18 +466,18 @@ class EmbedService:
 
     def _gate(self, request: EndpointRequest, endpoint: str, limit: int) -> EndpointReply | None:
         if request.user_key is None or request.user_key == "":
-            return _error(401, "login-required")
+            return error_reply(401, "login-required")
         if request.origin is not None and request.origin != "":
             origin = _canonical_origin(request.origin)
             if origin is None or origin not in self.settings.allowed_origins:
                 log.warning("%s refused: Origin %r is not allowed", endpoint, request.origin[:100])
-                return _error(403, "origin-not-allowed")
+                return error_reply(403, "origin-not-allowed")
         if _media_type(request.content_type) != "application/json":
-            return _error(415, "unsupported-media-type")
+            return error_reply(415, "unsupported-media-type")
         retry_after = self.store.hit(f"{endpoint}:{request.user_key}", limit, RATE_WINDOW)
         if retry_after is not None:
             log.warning("%s rate limit reached for user %s", endpoint, request.user_key)
-            return _error(429, "rate-limited", retry_after=retry_after)
+            return error_reply(429, "rate-limited", retry_after=retry_after)
         return None
 
     def _policy_for(self, request: EndpointRequest) -> MintPolicy:
@@ -503,23 +498,23 @@ class EmbedService:
                 name in ("resource", "resource_id") and policy.allowed_resources
             )
             if not allowed:
-                return _error(400, "field-not-allowed", field=str(name)[:64])
+                return error_reply(400, "field-not-allowed", field=str(name)[:64])
         chosen: dict[str, Any] = {}
         if "launch_page" in body:
             page = body["launch_page"]
             if not isinstance(page, str) or page not in policy.launch_pages:
-                return _error(400, "bad-value", field="launch_page")
+                return error_reply(400, "bad-value", field="launch_page")
             chosen["launch_page"] = page
         if "resource" in body or "resource_id" in body:
             resource, resource_id = body.get("resource"), body.get("resource_id")
             if not isinstance(resource, str) or resource not in policy.allowed_resources:
-                return _error(400, "bad-value", field="resource")
+                return error_reply(400, "bad-value", field="resource")
             if not isinstance(resource_id, str) or not 0 < len(resource_id) <= 255:
-                return _error(400, "bad-value", field="resource_id")
+                return error_reply(400, "bad-value", field="resource_id")
             assert policy.authorize_resource is not None
             if not policy.authorize_resource(resource, resource_id):
                 # Not this user's resource: the same 400 as a malformed id (no probing).
-                return _error(400, "bad-value", field="resource_id")
+                return error_reply(400, "bad-value", field="resource_id")
             chosen.update(resource=resource, resource_id=resource_id)
         return chosen
 
@@ -532,13 +527,13 @@ class EmbedService:
                 endpoint,
                 text,
             )
-            return _error(500, "meshes-credentials")
+            return error_reply(500, "meshes-credentials")
         if isinstance(exc, MeshesUnavailableError | MeshesRateLimitedError):
             log.warning("Meshes unavailable on %s: %s", endpoint, text)
             retry_after = exc.retry_after if isinstance(exc, MeshesRateLimitedError) else None
-            return _error(502, "meshes-unavailable", retry_after=retry_after)
+            return error_reply(502, "meshes-unavailable", retry_after=retry_after)
         log.error("Meshes refused the %s request (%s): check the mint policy", endpoint, text)
-        return _error(500, "meshes-rejected")
+        return error_reply(500, "meshes-rejected")
 
     def _binding_ttl(self, expires_at: str) -> float:
         left = _seconds_until(expires_at, self._clock())
