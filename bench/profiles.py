@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshes_bridge.testing.doubles.host_backend import page_html
+from tests.host.pages import page_html
 
 BASELINE_URL = "/static/baseline/handler.js"
 RUNTIMES = ("micropython", "pyodide")

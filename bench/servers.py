@@ -10,9 +10,9 @@
 * ``BenchEmbed.document_delay``: the embed's document answers that many seconds late (the
   mint delay is the host backend's own ``delay("mint", seconds)``).
 
-The doubles themselves are not changed: the host backend and the stub embed are subclassed
-and each gets one aiohttp middleware, and :func:`start_bench_servers` assembles them like
-``meshes_bridge.testing.doubles.servers.start_servers`` does.
+The host origin is the tests' own (the product's server half, ``tests.host``); it and the
+stub embed are subclassed, each with one middleware, and :func:`start_bench_servers`
+assembles them like ``tests.host.servers.start_host_servers`` does.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import socket
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,14 +27,15 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from aiohttp import web
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from meshes_bridge.testing.doubles.host_backend import (
-    STATIC_PREFIX,
-    HostBackend,
-    mime_type,
-)
-from meshes_bridge.testing.doubles.servers import Servers, serve_doubles
 from meshes_bridge.testing.doubles.stub_embed import StubEmbed
+from tests.host.origin import HostOrigin
+from tests.host.pages import STATIC_PREFIX, mime_type
+from tests.host.servers import HostServers, start_host_servers
 
 #: Host, embed, attacker, API: the embed and the attacker on other loopback addresses than
 #: the host page, so they are other *sites*, as in production (embed.meshes.io is not the
@@ -94,7 +94,7 @@ class StaticFiles:
             self._cache[target] = encoded
         return encoded
 
-    def response(self, request: web.Request, target: Path) -> web.Response:
+    def response(self, request: Request, target: Path) -> Response:
         encoded = self._encoded(target)
         headers = {
             "ETag": encoded.etag,
@@ -103,14 +103,13 @@ class StaticFiles:
             "Vary": "Accept-Encoding",
         }
         if _not_modified(request, encoded):
-            return web.Response(status=304, headers=headers)
-        headers["Content-Type"] = mime_type(target.name)
+            return Response(status_code=304, headers=headers)
         if encoded.gzipped:
             headers["Content-Encoding"] = "gzip"
-        return web.Response(body=encoded.body, headers=headers)
+        return Response(encoded.body, headers=headers, media_type=mime_type(target.name))
 
 
-def _not_modified(request: web.Request, encoded: _Encoded) -> bool:
+def _not_modified(request: Request, encoded: _Encoded) -> bool:
     match = request.headers.get("If-None-Match")
     if match is not None:
         return encoded.etag in [tag.strip() for tag in match.split(",")]
@@ -123,35 +122,33 @@ def _not_modified(request: web.Request, encoded: _Encoded) -> bool:
         return False
 
 
-class BenchBackend(HostBackend):
-    """The host backend double, its static files served by :class:`StaticFiles` and its
-    pages gzip-compressed."""
+class BenchHost(HostOrigin):
+    """The tests' host origin, its static files served by :class:`StaticFiles` and its
+    other answers gzip-compressed."""
 
-    def make_app(self) -> web.Application:
-        app = super().make_app()
+    def make_app(self) -> ASGIApp:
+        app = GZipMiddleware(super().make_app(), minimum_size=MIN_GZIP_BYTES)
         roots = {BASELINE_PREFIX: BASELINE_DIR}
         if self.static_dir is not None:
             roots[STATIC_PREFIX] = self.static_dir
         files = StaticFiles(roots)
 
-        @web.middleware
-        async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.method in ("GET", "HEAD") and request.path.startswith("/static/"):
-                target = files.find(request.path)
-                if target is None:
-                    raise web.HTTPNotFound()
-                return files.response(request, target)
-            response = await handler(request)
-            if (
-                isinstance(response, web.Response)
-                and response.content_type == "text/html"
-                and "gzip" in request.headers.get("Accept-Encoding", "")
-            ):
-                response.enable_compression(web.ContentCoding.gzip)
-            return response
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            path = scope.get("path", "")
+            if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+                if path.startswith("/static/"):
+                    request = Request(scope, receive)
+                    target = files.find(path)
+                    response = (
+                        files.response(request, target)
+                        if target is not None
+                        else Response("Not Found", status_code=404)
+                    )
+                    await response(scope, receive, send)
+                    return
+            await app(scope, receive, send)
 
-        app.middlewares.append(serve)
-        return app
+        return serve
 
 
 class BenchEmbed(StubEmbed):
@@ -177,7 +174,7 @@ class BenchEmbed(StubEmbed):
 class BenchServers:
     """The running doubles (``servers``) and the embed with its delay knob."""
 
-    servers: Servers
+    servers: HostServers
     embed: BenchEmbed
 
     def set_profile(self, mint_delay: float, document_delay: float) -> None:
@@ -193,17 +190,14 @@ class BenchServers:
 
 
 def start_bench_servers(static_dir: Path, same_site: bool = False) -> BenchServers:
-    """The four origins on free loopback ports, as ``start_servers(static_dir)`` starts
-    them but with :class:`BenchBackend` and :class:`BenchEmbed`, the embed and the attacker
+    """The four origins on free loopback ports, as ``start_host_servers(static_dir)`` starts
+    them but with :class:`BenchHost` and :class:`BenchEmbed`, the embed and the attacker
     on other sites than the host unless `same_site`. Call ``stop()``."""
-    addresses = SAME_SITE_ADDRESSES if same_site else ADDRESSES
-    sockets = [socket.create_server((address, 0)) for address in addresses]
-    servers = serve_doubles(
-        sockets,
+    servers = start_host_servers(
         static_dir,
-        backend_class=BenchBackend,
+        addresses=SAME_SITE_ADDRESSES if same_site else ADDRESSES,
+        origin_class=BenchHost,
         embed_class=BenchEmbed,
-        thread_name="bench-doubles",
     )
     stub = servers.stub
     assert isinstance(stub, BenchEmbed)

@@ -1,1 +1,2 @@
-"""End-to-end checks and the test doubles (stub Meshes, host backend, hostile origin)."""
+"""End-to-end checks in Chromium: the bridge against the product's own server half (tests/host)
+and the test kit's fake Meshes, and the e2e-only attacker page (e2e/hostile.py)."""

@@ -21,8 +21,8 @@ from playwright.sync_api import sync_playwright
 
 from e2e.harness import BOOT_TIMEOUT_MS
 from e2e.settings import CHROMIUM, CHROMIUM_ARGS, RUNTIMES
-from meshes_bridge.testing.doubles.host_backend import page_html
-from meshes_bridge.testing.doubles.servers import start_servers
+from tests.host.pages import page_html
+from tests.host.servers import start_host_servers
 
 WATCH = """
 new MutationObserver((records) => {
@@ -41,7 +41,7 @@ def measure(runs: int) -> dict[str, list[float]]:
         subprocess.run(
             [sys.executable, "-m", "meshes_bridge", "static", str(static), "-q"], check=True
         )
-        with start_servers(static) as servers, sync_playwright() as pw:
+        with start_host_servers(static) as servers, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for runtime in RUNTIMES:
                 url = servers.backend.add_page(f"/cold/{runtime}", page_html(runtime=runtime))

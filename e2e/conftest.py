@@ -21,8 +21,9 @@ import pytest
 from playwright.sync_api import Page
 
 from e2e.harness import HostPage
+from e2e.hostile import EvilEmbedHostile
 from e2e.settings import RUNTIMES
-from meshes_bridge.testing.doubles.servers import Servers, start_servers
+from tests.host.servers import HostServers, start_host_servers
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +35,13 @@ def static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def session_servers(static_dir: Path) -> Iterator[Servers]:
-    with start_servers(static_dir) as servers:
+def session_servers(static_dir: Path) -> Iterator[HostServers]:
+    with start_host_servers(static_dir, hostile_class=EvilEmbedHostile) as servers:
         yield servers
 
 
 @pytest.fixture
-def servers(session_servers: Servers) -> Iterator[Servers]:
+def servers(session_servers: HostServers) -> Iterator[HostServers]:
     """The running doubles, reset to their defaults for this test."""
     # Reset before too: the previous test's page may have spoken after its teardown.
     session_servers.reset()
@@ -54,7 +55,7 @@ def runtime(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def host(page: Page, servers: Servers, runtime: str) -> HostPage:
+def host(page: Page, servers: HostServers, runtime: str) -> HostPage:
     return HostPage(page, servers, runtime)
 
 

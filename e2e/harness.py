@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import ConsoleMessage, Frame, Page, Request, expect
 
-from meshes_bridge.testing.doubles.host_backend import page_html
-from meshes_bridge.testing.doubles.servers import Servers
 from meshes_bridge.testing.doubles.transcript import ACCESS_TOKEN_PREFIX
+from tests.host.pages import page_html
+from tests.host.servers import HostServers
 
 # Pyodide's cold start is seconds on a loaded 2-core machine; waits are on conditions.
 BOOT_TIMEOUT_MS = 60_000
@@ -91,7 +91,7 @@ class SeenRequest:
 @dataclass
 class HostPage:
     page: Page
-    servers: Servers
+    servers: HostServers
     runtime: str
     console: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -11,13 +11,13 @@ import pytest
 
 from e2e.harness import HostPage
 from meshes_bridge import assets
-from meshes_bridge.testing.doubles.servers import Servers
+from tests.host.servers import HostServers
 
 Serve = Callable[[str, dict[str, bytes | None]], str]
 
 
 @pytest.fixture
-def serve_tree(session_servers: Servers, static_dir: Path) -> Iterator[Serve]:
+def serve_tree(session_servers: HostServers, static_dir: Path) -> Iterator[Serve]:
     """Serve a copy of the tree under a prefix, with some files replaced (None: absent)."""
     served: list[str] = []
 

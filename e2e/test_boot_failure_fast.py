@@ -13,7 +13,7 @@ import pytest
 
 from e2e.harness import HostPage
 from meshes_bridge import assets
-from meshes_bridge.testing.doubles.servers import Servers
+from tests.host.servers import HostServers
 
 # Generous for a loaded 2-core machine; the alternative is 30-120 s.
 FAST_MS = 10_000
@@ -33,7 +33,7 @@ _prefixes = iter(range(1, 10_000))
 
 
 @pytest.fixture
-def serve_tree(session_servers: Servers, static_dir: Path) -> Iterator[Serve]:
+def serve_tree(session_servers: HostServers, static_dir: Path) -> Iterator[Serve]:
     """Serve a copy of the tree under a fresh prefix with some files changed; paths are
     as in the vendored runtime (``micropython/micropython.wasm``, ``python/pyodide.bin``),
     found in the tree's content-named folders."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from e2e.harness import HostPage
-from meshes_bridge.testing.doubles.host_backend import REFRESH_PATH, SESSION_PATH, render_attrs
+from tests.host.pages import REFRESH_PATH, SESSION_PATH, render_attrs
 
 CSRF_VALUE = "csrf-value-0123456789abcdef"
 CSRF_ATTRS = {"data-csrf-cookie": "csrftoken", "data-csrf-header": "X-CSRFToken"}

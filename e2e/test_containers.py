@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import Request, expect
 
 from e2e.harness import HostPage, after_frames
-from meshes_bridge.testing.doubles.host_backend import REFRESH_PATH, SESSION_PATH, render_attrs
+from tests.host.pages import REFRESH_PATH, SESSION_PATH, render_attrs
 
 GOOD = {
     "data-meshes-embed": True,
@@ -157,7 +157,7 @@ def test_a_container_removed_mid_refresh_is_torn_down(host: HostPage) -> None:
     assert failed[0].url == refresh_url
     assert failed[0].failure == "net::ERR_ABORTED"
     # ... and a round trip later, nothing else has happened.
-    host.page.evaluate("fetch('/_doubles/socket', {cache: 'no-store'}).then(r => r.text())")
+    host.page.evaluate("fetch('/favicon.ico', {cache: 'no-store'}).then(r => r.text())")
     after_frames(host.page)
     assert len(servers.backend.calls("mint")) == 1
     assert len(servers.backend.calls("refresh")) == 1

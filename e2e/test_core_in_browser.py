@@ -18,7 +18,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from e2e.harness import BOOT_TIMEOUT_MS, RECORDER, strict_csp
-from meshes_bridge.testing.doubles.servers import Servers
+from tests.host.servers import HostServers
 
 PORTABLE_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_core_portable.py"
 RUNNER = """
@@ -77,7 +77,7 @@ def _page(static_dir: Path, runtime: str) -> str:
 
 
 def test_core_unit_tests_pass_in_the_browser(
-    page: Page, servers: Servers, static_dir: Path, runtime: str
+    page: Page, servers: HostServers, static_dir: Path, runtime: str
 ) -> None:
     servers.backend.add_file("/portable/test_core_portable.py", PORTABLE_TESTS.read_text())
     for rel, text in _bundle(static_dir, runtime).items():

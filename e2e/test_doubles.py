@@ -1,11 +1,11 @@
-"""Fast checks of the test doubles themselves: FakeMeshes rules and real HTTP, no browser."""
+"""Fast checks of what the browser tests stand on, over real HTTP and no browser: the fake
+Meshes' rules, and the host origin (the product's server half with the tests' wrapper)."""
 
 from __future__ import annotations
 
 import json
 import re
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -15,19 +15,22 @@ from typing import Any
 
 import pytest
 
+from e2e.hostile import EvilEmbedHostile
+from meshes_bridge.fastapi import MintPolicy
 from meshes_bridge.testing.doubles import (
     DEFAULT_WORKSPACE_ID,
     LAUNCH_ERROR,
     FakeMeshes,
     ManualClock,
-    Servers,
     SessionNotFound,
     Transcript,
     ValidationError,
-    page_html,
     redact,
     start_servers,
 )
+from tests.host.origin import DEFAULT_USER
+from tests.host.pages import page_html
+from tests.host.servers import HostServers, start_host_servers
 
 HOST = "http://127.0.0.1:8000"
 EMBED = "http://127.0.0.1:8001"
@@ -66,15 +69,19 @@ def http(
         return Answer(error.code, error.headers, error.read().decode())
 
 
-def mint(servers: Servers, body: Any = None, headers: Mapping[str, str] | None = None) -> Answer:
+def mint(
+    servers: HostServers, body: Any = None, headers: Mapping[str, str] | None = None
+) -> Answer:
     return http("POST", servers.url("/meshes/session"), {} if body is None else body, headers)
 
 
-def refresh(servers: Servers, session_id: str, headers: Mapping[str, str] | None = None) -> Answer:
+def refresh(
+    servers: HostServers, session_id: str, headers: Mapping[str, str] | None = None
+) -> Answer:
     return http("POST", servers.url(f"/meshes/session/{session_id}/refresh"), {}, headers)
 
 
-def whoami(servers: Servers, token: str | None) -> Answer:
+def whoami(servers: HostServers, token: str | None) -> Answer:
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     return http("GET", servers.embed_url + "/stub/api/whoami", headers=headers)
 
@@ -108,8 +115,8 @@ def static_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def servers(static_dir: Path) -> Iterator[Servers]:
-    with start_servers(static_dir) as running:
+def servers(static_dir: Path) -> Iterator[HostServers]:
+    with start_host_servers(static_dir, hostile_class=EvilEmbedHostile) as running:
         yield running
 
 
@@ -351,87 +358,85 @@ def test_transcript_wait_for() -> None:
 # -- HTTP: servers ---------------------------------------------------------------------------
 
 
-def test_three_distinct_loopback_origins_with_nodelay(servers: Servers) -> None:
-    urls = [servers.host_url, servers.embed_url, servers.hostile_url]
-    assert len(set(urls)) == 3
+def test_distinct_loopback_origins_with_nodelay(servers: HostServers) -> None:
+    urls = [servers.host_url, servers.embed_url, servers.hostile_url, servers.api_url]
+    assert len(set(urls)) == 4
     for url in urls:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
+    for url in urls[1:]:  # the fake Meshes' own sites (aiohttp) report it
         assert http("GET", url + "/_doubles/socket").json() == {"tcp_nodelay": True}
 
 
-def test_fixed_ports_and_stop(static_dir: Path) -> None:
-    probe = start_servers(static_dir)
-    ports = [int(u.rsplit(":", 1)[1]) for u in (probe.host_url, probe.embed_url, probe.hostile_url)]
+def test_fixed_ports_and_stop() -> None:
+    probe = start_servers()
+    ports = [int(u.rsplit(":", 1)[1]) for u in (probe.embed_url, probe.hostile_url, probe.api_url)]
     probe.stop()
     probe.stop()  # idempotent
-    with start_servers(static_dir, *ports) as again:
-        assert again.host_url.endswith(f":{ports[0]}")
-        assert http("GET", again.host_url + "/_doubles/socket").status == 200
+    with start_servers(*ports) as again:
+        assert again.embed_url.endswith(f":{ports[0]}")
+        assert http("GET", again.embed_url + "/_doubles/socket").status == 200
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(again.host_url + "/_doubles/socket", timeout=2)
+        urllib.request.urlopen(again.embed_url + "/_doubles/socket", timeout=2)
 
 
-# -- HTTP: host backend ----------------------------------------------------------------------
+# -- HTTP: the host origin -------------------------------------------------------------------
 
 
-def test_http_mint(servers: Servers) -> None:
-    answer = mint(servers, {"launch_page": "rules"})
-    assert answer.status == 200
-    session = answer.json()
-    assert session["launch_url"].startswith(servers.embed_url + "/workspace/rules?launch=")
-    assert servers.fake.session(session["session_id"]).host_origin == servers.host_url
-    (call,) = servers.backend.calls("mint")
-    assert (call.method, call.path, call.status) == ("POST", "/meshes/session", 200)
-    assert json.loads(call.body) == {"launch_page": "rules"}
-    assert call.headers["Content-Type"] == "application/json"
-    # The backend minted through the management API, with a machine JWT the fake verified.
-    (api_call,) = servers.api.calls("create")
-    assert api_call.status == 201 and api_call.claims is not None
-    assert api_call.body["allowed_origins"] == [servers.host_url]
-
-
-def test_http_mint_errors(servers: Servers) -> None:
-    bad = mint(servers, {"ttl_seconds": 10})
-    assert bad.status == 400
-    assert bad.json()["field"] == "ttl_seconds"
-    assert mint(servers, "{not json").status == 400
-    wrong_type = http("POST", servers.url("/meshes/session"), "{}", {"Content-Type": "text/plain"})
-    assert wrong_type.status == 415
+def test_the_host_mints_by_the_products_rules(servers: HostServers) -> None:
+    refused = mint(servers, {"role": "owner"})
+    assert (refused.status, refused.json()) == (
+        400,
+        {"error": "field-not-allowed", "field": "role"},
+    )
     assert servers.fake.sessions() == []
 
+    answer = mint(servers, {"launch_page": "rules"})
+    assert answer.status == 200 and answer.headers["Cache-Control"] == "no-store"
+    session = answer.json()
+    assert sorted(session) == ["access_token", "expires_at", "launch_url", "session_id"]
+    assert session["launch_url"].startswith(servers.embed_url + "/workspace/rules?launch=")
+    minted = servers.fake.session(session["session_id"])
+    assert (minted.external_user_id, minted.role) == (DEFAULT_USER, "member")
+    assert minted.allowed_origins == (servers.host_url,)
+    (create,) = servers.api.calls("create")  # through the real client, a JWT the fake checked
+    assert create.status == 201 and create.claims is not None
+    calls = servers.backend.calls("mint")
+    assert [(c.method, c.path, c.status) for c in calls] == [("POST", "/meshes/session", 400)] + [
+        ("POST", "/meshes/session", 200)
+    ]
+    assert json.loads(calls[1].body) == {"launch_page": "rules"}
+    assert calls[1].headers["content-type"] == "application/json"
 
-def test_http_refresh(servers: Servers) -> None:
+    servers.backend.policy = MintPolicy(role="admin")
+    assert servers.fake.session(mint(servers).json()["session_id"]).role == "admin"
+    servers.backend.user = None
+    assert (mint(servers).status, len(servers.fake.sessions())) == (401, 2)
+
+
+def test_refresh_is_the_owners_only(servers: HostServers) -> None:
     session = mint(servers).json()
+    servers.backend.user = "mallory"
+    stranger = refresh(servers, session["session_id"])
+    assert (stranger.status, stranger.json()) == (404, {"error": "not-found"})
+    servers.backend.user = DEFAULT_USER
     answer = refresh(servers, session["session_id"])
-    assert answer.status == 200
-    renewed = answer.json()
-    assert "launch_url" not in renewed
-    assert renewed["access_token"] != session["access_token"]
+    assert answer.status == 200 and "launch_url" not in answer.json()
+    renewed = answer.json()["access_token"]
     assert whoami(servers, session["access_token"]).json()["error"] == "stale_token"
-    assert whoami(servers, session["access_token"]).status == 401
-    me = whoami(servers, renewed["access_token"])
-    assert me.status == 200
-    assert me.json()["generation"] == 2 and me.json()["session_id"] == session["session_id"]
-    (call,) = servers.backend.calls("refresh")
-    assert call.session_id == session["session_id"]
-    assert [c.endpoint for c in servers.api.calls()] == ["create", "refresh"]
-
-
-def test_http_refresh_unknown_or_revoked_is_404(servers: Servers) -> None:
-    missing = refresh(servers, "sess_nope")
-    assert missing.status == 404
-    assert missing.json()["error"] == "session_not_found"
-    session = mint(servers).json()
+    me = whoami(servers, renewed).json()
+    assert (me["generation"], me["session_id"]) == (2, session["session_id"])
+    assert [c.session_id for c in servers.backend.calls("refresh")] == [session["session_id"]] * 2
     servers.fake.revoke(session["session_id"])
-    assert refresh(servers, session["session_id"]).status == 404
-    assert whoami(servers, session["access_token"]).json()["error"] == "session_revoked"
+    gone = refresh(servers, session["session_id"])
+    assert (gone.status, gone.json()) == (404, {"error": "session-gone"})
 
 
-def test_http_csrf(servers: Servers) -> None:
+def test_http_csrf(servers: HostServers) -> None:
     servers.backend.csrf = True
     assert mint(servers).status == 403
     assert mint(servers, headers={"Cookie": "csrftoken=abc"}).status == 403
     assert mint(servers, headers={"Cookie": "csrftoken=abc", "X-CSRFToken": "xyz"}).status == 403
+    assert servers.api.calls() == []  # refused before the endpoint
     ok_headers = {"Cookie": "csrftoken=abc", "X-CSRFToken": "abc"}
     session = mint(servers, headers=ok_headers).json()
     assert refresh(servers, session["session_id"]).status == 403
@@ -440,14 +445,14 @@ def test_http_csrf(servers: Servers) -> None:
     assert cookie.startswith("csrftoken=") and "Path=/" in cookie
 
 
-def test_csrf_cookie_on_pages(servers: Servers) -> None:
+def test_csrf_cookie_on_pages(servers: HostServers) -> None:
     servers.backend.add_page("/p", "<p>hi</p>")
     assert "Set-Cookie" not in http("GET", servers.url("/p")).headers
     servers.backend.csrf = True
     assert http("GET", servers.url("/p")).headers["Set-Cookie"].startswith("csrftoken=")
 
 
-def test_fail_next(servers: Servers) -> None:
+def test_fail_next(servers: HostServers) -> None:
     backend = servers.backend
     backend.fail_next("mint", 503, count=2)
     backend.fail_next("mint", 200, body="{broken")
@@ -468,18 +473,7 @@ def test_fail_next(servers: Servers) -> None:
         backend.fail_next("logout", 500)  # type: ignore[arg-type]
 
 
-def test_delay(servers: Servers) -> None:
-    servers.backend.delay("mint", 0.3)
-    started = time.monotonic()
-    assert mint(servers).status == 200
-    assert time.monotonic() - started >= 0.3
-    servers.backend.delay("mint", 0)
-    started = time.monotonic()
-    mint(servers)
-    assert time.monotonic() - started < 0.3
-
-
-def test_hang_next(servers: Servers) -> None:
+def test_hang_next(servers: HostServers) -> None:
     session = mint(servers).json()
     refresh_url = servers.url(f"/meshes/session/{session['session_id']}/refresh")
     servers.backend.hang_next("refresh")
@@ -510,20 +504,20 @@ def test_hang_next(servers: Servers) -> None:
         ("pyodide/python_stdlib.zip", "application/zip"),
     ],
 )
-def test_static_tree(servers: Servers, name: str, content_type: str) -> None:
+def test_static_tree(servers: HostServers, name: str, content_type: str) -> None:
     answer = http("GET", servers.url("/static/meshes-bridge/" + name))
     assert answer.status == 200
     assert answer.headers["Content-Type"].split(";")[0] == content_type
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-def test_static_tree_stays_inside(servers: Servers) -> None:
+def test_static_tree_stays_inside(servers: HostServers) -> None:
     assert http("GET", servers.url("/static/meshes-bridge/missing.js")).status == 404
     assert http("GET", servers.url("/static/meshes-bridge/%2e%2e/secret.txt")).status == 404
     assert http("GET", servers.url("/static/meshes-bridge/python")).status == 404
 
 
-def test_pages_files_and_csp(servers: Servers) -> None:
+def test_pages_files_and_csp(servers: HostServers) -> None:
     backend = servers.backend
     url = backend.add_page("/plain", "<p>plain</p>")
     assert url == servers.url("/plain")
@@ -575,7 +569,7 @@ def test_page_html() -> None:
 # -- HTTP: stub embed ------------------------------------------------------------------------
 
 
-def test_launch_is_single_use_over_http(servers: Servers) -> None:
+def test_launch_is_single_use_over_http(servers: HostServers) -> None:
     session = mint(servers).json()
     first = http("GET", session["launch_url"])
     assert first.status == 200
@@ -592,13 +586,13 @@ def test_launch_is_single_use_over_http(servers: Servers) -> None:
     assert servers.transcript.count("refused a launch: token used") == 1
 
 
-def test_ready_delay_reaches_the_page(servers: Servers) -> None:
+def test_ready_delay_reaches_the_page(servers: HostServers) -> None:
     servers.fake.ready_delay_ms = 250
     page = http("GET", mint(servers).json()["launch_url"]).text
     assert '"readyDelayMs": 250' in page
 
 
-def test_whoami(servers: Servers) -> None:
+def test_whoami(servers: HostServers) -> None:
     session = mint(servers).json()
     me = whoami(servers, session["access_token"]).json()
     assert me["session_id"] == session["session_id"]
@@ -609,7 +603,7 @@ def test_whoami(servers: Servers) -> None:
     assert whoami(servers, "mat_forged").json()["error"] == "invalid_token"
 
 
-def test_stub_reports_go_to_the_transcript(servers: Servers) -> None:
+def test_stub_reports_go_to_the_transcript(servers: HostServers) -> None:
     url = servers.embed_url + "/stub/api/report"
     reports = [
         {"event": "ready", "session_id": "sess_1", "page": "dashboard"},
@@ -639,7 +633,7 @@ def test_stub_reports_go_to_the_transcript(servers: Servers) -> None:
     assert http("POST", url, {"event": "whatever"}).status == 400
 
 
-def test_no_token_in_the_transcript(servers: Servers) -> None:
+def test_no_token_in_the_transcript(servers: HostServers) -> None:
     session = mint(servers).json()
     refresh(servers, session["session_id"])
     http("GET", session["launch_url"])
@@ -660,7 +654,7 @@ def test_no_token_in_the_transcript(servers: Servers) -> None:
 # -- HTTP: hostile ---------------------------------------------------------------------------
 
 
-def test_hostile_pages(servers: Servers) -> None:
+def test_hostile_pages(servers: HostServers) -> None:
     attack = http("GET", servers.attack_url())
     assert attack.status == 200 and "window.attack" in attack.text
     assert json.dumps(servers.host_url) in attack.text
@@ -670,7 +664,7 @@ def test_hostile_pages(servers: Servers) -> None:
     assert other.status == 200 and json.dumps(servers.host_url) in other.text
 
 
-def test_hostile_records_what_it_receives(servers: Servers) -> None:
+def test_hostile_records_what_it_receives(servers: HostServers) -> None:
     token = mint(servers).json()["access_token"]
     report = {
         "kind": "received",
@@ -689,8 +683,9 @@ def test_hostile_records_what_it_receives(servers: Servers) -> None:
     assert servers.hostile.messages("other-frame") == []
 
 
-def test_reset(servers: Servers) -> None:
+def test_reset(servers: HostServers) -> None:
     servers.backend.csrf = True
+    servers.backend.user = None
     servers.backend.fail_next("mint", 500, count=5)
     servers.backend.delay("refresh", 3)
     servers.fake.ttl_override_seconds = 5

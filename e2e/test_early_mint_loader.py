@@ -16,8 +16,9 @@ import pytest
 
 from e2e.harness import HostPage
 from meshes_bridge import assets
-from meshes_bridge.testing.doubles.host_backend import SESSION_PATH, RecordedRequest, render_attrs
-from meshes_bridge.testing.doubles.servers import Servers
+from tests.host.origin import RecordedRequest
+from tests.host.pages import SESSION_PATH, render_attrs
+from tests.host.servers import HostServers
 
 STALLED = "/stalled-runtime/"
 # PyScript's entry point replaced by a module that never finishes evaluating.
@@ -37,7 +38,7 @@ CORE = assets.tree_manifest()["core"]
 
 
 @pytest.fixture(scope="module")
-def stalled_loader(session_servers: Servers, static_dir: Path) -> Iterator[str]:
+def stalled_loader(session_servers: HostServers, static_dir: Path) -> Iterator[str]:
     """The tree under STALLED, with PyScript's core module never done: the loader runs,
     Python never does."""
     (core,) = static_dir.glob("pyscript/*/" + CORE)
@@ -104,7 +105,7 @@ def header(call: RecordedRequest, name: str) -> str | None:
 
 
 def test_the_request_is_the_one_the_bridge_would_send(
-    host: HostPage, servers: Servers, stalled_loader: str
+    host: HostPage, servers: HostServers, stalled_loader: str
 ) -> None:
     body = '{"launch_page": "connections"}'
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH, "data-session-body": body}])
@@ -132,7 +133,7 @@ def test_the_request_is_the_one_the_bridge_would_send(
 
 
 def test_no_body_attribute_sends_an_empty_object(
-    host: HostPage, servers: Servers, stalled_loader: str
+    host: HostPage, servers: HostServers, stalled_loader: str
 ) -> None:
     url = f"  {servers.host_url}{SESSION_PATH}  "  # absolute, same origin, untrimmed
     open_page(host, stalled_loader, [{"data-session-url": url}])
@@ -144,7 +145,7 @@ def test_no_body_attribute_sends_an_empty_object(
 
 
 def test_the_csrf_pair_sends_the_cookie_in_the_header(
-    host: HostPage, servers: Servers, stalled_loader: str
+    host: HostPage, servers: HostServers, stalled_loader: str
 ) -> None:
     servers.backend.csrf = True
     host.page.goto(servers.url("/set-csrf?value=csrf-value-1"))
@@ -159,7 +160,7 @@ def test_the_csrf_pair_sends_the_cookie_in_the_header(
 
 
 def test_a_missing_csrf_cookie_sends_no_header(
-    host: HostPage, servers: Servers, stalled_loader: str
+    host: HostPage, servers: HostServers, stalled_loader: str
 ) -> None:
     servers.backend.csrf = True  # the page sets `csrftoken`; the container names another
     csrf = {"data-csrf-cookie": "csrftoken2", "data-csrf-header": "X-CSRFToken"}
@@ -171,7 +172,9 @@ def test_a_missing_csrf_cookie_sends_no_header(
     assert record["answer"]["status"] == 403  # what Python would have got, to judge
 
 
-def test_one_request_per_container(host: HostPage, servers: Servers, stalled_loader: str) -> None:
+def test_one_request_per_container(
+    host: HostPage, servers: HostServers, stalled_loader: str
+) -> None:
     bodies = [{"launch_page": page} for page in ("dashboard", "rules", "events")]
     containers = [
         {"data-session-url": SESSION_PATH, "data-session-body": json.dumps(b)} for b in bodies
@@ -201,7 +204,7 @@ def test_one_request_per_container(host: HostPage, servers: Servers, stalled_loa
     ],
 )
 def test_no_request_for_what_the_bridge_would_refuse(
-    host: HostPage, servers: Servers, stalled_loader: str, attrs: dict[str, Any]
+    host: HostPage, servers: HostServers, stalled_loader: str, attrs: dict[str, Any]
 ) -> None:
     bad = {"data-session-url": SESSION_PATH, **attrs}
     if str(bad["data-session-url"]).startswith("EMBED"):
@@ -217,7 +220,7 @@ def test_no_request_for_what_the_bridge_would_refuse(
 
 
 @pytest.mark.parametrize("value", ["false", "off", " NO ", "0"])
-def test_the_opt_out(host: HostPage, servers: Servers, stalled_loader: str, value: str) -> None:
+def test_the_opt_out(host: HostPage, servers: HostServers, stalled_loader: str, value: str) -> None:
     open_page(
         host, stalled_loader, [{"data-session-url": SESSION_PATH}], **{"data-early-mint": value}
     )
@@ -226,7 +229,7 @@ def test_the_opt_out(host: HostPage, servers: Servers, stalled_loader: str, valu
 
 
 def test_an_error_answer_is_kept_as_it_came(
-    host: HostPage, servers: Servers, stalled_loader: str
+    host: HostPage, servers: HostServers, stalled_loader: str
 ) -> None:
     servers.backend.fail_next("mint", 503)
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH}])
@@ -236,7 +239,7 @@ def test_an_error_answer_is_kept_as_it_came(
 
 
 def test_abort_resolves_as_a_network_error(
-    host: HostPage, servers: Servers, stalled_loader: str
+    host: HostPage, servers: HostServers, stalled_loader: str
 ) -> None:
     servers.backend.hang_next("mint")
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH}])
@@ -251,7 +254,9 @@ def test_abort_resolves_as_a_network_error(
     assert answer == {"status": 0, "text": "", "error": "network error"}
 
 
-def test_the_answer_is_not_logged(host: HostPage, servers: Servers, stalled_loader: str) -> None:
+def test_the_answer_is_not_logged(
+    host: HostPage, servers: HostServers, stalled_loader: str
+) -> None:
     open_page(host, stalled_loader, [{"data-session-url": SESSION_PATH}], **{"data-debug": ""})
     mint_calls(host, 1)
     take(host, 1)

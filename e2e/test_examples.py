@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from meshes_bridge.testing import ask_refresh, expect_embed_authenticated, log_in
-from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import AppProcess
+from tests.host.servers import HostServers
 from tests.support import FRAMEWORKS, PASSWORD, start_example
 
 # A refresh POST from a page's own JavaScript, as a curious logged-in user would try it.
@@ -34,8 +34,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
-def example(request: pytest.FixtureRequest, session_servers: Servers) -> Iterator[AppProcess]:
-    with start_example(request.param, session_servers) as app:
+def example(request: pytest.FixtureRequest, session_servers: HostServers) -> Iterator[AppProcess]:
+    with start_example(request.param, session_servers.meshes) as app:
         yield app
 
 
@@ -64,7 +64,7 @@ def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
 
 
 def test_alice_embeds_refreshes_and_logs_out(
-    example: AppProcess, servers: Servers, runtime: str, new_page: Callable[[], Page]
+    example: AppProcess, servers: HostServers, runtime: str, new_page: Callable[[], Page]
 ) -> None:
     alice = new_page()
     alice.add_init_script(CSP_VIOLATIONS)

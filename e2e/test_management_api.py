@@ -54,13 +54,17 @@ LIST_FIELDS = {
 }
 
 
+#: The host page's origin, as an app would name it (no page is served there).
+HOST_ORIGIN = "http://127.0.0.1:5999"
+
+
 # -- fixtures and helpers ---------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def module_servers() -> Iterator[Servers]:
     """One set of origins for the module (no asset tree needed: no browser here)."""
-    with start_servers(None) as running:
+    with start_servers(host_origin=HOST_ORIGIN) as running:
         yield running
 
 
@@ -141,9 +145,9 @@ def add_other_org(servers: Servers) -> MachineKey:
 # -- the origin ------------------------------------------------------------------------------
 
 
-def test_api_is_a_fourth_origin(servers: Servers) -> None:
-    urls = {servers.host_url, servers.embed_url, servers.hostile_url, servers.api_url}
-    assert len(urls) == 4
+def test_api_is_an_origin_of_its_own(servers: Servers) -> None:
+    urls = {servers.embed_url, servers.hostile_url, servers.api_url}
+    assert len(urls) == 3
     assert httpx.get(servers.api_url + "/_doubles/socket").json() == {"tcp_nodelay": True}
 
 
@@ -155,8 +159,12 @@ def test_meshes_env(servers: Servers) -> None:
         "MESHES_WORKSPACE_ID": DEFAULT_WORKSPACE_ID,
         "MESHES_API_URL": servers.api_url,
         "MESHES_EMBED_ORIGIN": servers.embed_url,
-        "MESHES_ALLOWED_ORIGINS": servers.host_url,
     }
+    app = "http://127.0.0.1:8000"
+    assert servers.meshes_env(app)["MESHES_ALLOWED_ORIGINS"] == app
+    assert servers.meshes_env([app, "https://a.example"])["MESHES_ALLOWED_ORIGINS"] == (
+        app + ",https://a.example"
+    )
     assert TEST_SECRET_KEY.startswith("msk_test_") and TEST_SECRET_KEY not in repr(TEST_KEY)
 
 
@@ -276,7 +284,10 @@ def test_jwt_edges_that_pass(servers: Servers, client: httpx.Client) -> None:
 
 def test_jwt_times_use_the_fake_clock() -> None:
     clock = ManualClock(start=time.time() - 3600)
-    with start_servers(None, clock=clock) as running, httpx.Client(timeout=5) as http:
+    with (
+        start_servers(host_origin=HOST_ORIGIN, clock=clock) as running,
+        httpx.Client(timeout=5) as http,
+    ):
         url = running.api_url + SESSIONS
         body = {"workspace_id": DEFAULT_WORKSPACE_ID}
         token = machine_jwt(now=clock())
@@ -318,7 +329,7 @@ def test_create(servers: Servers, client: httpx.Client) -> None:
     assert session["launch_url"].startswith(servers.embed_url + "/workspace/connections?launch=")
     assert (session["role"], session["workspace_id"]) == ("admin", DEFAULT_WORKSPACE_ID)
     view = servers.fake.session(session["session_id"])
-    assert view.host_origin == servers.host_url  # no allowed_origins: the default
+    assert view.host_origin == servers.host_origin  # no allowed_origins: the default
     assert view.external_user_id == "alice" and view.token_lifetime == 600
     (call,) = servers.api.calls("create")
     assert (call.method, call.path, call.status, call.body) == ("POST", SESSIONS, 201, body)
@@ -333,7 +344,7 @@ def test_create(servers: Servers, client: httpx.Client) -> None:
 def test_create_takes_the_host_origin_from_allowed_origins(
     servers: Servers, client: httpx.Client
 ) -> None:
-    origins = ["http://127.0.0.1:9", servers.host_url]
+    origins = ["http://127.0.0.1:9", servers.host_origin]
     session = mint(client, {"workspace_id": DEFAULT_WORKSPACE_ID, "allowed_origins": origins})
     view = servers.fake.session(session.json()["session_id"])
     assert view.host_origin == "http://127.0.0.1:9"
@@ -393,7 +404,7 @@ def test_launch_url_works_once(servers: Servers, client: httpx.Client) -> None:
     first = httpx.get(session["launch_url"])
     assert first.status_code == 200
     assert LAUNCH_ERROR not in first.text
-    assert json.dumps(servers.host_url) in first.text  # the stub posts to the host origin
+    assert json.dumps(servers.host_origin) in first.text  # the stub posts to the host origin
     assert session["access_token"] not in first.text
     again = httpx.get(session["launch_url"])
     assert LAUNCH_ERROR in again.text and "<script" not in again.text
@@ -449,7 +460,7 @@ def _mint_many(servers: Servers, count: int, workspace: str = DEFAULT_WORKSPACE_
     return [
         servers.fake.create_session(
             {"workspace_id": workspace, "external_user_id": f"user-{n}"},
-            allowed_origin=servers.host_url,
+            allowed_origin=servers.host_origin,
         )["session_id"]
         for n in range(count)
     ]

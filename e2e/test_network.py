@@ -13,13 +13,13 @@ import pytest
 
 from e2e.harness import HostPage, SeenRequest, origin_of
 from meshes_bridge import assets
-from meshes_bridge.testing.doubles.host_backend import (
+from tests.host.pages import (
     LOADER_URL,
     REFRESH_PATH,
     SESSION_PATH,
     STATIC_PREFIX,
 )
-from meshes_bridge.testing.doubles.servers import Servers
+from tests.host.servers import HostServers
 
 OTHER_PREFIX = "/assets/vendor/mb-2/"
 RUNTIME_SUFFIXES = (".js", ".mjs", ".wasm", ".py", ".zip", ".json", ".css", ".whl", ".bin")
@@ -55,7 +55,7 @@ def _full_pass(host: HostPage) -> None:
     )
 
 
-def _foreign(requests: list[SeenRequest], servers: Servers) -> list[str]:
+def _foreign(requests: list[SeenRequest], servers: HostServers) -> list[str]:
     allowed = {servers.host_url, servers.embed_url}
     return [r.url for r in requests if origin_of(r.url) not in allowed]
 
@@ -105,7 +105,7 @@ def test_full_pass_talks_to_host_and_embed_only(host: HostPage) -> None:
 
 
 @pytest.fixture(scope="module")
-def other_prefix(session_servers: Servers, static_dir: Path) -> Iterator[str]:
+def other_prefix(session_servers: HostServers, static_dir: Path) -> Iterator[str]:
     """The very same asset tree served again under OTHER_PREFIX on the host origin."""
     paths = []
     for path in sorted(static_dir.rglob("*")):

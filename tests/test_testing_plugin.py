@@ -406,7 +406,7 @@ def test_a_failing_test_leaves_no_process_and_no_port(
             assert page.locator("input[name=username]").count() == 1
             ports = [meshes_app.port] + [
                 int(url.rsplit(":", 1)[1])
-                for url in (meshes.api_url, meshes.embed_url, meshes.hostile_url, meshes.host_url)
+                for url in (meshes.api_url, meshes.embed_url, meshes.hostile_url)
             ]
             pids = [
                 int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()

@@ -5,7 +5,8 @@
     python examples/demo/demo.py --check --runtime pyodide
 
 It builds the asset tree with ``python -m meshes_bridge static DIR`` (as a host would),
-starts the HOST (default port 8000), EMBED (8001) and HOSTILE (8002) origins, registers "Acme CRM -
+starts the HOST origin (default port 8000: the product's own server half, as the browser
+tests run it) and the fake Meshes' EMBED (8001) and HOSTILE (8002) origins, registers "Acme CRM -
 Integrations" at ``/`` (MicroPython; ``/?runtime=pyodide`` for Pyodide), then streams the
 doubles' transcript (tokens redacted) until Ctrl-C. ``--check`` instead drives headless
 Chromium through mint, ready, auth, resize, navigate and a refresh, saves a screenshot and
@@ -25,9 +26,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from meshes_bridge.testing.chromium import SYSTEM_CHROMIUM, SYSTEM_CHROMIUM_ARGS
-from meshes_bridge.testing.doubles.host_backend import page_html
-from meshes_bridge.testing.doubles.servers import Servers, start_servers
+# The demo runs from a checkout: its host origin is the one the browser tests use (the
+# product's own server half, tests/host), so the repository root must be importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from meshes_bridge.testing.chromium import SYSTEM_CHROMIUM, SYSTEM_CHROMIUM_ARGS  # noqa: E402
+from tests.host.pages import page_html  # noqa: E402
+from tests.host.servers import HostServers, start_host_servers  # noqa: E402
 
 RUNTIMES = ("micropython", "pyodide")
 
@@ -183,7 +188,7 @@ def recommended_csp(embed_url: str) -> str:
     )
 
 
-def register_demo(servers: Servers, default_runtime: str, csp: bool = True) -> str:
+def register_demo(servers: HostServers, default_runtime: str, csp: bool = True) -> str:
     """Serve the demo page at ``/`` (``?runtime=`` picks the interpreter); its URL."""
 
     def render(query: Mapping[str, str]) -> str:
@@ -216,7 +221,7 @@ def build_static(target: Path) -> None:
 # -- serving ----------------------------------------------------------------------------
 
 
-def stream(servers: Servers, out: Callable[[str], None] = print) -> None:
+def stream(servers: HostServers, out: Callable[[str], None] = print) -> None:
     """Print transcript lines as they come, until Ctrl-C."""
     seen = 0
     while True:
@@ -236,7 +241,7 @@ class StepFailed(Exception):
     """A check step did not happen; the message says what was missing."""
 
 
-def run_check(servers: Servers, runtime: str, screenshot: Path) -> int:
+def run_check(servers: HostServers, runtime: str, screenshot: Path) -> int:
     """Drive headless Chromium through one full pass; 0 when every step happened."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import Frame, Page, sync_playwright
@@ -454,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {error}", file=sys.stderr)
                 return 1
         try:
-            servers = start_servers(static, *ports)
+            servers = start_host_servers(static, (*ports, 0))
         except OSError as error:
             print(f"error: {error} (choose other ports with --port)", file=sys.stderr)
             return 1

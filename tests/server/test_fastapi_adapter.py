@@ -83,7 +83,7 @@ def client_for(bridge: MeshesBridge, user: str | None = "alice") -> TestClient:
 
 @pytest.fixture(scope="module")
 def doubles() -> Iterator[Servers]:
-    with start_servers(None) as servers:
+    with start_servers() as servers:
         yield servers
 
 

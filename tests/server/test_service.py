@@ -630,7 +630,7 @@ def test_the_limits_come_from_the_settings(
 
 def test_the_limits_default_to_the_environment(meshes: Servers) -> None:
     env = {
-        **meshes.meshes_env(),
+        **meshes.meshes_env(allowed_origins="http://127.0.0.1:5999"),
         "MESHES_BRIDGE_MINT_LIMIT": "4",
         "MESHES_BRIDGE_REFRESH_LIMIT": "7",
     }

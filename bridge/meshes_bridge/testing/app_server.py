@@ -15,6 +15,7 @@ when an ASGI app, or a Django WSGI app, is served.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shlex
@@ -314,10 +315,8 @@ def serve_asgi(
     """As :func:`serve_wsgi`, for an ASGI app under uvicorn (its own event loop in a
     thread, lifespan events run). ``stop()`` lets uvicorn shut down gracefully (bounded),
     then forces it."""
-    try:
-        import uvicorn
-    except ImportError:
-        raise ProcessStartError(UVICORN_MISSING) from None
+    if importlib.util.find_spec("uvicorn") is None:
+        raise ProcessStartError(UVICORN_MISSING)
     _check_port_free(port)
     try:
         sock = socket.create_server((LOOPBACK, port))
@@ -331,6 +330,25 @@ def serve_asgi(
         sock.close()
         restore()
         raise
+    return serve_asgi_app(app, sock, start_timeout=start_timeout, on_stop=restore)
+
+
+def serve_asgi_app(
+    app: Any,
+    sock: socket.socket,
+    *,
+    start_timeout: float = START_TIMEOUT,
+    on_stop: Callable[[], None] | None = None,
+) -> RunningApp:
+    """Serve an ASGI app already built on a listening socket, under uvicorn (its own event
+    loop in a thread, lifespan events run). ``stop()`` lets uvicorn shut down gracefully
+    (bounded), then forces it, closes the socket and calls `on_stop`."""
+    try:
+        import uvicorn
+    except ImportError:
+        sock.close()
+        raise ProcessStartError(UVICORN_MISSING) from None
+    port = sock.getsockname()[1]
     log = _Log()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -360,7 +378,8 @@ def serve_asgi(
             thread.join(timeout=STOP_TIMEOUT)
         sock.close()
         capture.uninstall()
-        restore()
+        if on_stop is not None:
+            on_stop()
 
     try:
         _wait_started(lambda: server.started, thread, start_timeout, "the ASGI app", log)

@@ -8,7 +8,9 @@ standard library, so a project that installed meshes-bridge without the extra st
 starts pytest, and only a test using a fixture that needs aiohttp or Playwright fails,
 with one line saying what to install.
 
-Fixtures (the names and scopes are public API):
+The hooks are here; the fixtures live in :mod:`meshes_bridge.testing.fixtures` and are
+imported below so that pytest registers them with the plugin. Fixtures (the names and
+scopes are public API):
 
 ============================  =========  ================================================
 ``meshes_fake``               session    the running fake Meshes (:class:`Servers`)
@@ -32,48 +34,28 @@ own when installed, else ``/usr/bin/chromium`` or ``chromium`` on PATH (see
 
 from __future__ import annotations
 
-import os
-import sys
-import traceback
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Generator
 
 import pytest
 
-from meshes_bridge.testing.app_server import RunningApp, serve_asgi, serve_wsgi, start_command
-from meshes_bridge.testing.chromium import OPTION, ChromiumNotFound, find_chromium
-from meshes_bridge.testing.processes import ProcessStartError
+from meshes_bridge.testing.chromium import OPTION
+from meshes_bridge.testing.fixtures import (  # noqa: F401  (registered through this module)
+    MESHES_KEY,
+    meshes,
+    meshes_app,
+    meshes_app_command,
+    meshes_app_env,
+    meshes_app_port,
+    meshes_asgi_app,
+    meshes_chromium,
+    meshes_env,
+    meshes_fake,
+    meshes_wsgi_app,
+    playwright_plugin_loaded,
+)
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Playwright
-
-    from meshes_bridge.testing.doubles import Servers
-
-TESTING_EXTRA = 'pip install "meshes-bridge[testing]"'
 TRANSCRIPT_SECTION = "meshes transcript"
-NO_APP = (
-    "meshes_app: no app to start: override meshes_app_command (the argv with {port}), "
-    "meshes_wsgi_app or meshes_asgi_app (a factory) in your conftest.py"
-)
-# pytest-playwright, and its asyncio twin (the two cannot be loaded together)
-PYTEST_PLAYWRIGHT = (
-    "pytest_playwright.pytest_playwright",
-    "pytest_playwright_asyncio.pytest_playwright",
-)
 LAUNCH_ARGS_PLUGIN = "meshes_bridge.launch_args"
-
-_MESHES_KEY = pytest.StashKey["Servers"]()
-
-
-def _fail(message: str) -> NoReturn:
-    """Fail the fixture with `message` alone: no traceback into the kit's internals, and
-    no "during handling of the above exception" chain when called from an except block."""
-    raise pytest.fail.Exception(message, pytrace=False) from None
-
-
-def _missing(fixture: str, error: ImportError) -> NoReturn:
-    name = (error.name or str(error)).split(".")[0]
-    _fail(f"{fixture}: {name} is not installed: {TESTING_EXTRA}")
 
 
 # -- hooks -------------------------------------------------------------------------------
@@ -103,23 +85,12 @@ def pytest_configure(config: pytest.Config) -> None:
     still wins over both.
     """
     manager = config.pluginmanager
-    if not _playwright_plugin_loaded(config):
+    if not playwright_plugin_loaded(config):
         return  # pytest-playwright absent or disabled: nothing to extend
     if manager.get_plugin(LAUNCH_ARGS_PLUGIN) is None:
         from meshes_bridge.testing import _launch_args
 
         manager.register(_launch_args, LAUNCH_ARGS_PLUGIN)
-
-
-def _playwright_plugin_loaded(
-    config: pytest.Config, names: Sequence[str] = PYTEST_PLAYWRIGHT
-) -> bool:
-    manager = config.pluginmanager
-    for name in names:
-        module = sys.modules.get(name)
-        if module is not None and manager.is_registered(module):
-            return True
-    return False
 
 
 @pytest.hookimpl(wrapper=True)
@@ -129,183 +100,8 @@ def pytest_runtest_makereport(
     """A failing test that used ``meshes`` gets its transcript as a report section: what
     the embed, the API and an attacker saw (redacted), in order, is usually the answer."""
     report = yield
-    servers = item.stash.get(_MESHES_KEY, None)
+    servers = item.stash.get(MESHES_KEY, None)
     if servers is not None and report.failed and report.when in ("setup", "call"):
         text = servers.transcript.text() or "(empty: the fake Meshes saw nothing)"
         report.sections.append((TRANSCRIPT_SECTION, text))
     return report
-
-
-# -- the fake Meshes ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def meshes_fake() -> Iterator[Servers]:
-    """Session: the running fake Meshes (``meshes_bridge.testing.doubles.Servers``): its
-    management API (``api_url``, faults and calls in ``.api``), the stub embed
-    (``embed_url``, ``.stub``), the attacker origin (``hostile_url``, ``.hostile``), the
-    session store (``.fake``) and the redacted ``.transcript``, each on its own loopback
-    port. Started on first use, stopped at the end of the session. Tests usually want
-    ``meshes`` (reset for them) instead.
-    """
-    try:
-        from meshes_bridge.testing.doubles import start_servers
-    except ImportError as error:
-        _missing("meshes_fake", error)
-    try:
-        servers = start_servers(None)
-    except OSError as error:
-        _fail(f"meshes_fake: cannot start the fake Meshes: {error}")
-    try:
-        yield servers
-    finally:
-        servers.stop()
-
-
-@pytest.fixture
-def meshes(request: pytest.FixtureRequest, meshes_fake: Servers) -> Iterator[Servers]:
-    """Function: ``meshes_fake``, reset before and after the test (no sessions, no injected
-    faults, no recorded calls, an empty transcript). Reset before as well: the previous
-    test's page may have spoken after its teardown. When the test fails, the transcript
-    is added to its report as the "meshes transcript" section."""
-    meshes_fake.reset()
-    request.node.stash[_MESHES_KEY] = meshes_fake
-    yield meshes_fake
-    meshes_fake.reset()
-
-
-@pytest.fixture(scope="session")
-def meshes_env(meshes_fake: Servers) -> dict[str, str]:
-    """Session: the ``MESHES_*`` variables an app needs to mint through the fake
-    (``MESHES_ORG_ID``, ``MESHES_ACCESS_KEY``, ``MESHES_SECRET_KEY``,
-    ``MESHES_WORKSPACE_ID``, ``MESHES_API_URL``, ``MESHES_EMBED_ORIGIN``). Not
-    ``MESHES_ALLOWED_ORIGINS``: that is the app's own origin, which ``meshes_app`` sets
-    when it starts the app (set it in ``meshes_app_env`` to change it)."""
-    env = meshes_fake.meshes_env()
-    env.pop("MESHES_ALLOWED_ORIGINS", None)
-    return env
-
-
-# -- the host team's app -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def meshes_app_command() -> Sequence[str] | str | None:
-    """Session; override in your conftest.py: the argv that starts your app under its real
-    server, with ``{port}`` where the port goes, e.g. ``["python", "manage.py",
-    "runserver", "--noreload", "127.0.0.1:{port}"]`` (a leading ``python`` is the
-    interpreter running pytest; relative paths are from pytest's working directory).
-    Default None. Wins over ``meshes_wsgi_app`` and ``meshes_asgi_app``."""
-    return None
-
-
-@pytest.fixture(scope="session")
-def meshes_app_env() -> Mapping[str, str]:
-    """Session; override: extra environment for your app (added to ``meshes_env`` and the
-    app's ``MESHES_ALLOWED_ORIGINS``; these win). Default ``{}``."""
-    return {}
-
-
-@pytest.fixture(scope="session")
-def meshes_wsgi_app() -> Callable[[], Any] | None:
-    """Session; override: a zero-argument factory returning your WSGI app, e.g. Flask's
-    ``create_app`` or Django's ``get_wsgi_application``. Called once the ``MESHES_*``
-    variables are in ``os.environ``; served in a thread by the standard library's
-    wsgiref (threaded; a Django app also serves its static files). Default None."""
-    return None
-
-
-@pytest.fixture(scope="session")
-def meshes_asgi_app() -> Callable[[], Any] | None:
-    """Session; override: a zero-argument factory returning your ASGI app (e.g.
-    FastAPI's). Called once the ``MESHES_*`` variables are in ``os.environ``; served by
-    uvicorn in a thread, lifespan events included. Default None."""
-    return None
-
-
-@pytest.fixture(scope="session")
-def meshes_app_port() -> int:
-    """Session; override: the port your app listens on, when it must be a fixed one (a
-    taken port fails ``meshes_app`` with one line). Default 0: a free port."""
-    return 0
-
-
-def _factory_error(fixture: str, error: BaseException) -> str:
-    """One line for an exception from the team's own factory, with where it was raised."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    message = str(error).strip().splitlines()
-    detail = f": {message[0]}" if message else ""
-    return f"meshes_app: {fixture}() raised {type(error).__name__}{detail}{where}"
-
-
-@pytest.fixture(scope="session")
-def meshes_app(
-    meshes_env: dict[str, str],
-    meshes_app_command: Sequence[str] | str | None,
-    meshes_app_env: Mapping[str, str],
-    meshes_wsgi_app: Callable[[], Any] | None,
-    meshes_asgi_app: Callable[[], Any] | None,
-    meshes_app_port: int,
-) -> Iterator[RunningApp]:
-    """Session: your app, running against the fake Meshes, as a ``RunningApp`` (``url``,
-    ``origin``, ``port``, ``kind``, ``output()``: its log so far). Started from
-    ``meshes_app_command`` if defined, else ``meshes_wsgi_app``, else ``meshes_asgi_app``,
-    with ``meshes_env``, ``MESHES_ALLOWED_ORIGINS`` = its origin and ``meshes_app_env``;
-    waited for until it answers (bounded). None defined, a command that exits, a taken
-    port: one line saying so. Stopped at the end of the session, also after failures."""
-    env = {**meshes_env, **meshes_app_env}
-    factories = (("meshes_wsgi_app", meshes_wsgi_app), ("meshes_asgi_app", meshes_asgi_app))
-    fixture, factory = next(((name, f) for name, f in factories if f is not None), ("", None))
-    if meshes_app_command is None and factory is None:
-        _fail(NO_APP)
-    if meshes_app_command is None and not callable(factory):
-        _fail(f"meshes_app: {fixture} must return a zero-argument factory, got {factory!r}")
-    try:
-        if meshes_app_command is not None:
-            app = start_command(meshes_app_command, env, port=meshes_app_port)
-        else:
-            serve = serve_wsgi if fixture == "meshes_wsgi_app" else serve_asgi
-            app = serve(factory, env, port=meshes_app_port)
-    except ProcessStartError as error:
-        _fail(f"meshes_app: {error}")
-    except (Exception, SystemExit) as error:  # raised by the team's factory
-        _fail(_factory_error(fixture, error))
-    try:
-        yield app
-    finally:
-        app.stop()
-
-
-# -- Chromium ----------------------------------------------------------------------------
-
-
-def _playwright_chromium(request: pytest.FixtureRequest) -> str | None:
-    """Where Playwright's own Chromium would be (it may not be installed there)."""
-    if _playwright_plugin_loaded(request.config, PYTEST_PLAYWRIGHT[:1]):  # its sync fixture
-        playwright: Playwright = request.getfixturevalue("playwright")
-        return playwright.chromium.executable_path
-    try:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            return playwright.chromium.executable_path
-    except Exception:  # not installed, or no driver: then only a system Chromium can do
-        return None
-
-
-@pytest.fixture(scope="session")
-def meshes_chromium(request: pytest.FixtureRequest) -> str | None:
-    """Session: the Chromium executable the browser tests launch (a path), or None when
-    Playwright's own Chromium is used. From ``--meshes-chromium PATH``, else
-    ``$MESHES_BRIDGE_CHROMIUM``, else Playwright's own if installed, else
-    ``/usr/bin/chromium`` or ``chromium``/``chromium-browser`` on PATH; none: one line
-    saying how to install one."""
-    try:
-        return find_chromium(
-            request.config.getoption("meshes_chromium"),
-            os.environ,
-            lambda: _playwright_chromium(request),
-        )
-    except ChromiumNotFound as error:
-        _fail(f"meshes_chromium: {error}")

@@ -1,6 +1,5 @@
-"""Test doubles for meshes-bridge: real HTTP servers on four loopback origins.
+"""The fake Meshes for a host team's tests: real HTTP servers on three loopback origins.
 
-* HOST: the host team's backend (mint/refresh endpoints, the asset tree, test pages);
 * EMBED: a stub of the Meshes embed that behaves as the embed contract says;
 * HOSTILE: attacker pages that post forged messages;
 * API: a fake Meshes management API (machine-JWT auth, sessions, fault injection).
@@ -21,7 +20,6 @@ from meshes_bridge.testing.doubles.fake_meshes import (
     ValidationError,
 )
 from meshes_bridge.testing.doubles.faults import Faults
-from meshes_bridge.testing.doubles.host_backend import HostBackend, RecordedRequest, page_html
 from meshes_bridge.testing.doubles.hostile import Hostile, HostileMessage
 from meshes_bridge.testing.doubles.management_api import (
     API_ENDPOINTS,
@@ -35,7 +33,7 @@ from meshes_bridge.testing.doubles.management_api import (
     TokenRejected,
     machine_jwt,
 )
-from meshes_bridge.testing.doubles.servers import Servers, start_servers
+from meshes_bridge.testing.doubles.servers import Servers, serve_doubles, start_servers
 from meshes_bridge.testing.doubles.stub_embed import LAUNCH_ERROR, StubEmbed
 from meshes_bridge.testing.doubles.transcript import Transcript, TranscriptEntry, redact
 
@@ -51,14 +49,12 @@ __all__ = [
     "ApiCall",
     "FakeMeshes",
     "Faults",
-    "HostBackend",
     "Hostile",
     "HostileMessage",
     "MachineKey",
     "ManagementAPI",
     "ManualClock",
     "MeshesError",
-    "RecordedRequest",
     "Servers",
     "SessionNotFound",
     "SessionView",
@@ -69,7 +65,7 @@ __all__ = [
     "TranscriptEntry",
     "ValidationError",
     "machine_jwt",
-    "page_html",
     "redact",
+    "serve_doubles",
     "start_servers",
 ]

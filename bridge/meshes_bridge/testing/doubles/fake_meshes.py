@@ -272,7 +272,7 @@ def _launch_page(body: dict[str, Any]) -> str:
 def _allowed_origins(body: dict[str, Any], host_origin: str) -> tuple[str, ...]:
     value = body.get("allowed_origins")
     if value is None:
-        return (host_origin,)
+        return (host_origin,) if host_origin else ()
     if not isinstance(value, list) or not value or len(value) > MAX_ALLOWED_ORIGINS:
         raise ValidationError(
             "allowed_origins",
@@ -310,8 +310,8 @@ class FakeMeshes:
     * ``launch_ttl_override_seconds``: the same for launch tokens.
     * ``ready_delay_ms``: the stub embed posts ``meshes:ready`` this long after its ``load``
       event (like an SPA); 0 = synchronously while the page loads.
-    * ``launch_base_url``: where ``launch_url`` points (default `embed_url`); set it to the
-      hostile origin's ``/evil-embed`` to test a mint that names a foreign origin.
+    * ``launch_base_url``: where ``launch_url`` points (default `embed_url`); another
+      origin tests a mint that names a foreign embed.
     """
 
     def __init__(
@@ -330,10 +330,11 @@ class FakeMeshes:
 
     # -- management API ---------------------------------------------------------------
 
-    def create_session(self, body: dict[str, Any], allowed_origin: str) -> dict[str, Any]:
+    def create_session(self, body: dict[str, Any], allowed_origin: str | None) -> dict[str, Any]:
         """Mint a session like ``POST /api/v1/sessions``; raise :class:`ValidationError`.
 
-        `allowed_origin` is the host origin that asked (the stub embed posts to it);
+        `allowed_origin` is the host origin that asked (the stub embed posts to it; None:
+        unknown, and the stub embed refuses to launch the session);
         ``allowed_origins`` in the body, when given, is what may frame the embed.
         Returns ``session_id``, ``access_token``, ``expires_at``, ``launch_url``,
         ``workspace_id``, ``role`` and ``session_type``.
@@ -343,7 +344,7 @@ class FakeMeshes:
         unknown = sorted(set(body) - KNOWN_FIELDS)
         if unknown:
             raise ValidationError(unknown[0], f"unknown field: {unknown[0]}")
-        host_origin = parse_origin(allowed_origin)
+        host_origin = "" if allowed_origin is None else parse_origin(allowed_origin)
         if host_origin is None:
             raise ValueError("allowed_origin must be an origin like http://127.0.0.1:8000")
         workspace_id = body.get("workspace_id", DEFAULT_WORKSPACE_ID)

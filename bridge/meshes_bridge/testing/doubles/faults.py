@@ -1,11 +1,10 @@
 """Fault injection for the HTTP doubles: queued failures, delays and hangs per endpoint.
 
-:class:`~meshes_bridge.testing.doubles.host_backend.HostBackend` and
-:class:`~meshes_bridge.testing.doubles.management_api.ManagementAPI` each hold a
-:class:`Faults` and delegate their ``fail_next`` / ``delay`` / ``hang_next`` /
-``release_hung`` / ``clear_injections`` to it. A double's handler calls :meth:`Faults.take`
-first and answers what it returns; what the answers look like (bodies, the 503 of a
-released hang, transcript lines) stays with each double.
+:class:`~meshes_bridge.testing.doubles.management_api.ManagementAPI` (and the browser
+tests' host origin) each hold a :class:`Faults` and delegate their ``fail_next`` /
+``delay`` / ``hang_next`` / ``release_hung`` / ``clear_injections`` to it. A double's
+handler calls :meth:`Faults.take` first and answers what it returns; what the answers look
+like (bodies, the 503 of a released hang, transcript lines) stays with each double.
 """
 
 from __future__ import annotations

@@ -4,15 +4,11 @@
   (or opens as a popup). ``window.attack.post(obj, targetOrigin?)`` posts a forged message
   to ``window.parent`` (or ``window.opener`` when it is not framed); ``targetOrigin``
   defaults to `target`, else ``"*"``.
-* ``GET /evil-embed/workspace/{page}`` (hostile origin): mimics the stub embed (posts
-  ``meshes:ready`` to its parent at once, with targetOrigin ``"*"``) and records whatever
-  it is sent, for tests where a mint answers a ``launch_url`` on the hostile origin
-  (``fake.launch_base_url = servers.hostile_url + "/evil-embed"``).
 * ``GET /other-frame?target=<host origin>`` (EMBED origin): NOT the bridge's iframe, but
   of the right origin; ``window.attack.post(obj)`` posts to its parent with the host origin
   as targetOrigin (tests that ``event.source`` is checked).
 
-All three pages also offer ``attack.open(url)``, ``attack.postToOpened(obj, targetOrigin)``
+Both pages also offer ``attack.open(url)``, ``attack.postToOpened(obj, targetOrigin)``
 and ``attack.received()``. Every message they receive is recorded in
 :meth:`Hostile.messages` (raw, so a test can see a leaked token) and in the transcript
 (redacted).
@@ -32,8 +28,6 @@ from aiohttp import web
 
 from meshes_bridge.testing.doubles._http import add_diagnostics
 from meshes_bridge.testing.doubles.transcript import ACCESS_TOKEN_PREFIX, Transcript
-
-ATTACK_PAGES = ("attack", "evil-embed", "other-frame")
 
 _ATTACK_JS = """
 (() => {
@@ -115,6 +109,9 @@ def attack_page_html(page: str, target: str, report_url: str, post_ready: bool) 
 class Hostile:
     """The attackers' server side and their record of what they received."""
 
+    #: The pages whose reports are recorded (a subclass adding a page names it here).
+    pages: tuple[str, ...] = ("attack", "other-frame")
+
     def __init__(self, transcript: Transcript, host_url: str) -> None:
         self.transcript = transcript
         self.host_url = host_url.rstrip("/")
@@ -144,7 +141,6 @@ class Hostile:
         app = web.Application()
         add_diagnostics(app)
         app.router.add_get("/attack", self._attack)
-        app.router.add_get("/evil-embed/workspace/{page}", self._evil_embed)
         app.router.add_post("/hostile/report", self._report)
         return app
 
@@ -155,19 +151,13 @@ class Hostile:
 
     async def _attack(self, request: web.Request) -> web.Response:
         target = request.query.get("target", "")
-        return _html(attack_page_html("attack", target, "/hostile/report", post_ready=False))
-
-    async def _evil_embed(self, request: web.Request) -> web.Response:
-        self.transcript.add(
-            "hostile",
-            "evil-embed-loaded",
-            f"hostile evil embed loaded (page {request.match_info['page']}, {request.path_qs})",
+        return html_response(
+            attack_page_html("attack", target, "/hostile/report", post_ready=False)
         )
-        return _html(attack_page_html("evil-embed", "*", "/hostile/report", post_ready=True))
 
     async def _other_frame(self, request: web.Request) -> web.Response:
         target = request.query.get("target", self.host_url)
-        return _html(
+        return html_response(
             attack_page_html("other-frame", target, "/other-frame/report", post_ready=False)
         )
 
@@ -176,7 +166,7 @@ class Hostile:
             report = await request.json()
         except ValueError:
             raise web.HTTPBadRequest(text="not JSON") from None
-        if not isinstance(report, dict) or report.get("page") not in ATTACK_PAGES:
+        if not isinstance(report, dict) or report.get("page") not in self.pages:
             raise web.HTTPBadRequest(text="unknown report")
         page = str(report["page"])
         if report.get("kind") == "received":
@@ -207,7 +197,8 @@ class Hostile:
         return web.Response(status=204)
 
 
-def _html(text: str) -> web.Response:
+def html_response(text: str) -> web.Response:
+    """An attacker page's answer (never cached)."""
     return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

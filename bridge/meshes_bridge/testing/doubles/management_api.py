@@ -505,17 +505,14 @@ class ManagementAPI:
         )
         return web.json_response(answer, status=201, headers={"Cache-Control": "no-store"})
 
-    def _host_origin(self, body: dict[str, Any]) -> str:
-        """The origin the stub embed posts to: the first allowed origin, else the default."""
+    def _host_origin(self, body: dict[str, Any]) -> str | None:
+        """The origin the stub embed posts to: the first allowed origin, else the default
+        (None: no page can host this session's embed)."""
         origins = body.get("allowed_origins")
         if isinstance(origins, list) and origins:
             first = parse_origin(origins[0])
             if first is not None:
                 return first
-        if self.default_host_origin is None:
-            raise ValidationError(
-                "allowed_origins", "allowed_origins is required (no default host origin)"
-            )
         return self.default_host_origin
 
     def _do_refresh(self, call: ApiCall, key: MachineKey) -> web.Response:

@@ -261,6 +261,8 @@ class StubEmbed:
         if page not in LAUNCH_PAGES:
             raise web.HTTPNotFound(text="no such embed page")
         result = self.fake.consume_launch(request.query.get("launch"))
+        if not isinstance(result, str) and not result.host_origin:
+            result = "without a host origin (the mint named no allowed_origins)"
         if isinstance(result, str):
             self.transcript.add(
                 "embed",
