@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
+from meshes_bridge.server.contract import CREATE_FIELDS
 from meshes_bridge.server.errors import (
     MeshesAPIError,
     MeshesCredentialsError,
@@ -55,20 +56,6 @@ USER_AGENT = "meshes-bridge"
 #: Meshes error codes that mean "your machine credentials", not "this session".
 CREDENTIAL_CODES = frozenset(
     {"invalid_token", "unauthorized", "forbidden", "invalid_credentials", "invalid_key"}
-)
-#: Optional mint fields, in the order the contract lists them.
-CREATE_FIELDS = (
-    "session_type",
-    "role",
-    "external_user_id",
-    "ttl_seconds",
-    "launch_ttl_seconds",
-    "launch_page",
-    "launch_path",
-    "resource",
-    "resource_id",
-    "allowed_origins",
-    "scopes",
 )
 
 
