@@ -7,14 +7,14 @@
     for summary in client.list_sessions(workspace_id=..., status="active"): ...
     client.revoke_session(session.session_id)
 
-Both share one request plan and one interpretation of answers (`_Operation`,
-`_interpret`), so they cannot drift; only the waiting and the transport differ (httpx's
-Client / AsyncClient). Every call carries a machine JWT, has a timeout, and is retried a
-bounded number of times on 429 (honouring `Retry-After`), 5xx, timeouts and connection
-errors; a mint only on what proves Meshes minted nothing (see `_Operation.idempotent`).
-Errors are the types of `meshes_bridge.server.errors`, whose text holds the status, the
-error code and the client's own words, never Meshes' message, a token, the JWT or the
-secret.
+Both share, sans I/O, the request plan (`_Operation`), the reading of answers (`_Api`), the
+retry loop (`_Exchange`) and the cursor walk (`_Pages`), so they cannot drift; only the
+waiting and the transport differ (httpx's Client / AsyncClient). Every call carries a
+machine JWT, has a timeout, and is retried a bounded number of times on 429 (honouring
+`Retry-After`), 5xx, timeouts and connection errors; a mint only on what proves Meshes
+minted nothing (see `_Operation.idempotent`). Errors are the types of
+`meshes_bridge.server.errors`, whose text holds the status, the error code and the client's
+own words, never Meshes' message, a token, the JWT or the secret.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 
+from meshes_bridge.server.contract import CREATE_FIELDS
 from meshes_bridge.server.errors import (
     MeshesAPIError,
     MeshesCredentialsError,
@@ -54,20 +56,6 @@ USER_AGENT = "meshes-bridge"
 #: Meshes error codes that mean "your machine credentials", not "this session".
 CREDENTIAL_CODES = frozenset(
     {"invalid_token", "unauthorized", "forbidden", "invalid_credentials", "invalid_key"}
-)
-#: Optional mint fields, in the order the contract lists them.
-CREATE_FIELDS = (
-    "session_type",
-    "role",
-    "external_user_id",
-    "ttl_seconds",
-    "launch_ttl_seconds",
-    "launch_page",
-    "launch_path",
-    "resource",
-    "resource_id",
-    "allowed_origins",
-    "scopes",
 )
 
 
@@ -256,6 +244,13 @@ class _Api:
         return _Retry(error)
 
 
+SESSIONS_PATH = "/api/v1/sessions"
+
+
+def _session_path(session_id: str) -> str:
+    return f"{SESSIONS_PATH}/{quote(session_id, safe='')}"
+
+
 def _create_op(workspace_id: str, fields: dict[str, Any]) -> _Operation[MintedSession]:
     unknown = sorted(set(fields) - set(CREATE_FIELDS))
     if unknown:
@@ -265,38 +260,25 @@ def _create_op(workspace_id: str, fields: dict[str, Any]) -> _Operation[MintedSe
         value = fields.get(name)
         if value is not None:
             body[name] = list(value) if name in ("allowed_origins", "scopes") else value
-    return _Operation(
-        "create_session",
-        "POST",
-        "/api/v1/sessions",
-        MintedSession.from_json,
-        body,
-        idempotent=False,
-    )
+    parse = MintedSession.from_json
+    return _Operation("create_session", "POST", SESSIONS_PATH, parse, body, idempotent=False)
 
 
 def _refresh_op(session_id: str) -> _Operation[RefreshedToken]:
-    return _Operation(
-        "refresh_session",
-        "POST",
-        f"/api/v1/sessions/{quote(session_id, safe='')}/refresh",
-        lambda data: RefreshedToken.from_json(data, session_id),
-        body={},
-        session_scoped=True,
-    )
+    path = _session_path(session_id) + "/refresh"
+    parse = partial(RefreshedToken.from_json, session_id=session_id)
+    return _Operation("refresh_session", "POST", path, parse, body={}, session_scoped=True)
 
 
 def _revoke_op(session_id: str) -> _Operation[None]:
-    return _Operation(
-        "revoke_session",
-        "DELETE",
-        f"/api/v1/sessions/{quote(session_id, safe='')}",
-        lambda _data: None,
-        session_scoped=True,
-    )
+    path = _session_path(session_id)
+    return _Operation("revoke_session", "DELETE", path, lambda _data: None, session_scoped=True)
 
 
-def _page(data: Any) -> tuple[list[SessionSummary], str | None]:
+_Page = tuple[list[SessionSummary], str | None]
+
+
+def _page(data: Any) -> _Page:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise ValueError("a list answer has no data list")
     cursor = data.get("next_cursor")
@@ -304,16 +286,32 @@ def _page(data: Any) -> tuple[list[SessionSummary], str | None]:
     return items, cursor if isinstance(cursor, str) and cursor else None
 
 
-def _list_op(
-    workspace_id: str, status: str | None, limit: int | None, cursor: str | None
-) -> _Operation[tuple[list[SessionSummary], str | None]]:
-    params = {"workspace_id": workspace_id, "status": status, "limit": limit, "cursor": cursor}
-    return _Operation("list_sessions", "GET", "/api/v1/sessions", _page, params=params)
+class _Pages:
+    """The cursor walk of `list_sessions`, sans I/O: `next_op()` is the call for the next
+    page (None after the last), `items(page)` takes its answer and gives its sessions."""
 
+    def __init__(self, workspace_id: str, status: str | None, page_size: int | None) -> None:
+        self._query = {"workspace_id": workspace_id, "status": status, "limit": page_size}
+        self._cursor: str | None = None
+        self._seen: set[str] = set()
+        self._last = False
 
-@dataclass(frozen=True)
-class _Send:
-    args: dict[str, Any]  # for httpx's request()
+    def next_op(self) -> _Operation[_Page] | None:
+        if self._last:
+            return None
+        if self._cursor is not None:
+            if self._cursor in self._seen:  # it would page forever: an error instead
+                raise MeshesUnavailableError(
+                    "list_sessions", None, "bad_response", detail="a cursor repeated"
+                )
+            self._seen.add(self._cursor)
+        params = {**self._query, "cursor": self._cursor}
+        return _Operation("list_sessions", "GET", SESSIONS_PATH, _page, params=params)
+
+    def items(self, page: _Page) -> list[SessionSummary]:
+        items, self._cursor = page
+        self._last = self._cursor is None
+        return items
 
 
 @dataclass(frozen=True)
@@ -321,55 +319,71 @@ class _Wait:
     seconds: float
 
 
-def _exchange(
-    api: _Api, op: _Operation[T], policy: RetryPolicy, timeout: float | None
-) -> Generator[_Send | _Wait, httpx.Response | httpx.HTTPError | None, T]:
-    """One call with its retries, sans I/O: yields what to do (send a request, wait), is
-    sent the answer (a response or httpx's error), returns the result or raises. The sync
-    and the async client only carry the steps out, so they cannot disagree."""
-    attempt = 0
-    while True:
-        attempt += 1
-        answer = yield _Send(api.request_args(op, timeout))
+class _Exchange(Generic[T]):
+    """One call with its retries, sans I/O (h11's way): `request()` gives the arguments of
+    httpx's `request()` for the next attempt; `receive(answer)` takes what came of it (a
+    response or httpx's error) and gives the result (`_Done`) or how long to wait before
+    the next attempt (`_Wait`), or raises. The sync and the async client only carry the
+    steps out, so they cannot disagree."""
+
+    def __init__(
+        self, api: _Api, op: _Operation[T], policy: RetryPolicy, timeout: float | None
+    ) -> None:
+        self._api, self._op, self._policy, self._timeout = api, op, policy, timeout
+        self._attempt = 0
+
+    def request(self) -> dict[str, Any]:
+        self._attempt += 1
+        return self._api.request_args(self._op, self._timeout)
+
+    def receive(self, answer: httpx.Response | httpx.HTTPError) -> _Done[T] | _Wait:
         if isinstance(answer, httpx.Response):
-            outcome = api.interpret(op, answer)
+            outcome = self._api.interpret(self._op, answer)
         else:
-            assert isinstance(answer, httpx.HTTPError)
-            outcome = api.transport_error(op, answer)
+            outcome = self._api.transport_error(self._op, answer)
         if isinstance(outcome, _Done):
-            return outcome.value
-        wait = policy.wait(attempt, outcome.retry_after)
+            return outcome
+        wait = self._policy.wait(self._attempt, outcome.retry_after)
         if wait is None:
             raise outcome.error
-        yield _Wait(wait)
+        return _Wait(wait)
 
 
-def _check_progress(seen: set[str], cursor: str) -> None:
-    """A cursor seen before would page forever: stop with an error instead."""
-    if cursor in seen:
-        raise MeshesUnavailableError(
-            "list_sessions", None, "bad_response", detail="a cursor repeated"
-        )
-    seen.add(cursor)
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+W = TypeVar("W")  # what `sleep` returns: None, or something to await
 
 
-def _make_api(
-    api_url: str, org_id: str, access_key: str, secret_key: str, clock: Callable[[], float]
-) -> _Api:
-    tokens = MachineTokens(org_id, access_key, secret_key, clock=clock)
-    return _Api(api_url.rstrip("/"), tokens, (secret_key,))
+class _Client(Generic[H, W]):
+    """What the two clients share besides the call plan: construction and its defaults.
 
+    `timeout` is for the httpx client made when `http_client` is not given (one given is
+    not closed by `close()`); `retry` the `RetryPolicy` of every call; `clock` the time
+    the machine JWTs are dated by; `sleep` what waits between attempts (None:
+    `time.sleep`, or `asyncio.sleep` for the async client).
+    """
 
-class _Client:
-    """What the two clients share besides the call plan: construction from settings."""
+    _http_class: type[H]  # what `http_client` defaults to, given `timeout`
+    _default_sleep: Callable[[float], W]
 
-    _api: _Api
-
-    if TYPE_CHECKING:  # the constructor both subclasses share, as from_settings calls it
-
-        def __init__(
-            self, api_url: str, org_id: str, access_key: str, secret_key: str, **options: Any
-        ) -> None: ...
+    def __init__(
+        self,
+        api_url: str,
+        org_id: str,
+        access_key: str,
+        secret_key: str,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),
+        http_client: H | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], W] | None = None,
+    ) -> None:
+        tokens = MachineTokens(org_id, access_key, secret_key, clock=clock)
+        self._api = _Api(api_url.rstrip("/"), tokens, (secret_key,))
+        self._http: H = self._http_class(timeout=timeout) if http_client is None else http_client
+        self._owns_http = http_client is None
+        self._retry = retry
+        self._sleep = self._default_sleep if sleep is None else sleep
 
     @classmethod
     def from_settings(cls, settings: MeshesSettings, **options: Any) -> Self:
@@ -383,50 +397,34 @@ class _Client:
             **options,
         )
 
+    def _exchange(
+        self, op: _Operation[T], retry: RetryPolicy | None, timeout: float | None
+    ) -> _Exchange[T]:
+        return _Exchange(self._api, op, retry or self._retry, timeout)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._api.api_url!r})"
 
 
-class MeshesClient(_Client):
+class MeshesClient(_Client[httpx.Client, None]):
     """The synchronous client (httpx.Client). Use as a context manager, or `close()`."""
 
-    def __init__(
-        self,
-        api_url: str,
-        org_id: str,
-        access_key: str,
-        secret_key: str,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
-        http_client: httpx.Client | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._api = _make_api(api_url, org_id, access_key, secret_key, clock)
-        self._http = http_client or httpx.Client(timeout=timeout)
-        self._owns_http = http_client is None
-        self._retry = retry
-        self._sleep = sleep
+    _http_class = httpx.Client
+    _default_sleep = staticmethod(time.sleep)
 
     def _call(
         self, op: _Operation[T], retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> T:
-        steps = _exchange(self._api, op, retry or self._retry, timeout)
-        step = next(steps)
+        exchange = self._exchange(op, retry, timeout)
         while True:
             try:
-                if isinstance(step, _Wait):
-                    self._sleep(step.seconds)
-                    step = steps.send(None)
-                    continue
-                try:
-                    answer: httpx.Response | httpx.HTTPError = self._http.request(**step.args)
-                except httpx.HTTPError as exc:
-                    answer = exc
-                step = steps.send(answer)
-            except StopIteration as done:
-                return cast(T, done.value)  # what _exchange returned: its T
+                answer: httpx.Response | httpx.HTTPError = self._http.request(**exchange.request())
+            except httpx.HTTPError as exc:
+                answer = exc
+            step = exchange.receive(answer)
+            if isinstance(step, _Done):
+                return step.value
+            self._sleep(step.seconds)
 
     def create_session(self, *, workspace_id: str, **fields: Any) -> MintedSession:
         """`POST /api/v1/sessions`. `fields`: any of `CREATE_FIELDS` (None = not sent)."""
@@ -451,14 +449,9 @@ class MeshesClient(_Client):
         self, *, workspace_id: str, status: str | None = None, page_size: int | None = None
     ) -> Iterator[SessionSummary]:
         """`GET /api/v1/sessions`, following `next_cursor` until the last page."""
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            items, cursor = self._call(_list_op(workspace_id, status, page_size, cursor))
-            yield from items
-            if cursor is None:
-                return
-            _check_progress(seen, cursor)
+        pages = _Pages(workspace_id, status, page_size)
+        while (op := pages.next_op()) is not None:
+            yield from pages.items(self._call(op))
 
     def close(self) -> None:
         if self._owns_http:
@@ -471,46 +464,27 @@ class MeshesClient(_Client):
         self.close()
 
 
-class AsyncMeshesClient(_Client):
+class AsyncMeshesClient(_Client[httpx.AsyncClient, Awaitable[Any]]):
     """The asynchronous client (httpx.AsyncClient): the same methods, awaited."""
 
-    def __init__(
-        self,
-        api_url: str,
-        org_id: str,
-        access_key: str,
-        secret_key: str,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        self._api = _make_api(api_url, org_id, access_key, secret_key, clock)
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
-        self._owns_http = http_client is None
-        self._retry = retry
-        self._sleep = sleep
+    _http_class = httpx.AsyncClient
+    _default_sleep = staticmethod(asyncio.sleep)
 
     async def _call(
         self, op: _Operation[T], retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> T:
-        steps = _exchange(self._api, op, retry or self._retry, timeout)
-        step = next(steps)
+        exchange = self._exchange(op, retry, timeout)
         while True:
             try:
-                if isinstance(step, _Wait):
-                    await self._sleep(step.seconds)
-                    step = steps.send(None)
-                    continue
-                try:
-                    answer: httpx.Response | httpx.HTTPError = await self._http.request(**step.args)
-                except httpx.HTTPError as exc:
-                    answer = exc
-                step = steps.send(answer)
-            except StopIteration as done:
-                return cast(T, done.value)  # what _exchange returned: its T
+                answer: httpx.Response | httpx.HTTPError = await self._http.request(
+                    **exchange.request()
+                )
+            except httpx.HTTPError as exc:
+                answer = exc
+            step = exchange.receive(answer)
+            if isinstance(step, _Done):
+                return step.value
+            await self._sleep(step.seconds)
 
     async def create_session(self, *, workspace_id: str, **fields: Any) -> MintedSession:
         return await self._call(_create_op(workspace_id, fields))
@@ -530,15 +504,10 @@ class AsyncMeshesClient(_Client):
     async def list_sessions(
         self, *, workspace_id: str, status: str | None = None, page_size: int | None = None
     ) -> AsyncIterator[SessionSummary]:
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            items, cursor = await self._call(_list_op(workspace_id, status, page_size, cursor))
-            for item in items:
+        pages = _Pages(workspace_id, status, page_size)
+        while (op := pages.next_op()) is not None:
+            for item in pages.items(await self._call(op)):
                 yield item
-            if cursor is None:
-                return
-            _check_progress(seen, cursor)
 
     async def aclose(self) -> None:
         if self._owns_http:

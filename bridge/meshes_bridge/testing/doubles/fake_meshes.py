@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from meshes_bridge.server.contract import CREATE_FIELDS
 from meshes_bridge.testing.doubles.transcript import ACCESS_TOKEN_PREFIX, LAUNCH_TOKEN_PREFIX
 
 #: The workspace used when a mint body names none (the real API requires one).
@@ -42,22 +43,8 @@ LAUNCH_TTL_RANGE = (15, 60)
 LAUNCH_TTL_DEFAULT = 30
 MAX_ALLOWED_ORIGINS = 10
 MAX_ID_LENGTH = 255
-KNOWN_FIELDS = frozenset(
-    {
-        "workspace_id",
-        "session_type",
-        "role",
-        "external_user_id",
-        "ttl_seconds",
-        "launch_ttl_seconds",
-        "launch_page",
-        "launch_path",
-        "resource",
-        "resource_id",
-        "allowed_origins",
-        "scopes",
-    }
-)
+#: What a mint body may hold: the contract's fields (see `meshes_bridge.server.contract`).
+KNOWN_FIELDS = frozenset({"workspace_id", *CREATE_FIELDS})
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
