@@ -10,7 +10,7 @@ from meshes_bridge.browser.embed import BrowserEmbed
 from meshes_bridge.browser.hooks import Hooks, load_hooks
 from meshes_bridge.browser.log import Console
 from meshes_bridge.core import inputs as inp
-from meshes_bridge.core.config import parse_loader_options
+from meshes_bridge.core.config import LoaderOptions, parse_loader_options
 from meshes_bridge.core.wire import CONTAINER_SELECTOR, EVENT_PREFIX, Entry, ErrorCode, Event
 
 SELECTOR = CONTAINER_SELECTOR
@@ -23,14 +23,14 @@ _NOW = Entry.NOW
 class Bridge:
     """Every container on the page, one window message listener, one DOM observer."""
 
-    def __init__(self, options: object, console: Console) -> None:
+    def __init__(self, options: LoaderOptions, console: Console) -> None:
         self.options = options
         self.console = console
-        self.hooks = None
-        self.embeds = []
+        self.hooks: Hooks | None = None
+        self.embeds: list[BrowserEmbed] = []
         self._on_batch = ffi.create_proxy(self._batch)
         self._on_mutation = ffi.create_proxy(self._mutated)
-        self._observer = None
+        self._observer: js.MutationObserver | None = None
 
     def listen(self) -> None:
         # Before any container mints: no meshes:ready may arrive unheard. Through the
@@ -50,7 +50,7 @@ class Bridge:
     def watch(self) -> None:
         self._observer = js.MutationObserver.new(self._on_mutation)
         # Attributes too: an element may become a container (or stop being one) in place.
-        options = {"childList": True, "subtree": True, "attributes": True}
+        options: dict[str, object] = {"childList": True, "subtree": True, "attributes": True}
         options["attributeFilter"] = ["data-meshes-embed"]
         self._observer.observe(js.document.documentElement, ffi.to_plain(options))
         self.reconcile()
@@ -108,13 +108,14 @@ class Bridge:
         for embed in list(self.embeds):
             embed.schedule_timer()
 
-    def _message(self, entry: list) -> None:
+    def _message(self, entry: "list[object]") -> None:
         """One window message, as the relay saw it: its origin, the slot of the watched
         iframe window that sent it (-1: none did), when (seconds on the core's clock) and
         its data (see ffi.message_data)."""
         origin = str(entry[_ORIGIN])
-        slot = entry[_SLOT]
-        now = float(entry[_NOW])
+        # A number at each of these places: the relay's layout, which mypy cannot see.
+        slot: int = entry[_SLOT]  # type: ignore[assignment]
+        now = float(entry[_NOW])  # type: ignore[arg-type]
         data = ffi.message_data(entry)
         owner = None
         if slot >= 0:
@@ -130,7 +131,7 @@ class Bridge:
             embed.feed(inp.MessageReceived(origin, False, data), now)
 
 
-def _loader_config() -> dict:
+def _loader_config() -> "dict[str, object]":
     import polyscript
 
     config = json.loads(str(js.JSON.stringify(polyscript.config)))
@@ -157,12 +158,12 @@ def _report_to_all(bridge: Bridge, code: str, message: str) -> None:
         ffi.dispatch(element, EVENT_PREFIX + Event.ERROR, {"code": code, "message": message})
 
 
-async def _load_hooks(bridge: Bridge) -> None:
+async def _load_hooks(bridge: Bridge, url: str) -> None:
     # pyodide-http first, so hook code may use urllib at import time. Only with hooks:
     # importing it pulls in urllib, http.client and email (a third of a second).
     _patch_http(bridge.console)
     try:
-        namespace = await load_hooks(bridge.options.hooks)
+        namespace = await load_hooks(url)
         bridge.hooks = Hooks(
             namespace,
             lambda handle, code, message: handle._embed.report_hook_error(code, message),
@@ -190,5 +191,6 @@ def boot() -> Bridge:
     if options.hooks is None:
         _watch(bridge)  # nothing to wait for: mount now
     else:
-        asyncio.create_task(_load_hooks(bridge))  # containers mount once the hooks are in
+        # The containers mount once the hooks are in.
+        asyncio.create_task(_load_hooks(bridge, options.hooks))
     return bridge

@@ -5,7 +5,9 @@ import asyncio
 import js
 
 from meshes_bridge.browser import ffi
+from meshes_bridge.browser.hooks import Hooks
 from meshes_bridge.browser.http import post_json, read_cookie
+from meshes_bridge.browser.log import Console
 from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.config import CONTAINER_ATTRIBUTES
@@ -30,7 +32,7 @@ class EmbedHandle:
         return ffi.attribute(self.element, STATE_ATTRIBUTE) or ""
 
     @property
-    def iframe(self) -> object:
+    def iframe(self) -> "js.HTMLIFrameElement | None":
         return self._embed.iframe
 
     def __repr__(self) -> str:
@@ -39,24 +41,33 @@ class EmbedHandle:
 
 class BrowserEmbed:
     def __init__(
-        self, element: object, debug: bool, console: object, hooks: object, pump: object
+        self,
+        element: "js.Element",
+        debug: bool,
+        console: Console,
+        hooks: "Hooks | None",
+        pump: object,
     ) -> None:
         self.element = element
-        self._pump = pump  # hands the core the messages that came first (Bridge.pump)
+        # Hands the core the messages that came first (Bridge.pump). A callable: no type says
+        # so here (MicroPython has no `typing`), hence the ignore where it is called.
+        self._pump = pump
         self.debug = debug
         self.console = console
         self.hooks = hooks
         self.machine: EmbedSession | None = None
-        self.iframe = None
+        self.iframe: js.HTMLIFrameElement | None = None
         # The relay's slot for the iframe's WindowProxy (the same object for every document
         # the iframe loads): how a message says it came from this iframe. -1: none.
         self.slot = -1
-        self._early = None  # the loader's early mint record, until adopted or discarded
+        # The loader's early mint record, until adopted or discarded.
+        self._early: js.Object | None = None
         self.handle = EmbedHandle(self)
-        self._timer = None
+        self._timer: int | None = None
         self._timer_at: float | None = None  # the core deadline self._timer is set for
-        self._frame = None
-        self._controllers = {}
+        self._frame: int | None = None
+        # By request id: our fetches' AbortControllers, and an adopted early mint record.
+        self._controllers: dict[int, js.AbortController | js.Object] = {}
         self._on_load = ffi.create_proxy(self._loaded)
         self._on_timer = ffi.create_proxy(self._timer_fired)
         self._on_frame = ffi.create_proxy(self._frame_fired)
@@ -124,7 +135,7 @@ class BrowserEmbed:
 
     # -- inputs -------------------------------------------------------------------
 
-    def feed(self, event: object, now: "float | None" = None) -> None:
+    def feed(self, event: inp.Input, now: "float | None" = None) -> None:
         """The one ordered path: every input goes through here synchronously. `now`: when
         a relayed message came (seconds on the core's clock), one of a batch whose caller
         calls schedule_timer() once the batch is through; any other input is now, and the
@@ -133,7 +144,7 @@ class BrowserEmbed:
             return
         relayed = now is not None
         if now is None:
-            self._pump()
+            self._pump()  # type: ignore[operator]
             now = ffi.now()
         try:
             self._perform_all(self.machine.handle(event, now), schedule=not relayed)
@@ -146,9 +157,10 @@ class BrowserEmbed:
     def _timer_fired(self, *args: object) -> None:
         self._timer = None
         self._timer_at = None
-        self._pump()
+        self._pump()  # type: ignore[operator]
         try:
-            self._perform_all(self.machine.handle_timer(ffi.now()))
+            # Set by start(), before any timer: never None here.
+            self._perform_all(self.machine.handle_timer(ffi.now()))  # type: ignore[union-attr]
         except Exception as exc:
             self._internal_error(exc)
 
@@ -158,7 +170,7 @@ class BrowserEmbed:
 
     # -- actions ------------------------------------------------------------------
 
-    def _perform_all(self, actions: list, schedule: bool = True) -> None:
+    def _perform_all(self, actions: "list[act.Action]", schedule: bool = True) -> None:
         for action in actions:
             self._perform(action)
         if schedule:
@@ -171,36 +183,37 @@ class BrowserEmbed:
         except Exception as exc:
             self._internal_error(exc)
 
-    def _perform(self, action: object) -> None:
-        kind = type(action)
-        if kind is act.SetState:
+    def _perform(self, action: act.Action) -> None:
+        # isinstance, not type() is: mypy narrows on it. No action class has a subclass but
+        # StartRequest (StartMint, StartRefresh), so each test still takes one class only.
+        if isinstance(action, act.SetState):
             ffi.set_state(self.element, action.state)
-        elif kind is act.Emit:
+        elif isinstance(action, act.Emit):
             self.emit(action.name, action.detail)
-        elif kind is act.Log:
+        elif isinstance(action, act.Log):
             self.console.write(action.level, action.text)
-        elif kind is act.PostAuth:
+        elif isinstance(action, act.PostAuth):
             self._post(action)
-        elif kind is act.SetHeight:
+        elif isinstance(action, act.SetHeight):
             if self.iframe is not None:
                 self.iframe.style.height = str(action.height) + "px"
-        elif kind is act.RequestFrame:
+        elif isinstance(action, act.RequestFrame):
             self._frame = js.requestAnimationFrame(self._on_frame)
-        elif kind is act.CancelFrame:
+        elif isinstance(action, act.CancelFrame):
             if self._frame is not None:
                 js.cancelAnimationFrame(self._frame)
                 self._frame = None
-        elif kind is act.MountIframe:
+        elif isinstance(action, act.MountIframe):
             self._mount(action)
-        elif kind is act.RemoveIframe:
+        elif isinstance(action, act.RemoveIframe):
             self._unmount()
-        elif kind is act.StartMint or kind is act.StartRefresh:
+        elif isinstance(action, (act.StartMint, act.StartRefresh)):
             self._start_request(action)
-        elif kind is act.AdoptEarlyMint:
+        elif isinstance(action, act.AdoptEarlyMint):
             self._adopt_early(action.request_id)
-        elif kind is act.DiscardEarlyMint:
+        elif isinstance(action, act.DiscardEarlyMint):
             self._discard_early()
-        elif kind is act.AbortRequest:
+        elif isinstance(action, act.AbortRequest):
             controller = self._controllers.pop(action.request_id, None)
             if controller is not None:
                 controller.abort()
@@ -209,7 +222,7 @@ class BrowserEmbed:
 
     def _post(self, action: act.PostAuth) -> None:
         window = self.iframe.contentWindow if self.iframe is not None else None
-        if ffi.is_null(window):
+        if window is None or ffi.is_null(window):
             self.console.write("warn", "iframe gone before meshes:auth could be sent")
             return
         window.postMessage(ffi.to_plain(action.message), action.target_origin)
@@ -235,9 +248,11 @@ class BrowserEmbed:
             # (wants_fields), taken once here and handed to the relay, which carries it out
             # for each message: no call into Python per message to ask.
             machine = self.machine
-            origin = machine.embed_origin if machine is not None else None
-            if origin is not None and not machine.wants_fields(origin, True):
-                origin = None
+            origin = None
+            if machine is not None:
+                origin = machine.embed_origin
+                if origin is not None and not machine.wants_fields(origin, True):
+                    origin = None
             self.slot = ffi.watch(window, origin)
 
     def _unmount(self) -> None:
@@ -272,7 +287,7 @@ class BrowserEmbed:
         self._controllers[action.request_id] = controller
         asyncio.create_task(self._request(action, controller))
 
-    async def _request(self, action: act.StartRequest, controller: object) -> None:
+    async def _request(self, action: act.StartRequest, controller: "js.AbortController") -> None:
         request_id = action.request_id
         # Resolve against the page's own URL, as the core's same-origin check did: a
         # <base href> elsewhere must not carry the POST (and its CSRF header) away.
@@ -303,7 +318,7 @@ class BrowserEmbed:
         self._controllers[request_id] = record
         asyncio.create_task(self._await_early(request_id, record))
 
-    async def _await_early(self, request_id: int, record: object) -> None:
+    async def _await_early(self, request_id: int, record: "js.Object") -> None:
         # The loader's promise never rejects: {status, text}, or status 0 on failure.
         result = await record.response
         status = int(result.status)
@@ -322,7 +337,7 @@ class BrowserEmbed:
 
     # -- output to the host -------------------------------------------------------
 
-    def emit(self, name: str, detail: dict) -> None:
+    def emit(self, name: str, detail: "dict[str, object]") -> None:
         ffi.dispatch(self.element, EVENT_PREFIX + name, detail)
         if self.hooks is not None:
             self.hooks.dispatch(self.handle, name, detail)

@@ -41,24 +41,18 @@ def same_object(a: object, b: object) -> bool:
     return bool(_object_is(a, b))
 
 
-def to_plain(value: object) -> object:
+def to_plain(value: object) -> "js.Object":
     """A plain JS object/array from JSON-able Python data."""
-    return js.JSON.parse(json.dumps(value))
+    plain: js.Object = js.JSON.parse(json.dumps(value))
+    return plain
 
 
 _RELAY_KEY = getattr(js.Symbol, "for")(wire.RELAY_KEY)  # Symbol.for: a keyword in Python
 
 
-def _find_relay() -> object:
-    """The loader's message relay (static/loader.js, "Message relay"), or None when the page
-    has no loader of this build."""
-    value = js.Reflect.get(js.globalThis, _RELAY_KEY)
-    return None if is_null(value) else value
-
-
 def listen(handler: object) -> None:
     """Have the relay hand `handler` (a proxy) each batch of window messages."""
-    if _RELAY is None:
+    if is_null(_RELAY):
         raise RuntimeError("loader.js is not from this build (no message relay)")
     _RELAY.listen(handler)
 
@@ -69,7 +63,7 @@ def is_null(value: object) -> bool:
 
 
 _UNREADABLE = inp.MessageData(inp.UNREADABLE)
-_SHAPES = {
+_SHAPES: "dict[object, inp.MessageData]" = {
     Kind.NOT_OBJECT: inp.MessageData(inp.NOT_OBJECT),
     Kind.TOO_LARGE: inp.MessageData(inp.TOO_LARGE),
     Kind.UNREADABLE: _UNREADABLE,
@@ -107,7 +101,7 @@ _OBJECT = Kind.OBJECT
 _TYPE = Kind.TYPE
 
 
-def message_data(entry: list) -> inp.MessageData:
+def message_data(entry: "list[object]") -> inp.MessageData:
     """A batch entry's data (from Entry.KIND on: see core/wire.py, "The relay") as a core
     input. The relay read it as far as the core had said (`watch`): nothing is decided
     here, the entry's kind is taken as it is."""
@@ -117,7 +111,8 @@ def message_data(entry: list) -> inp.MessageData:
         if not isinstance(fields, dict):
             return _UNREADABLE
         if len(entry) > _SPECIALS_AT:
-            specials = entry[_SPECIALS_AT]
+            # What the relay writes there (core/wire.py, "The relay"); mypy cannot know.
+            specials: dict[str, str] = entry[_SPECIALS_AT]  # type: ignore[assignment]
             for key in specials:
                 fields[key] = _SPECIALS.get(specials[key], inp.NESTED)
         return inp.MessageData(inp.OBJECT, fields)
@@ -131,12 +126,15 @@ def set_state(element: object, state: str) -> None:
     _RELAY.state(element, state)
 
 
-def dispatch(element: object, name: str, detail: dict) -> None:
+def dispatch(element: object, name: str, detail: "dict[str, object]") -> None:
     """A bubbling CustomEvent with plain-object detail, as the host interface promises."""
     _RELAY.emit(element, name, json.dumps(detail))
 
 
-_RELAY = _find_relay()  # read once; without it the bridge does not start (listen)
+# The loader's message relay (static/loader.js, "Message relay"), read once: JS null or
+# undefined when the page has no loader of this build, and then the bridge does not start
+# (listen).
+_RELAY = js.Reflect.get(js.globalThis, _RELAY_KEY)
 
 
 def text_field(obj: object, name: str) -> "str | None":
@@ -149,7 +147,7 @@ def text_field(obj: object, name: str) -> "str | None":
 _EARLY = getattr(js.Symbol, "for")(wire.EARLY_KEY)  # Symbol.for: a keyword in Python
 
 
-def early_mint(element: object) -> object:
+def early_mint(element: object) -> "js.Object | None":
     """Take (once) the loader's early mint record for this element, or None."""
     take = js.Reflect.get(js.globalThis, _EARLY)
     if is_null(take):
@@ -158,7 +156,7 @@ def early_mint(element: object) -> object:
     return None if is_null(record) else record
 
 
-def attribute(element: object, name: str) -> "str | None":
+def attribute(element: "js.Element", name: str) -> "str | None":
     """An attribute's value; Pyodide gives JsNull (not None) for a missing one."""
     value = element.getAttribute(name)
     return value if isinstance(value, str) else None

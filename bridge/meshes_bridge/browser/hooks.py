@@ -13,13 +13,30 @@ from meshes_bridge.core.wire import CONSOLE_PREFIX, ErrorCode, Event
 
 HOOKS_TIMEOUT_MS = 10000
 
+
+def _none(detail: "dict[str, object]") -> "tuple[object, ...]":
+    return ()
+
+
+def _detail(detail: "dict[str, object]") -> "tuple[object, ...]":
+    return (detail,)
+
+
+def _height(detail: "dict[str, object]") -> "tuple[object, ...]":
+    return (detail["height"],)
+
+
+def _code_message(detail: "dict[str, object]") -> "tuple[object, ...]":
+    return (detail["code"], detail["message"])
+
+
 # Event name -> (hook function name, how to build its arguments after `embed`).
 HOOKS = {
-    Event.READY: ("on_ready", lambda detail: ()),
-    Event.NAVIGATE: ("on_navigate", lambda detail: (detail,)),
-    Event.RESIZE: ("on_resize", lambda detail: (detail["height"],)),
-    Event.TOKEN_EXPIRED: ("on_token_expired", lambda detail: ()),
-    Event.ERROR: ("on_error", lambda detail: (detail["code"], detail["message"])),
+    Event.READY: ("on_ready", _none),
+    Event.NAVIGATE: ("on_navigate", _detail),
+    Event.RESIZE: ("on_resize", _height),
+    Event.TOKEN_EXPIRED: ("on_token_expired", _none),
+    Event.ERROR: ("on_error", _code_message),
 }
 
 
@@ -27,7 +44,7 @@ class HookError(Exception):
     pass
 
 
-async def load_hooks(url: str) -> dict:
+async def load_hooks(url: str) -> "dict[str, object]":
     """Fetch and run the hooks module; its namespace. Same origin only: it is code."""
     if not js.URL.canParse(url, js.location.href):
         raise HookError("data-hooks is not a valid URL")
@@ -44,17 +61,19 @@ async def load_hooks(url: str) -> dict:
     if str(js.URL.new(response.url).origin) != str(js.location.origin):
         raise HookError("data-hooks redirected to another origin")
     source = str(await response.text())
-    namespace = {"__name__": "meshes_hooks"}
+    namespace: dict[str, object] = {"__name__": "meshes_hooks"}
     exec(source, namespace)
     return namespace
 
 
 class Hooks:
-    def __init__(self, namespace: dict, report: object) -> None:
+    def __init__(self, namespace: "dict[str, object]", report: object) -> None:
         self._namespace = namespace
-        self._report = report  # report(embed, code, message) for a hook that raised
+        # report(embed, code, message) for a hook that raised. A callable: no type says so
+        # here (MicroPython has no `typing`), hence the ignore where it is called.
+        self._report = report
 
-    def dispatch(self, embed: object, name: str, detail: dict) -> None:
+    def dispatch(self, embed: object, name: str, detail: "dict[str, object]") -> None:
         entry = HOOKS.get(name)
         if entry is None:
             return
@@ -63,13 +82,16 @@ class Hooks:
             return
         asyncio.create_task(self._call(embed, entry[0], func, entry[1](detail)))
 
-    async def _call(self, embed: object, hook_name: str, func: object, args: tuple) -> None:
+    async def _call(
+        self, embed: object, hook_name: str, func: object, args: "tuple[object, ...]"
+    ) -> None:
         try:
-            result = func(embed, *args)
+            # Whatever the host's module bound to the name: if not callable, TypeError.
+            result = func(embed, *args)  # type: ignore[operator]
             if hasattr(result, "send") and hasattr(result, "throw"):
                 await result
         except BaseException as exc:  # a host's bug (even sys.exit) must not take it down
             if hook_name != "on_error":
-                self._report(embed, ErrorCode.HOOK, hook_name + " raised " + type(exc).__name__)
+                self._report(embed, ErrorCode.HOOK, hook_name + " raised " + type(exc).__name__)  # type: ignore[operator]
             else:
                 js.console.error(CONSOLE_PREFIX + "on_error raised " + type(exc).__name__)

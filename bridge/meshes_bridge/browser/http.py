@@ -16,8 +16,11 @@ def read_cookie(name: str) -> "str | None":
 
 
 def _init(
-    body: dict, csrf_cookie: "str | None", csrf_header: "str | None", signal: object
-) -> object:
+    body: "dict[str, object]",
+    csrf_cookie: "str | None",
+    csrf_header: "str | None",
+    signal: "js.AbortSignal",
+) -> "js.Object":
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if csrf_cookie and csrf_header:
         value = read_cookie(csrf_cookie)
@@ -37,7 +40,11 @@ def _init(
 
 
 async def post_json(
-    url: str, body: dict, csrf_cookie: "str | None", csrf_header: "str | None", signal: object
+    url: str,
+    body: "dict[str, object]",
+    csrf_cookie: "str | None",
+    csrf_header: "str | None",
+    signal: "js.AbortSignal",
 ) -> "tuple[int, str]":
     """(status, body text). Raises on network errors and aborts."""
     response = await js.fetch(url, _init(body, csrf_cookie, csrf_header, signal))
