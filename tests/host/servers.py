@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 
 from meshes_bridge.testing.app_server import RunningApp, serve_asgi_app
 from meshes_bridge.testing.doubles.hostile import Hostile
@@ -74,12 +73,7 @@ class HostServers:
     def __enter__(self) -> HostServers:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:

@@ -39,7 +39,8 @@ class MeshesAPIError(MeshesError):
     ``bad_response``), `field` the offending field of a 400, `operation` what the client
     was doing (``create_session``, ``refresh_session``, ...), `detail` the client's own
     description, `message` Meshes' own message, redacted: text from outside, not part of
-    `str(error)`; show it to no one and log it only knowingly.
+    `str(error)`; show it to no one and log it only knowingly. `retry_after` is the seconds
+    Meshes asked the client to wait (``Retry-After`` of a 429 or 503), if any.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class MeshesAPIError(MeshesError):
         field: str | None = None,
         *,
         detail: str = "",
+        retry_after: float | None = None,
     ) -> None:
         self.operation = operation
         self.status = status
@@ -58,6 +60,7 @@ class MeshesAPIError(MeshesError):
         self.message = message
         self.field = field
         self.detail = detail
+        self.retry_after = retry_after
         text = f"Meshes {operation} failed"
         if status is not None:
             text += f": HTTP {status}"
@@ -88,19 +91,6 @@ class MeshesValidationError(MeshesAPIError):
 
 class MeshesRateLimitedError(MeshesAPIError):
     """429 after the retries; `retry_after` is the seconds Meshes asked for, if any."""
-
-    def __init__(
-        self,
-        operation: str,
-        status: int | None,
-        code: str | None,
-        message: str = "",
-        retry_after: float | None = None,
-        *,
-        detail: str = "",
-    ) -> None:
-        super().__init__(operation, status, code, message, detail=detail)
-        self.retry_after = retry_after
 
 
 class MeshesUnavailableError(MeshesAPIError):

@@ -31,6 +31,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from meshes_bridge.testing.processes import (
     LOOPBACK,
     AppProcess,
+    OnLoopback,
     ProcessStartError,
     free_port,
     port_open,
@@ -63,7 +64,7 @@ class _Log:
             return "".join(self._parts)
 
 
-class RunningApp:
+class RunningApp(OnLoopback):
     """The host app under test, listening on ``http://127.0.0.1:PORT``.
 
     ``url`` and ``origin`` (the same string: no path), ``port``, ``kind`` (``"command"``,
@@ -79,14 +80,6 @@ class RunningApp:
         self._output = output
         self._stop = stop
         self._stopped = False
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    @property
-    def origin(self) -> str:
-        return self.url
 
     def output(self) -> str:
         """The app's log so far (stdout and stderr of a command; request lines,

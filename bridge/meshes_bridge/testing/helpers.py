@@ -220,17 +220,3 @@ def _endpoint(endpoint: str) -> ApiEndpoint:
         if endpoint == known:
             return known
     raise ValueError(f"endpoint must be one of {API_ENDPOINTS}, not {endpoint!r}")
-
-
-__all__ = [
-    "BOOT_TIMEOUT_MS",
-    "Embed",
-    "ask_refresh",
-    "expect_embed_authenticated",
-    "expire_token",
-    "fail_next_meshes_call",
-    "log_in",
-    "post_foreign_message",
-    "revoke_session",
-    "slow_meshes_calls",
-]

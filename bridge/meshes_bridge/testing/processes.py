@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_START_TIMEOUT = 30.0
@@ -142,12 +141,7 @@ class _Process:
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.cleanup()
 
 
@@ -203,7 +197,22 @@ class RedisServer(_Process):
         return self if self.running else self.start()
 
 
-class AppProcess(_Process):
+class OnLoopback:
+    """Something listening on ``127.0.0.1:<port>``: its ``url`` and ``origin`` (the same
+    string: no path)."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def origin(self) -> str:
+        return self.url
+
+
+class AppProcess(_Process, OnLoopback):
     """A host app under its framework's real server, started from a command line.
 
     `argv` may hold ``{port}``, replaced by the port (a free one unless given); `env` is
@@ -226,14 +235,6 @@ class AppProcess(_Process):
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.cwd = str(cwd) if cwd is not None else None
         self.start_timeout = start_timeout
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    @property
-    def origin(self) -> str:
-        return self.url
 
     def start(self) -> AppProcess:
         if port_open(self.port):
