@@ -36,13 +36,17 @@ NPM_STAMP := node_modules/.package-lock.json
 RUNTIME_STAMP := bridge/meshes_bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
 DEV_DISTS := "pytest", "pytest-django", "django-stubs", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
+# The docs site's tools (make docs).
+DEV_DISTS += , "mkdocs", "mkdocs-material", "mkdocstrings", "mkdocstrings-python", "griffe", "pymdown-extensions"
 # Dev packages and meshes_bridge itself present. -I: the cwd must not count.
 DEPS_OK := import importlib.metadata as m, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]
 
 .PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test examples-test demo bench wheel clean
+.PHONY: docs
 
 help:
 	@echo "make demo | test | setup | runtime | static | lint | unit | e2e | wheel | clean"
+	@echo "make docs    build the docs site into build/site (strict: a broken link fails)"
 
 setup: python-deps $(NPM_STAMP) $(RUNTIME_STAMP) system-deps
 
@@ -107,12 +111,16 @@ e2e:
 EXAMPLES := flask django fastapi
 
 # The examples first, so the run ends on the main suite's summary.
-test: setup lint
+test: setup lint docs
 	@for fw in $(EXAMPLES); do \
 	  echo "$(PYTHON) -m pytest examples/$$fw/tests"; \
 	  $(PYTHON) -m pytest examples/$$fw/tests $(PYTEST_FLAGS) || exit 1; \
 	done
 	$(PYTHON) -m pytest $(wildcard tests e2e) $(PYTEST_FLAGS)
+
+# The docs site (mkdocs.yml, docs/) into build/site: strict, offline, no web fonts.
+docs: python-deps
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --site-dir build/site
 
 examples-test:
 	@for fw in $(EXAMPLES); do $(PYTHON) -m pytest examples/$$fw/tests $(PYTEST_FLAGS) || exit 1; done

@@ -46,12 +46,14 @@ def main(argv: list[str] | None = None) -> None:
 
         django.setup()
         # The system checks run once, with runserver below.
+        # --8<-- [start:users]
         call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
 
         from django.contrib.auth import get_user_model
 
         for name in DEMO_USERS:
             get_user_model().objects.create_user(name, password=DEMO_PASSWORD)
+        # --8<-- [end:users]
 
         # call_command() skips the system checks unless told otherwise: run them, so a
         # missing MESHES_* variable stops the start with meshes_bridge.E001 naming it.

@@ -119,9 +119,11 @@ def check_form_token(request: Request, csrf_token: Annotated[str, Form()] = "") 
 
 def create_app(settings: MeshesSettings | None = None) -> FastAPI:
     # MESHES_* read here: a missing variable stops the app at start, not at the first mint.
+    # --8<-- [start:bridge]
     bridge = MeshesBridge(settings, get_user=current_user)
     templates = Jinja2Templates(directory=HERE / "templates")
     bridge.install_templates(templates)
+    # --8<-- [end:bridge]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -138,9 +140,11 @@ def create_app(settings: MeshesSettings | None = None) -> FastAPI:
         max_age=SESSION_MAX_AGE,
         same_site="lax",
     )
+    # --8<-- [start:routes]
     app.include_router(bridge.router)
     bridge.mount_static(app)
     csp = {"Content-Security-Policy": bridge.content_security_policy()}
+    # --8<-- [end:routes]
 
     def login_form(request: Request, status_code: int = 200, error: str | None = None) -> Response:
         context = {"error": error, "csrf_token": form_token(request)}
@@ -168,6 +172,7 @@ def create_app(settings: MeshesSettings | None = None) -> FastAPI:
         log.info("user %s logged in", username)
         return RedirectResponse("/", status_code=303)
 
+    # --8<-- [start:logout]
     @app.post("/logout", dependencies=[Depends(check_form_token)])
     def logout(request: Request, user: CurrentUser) -> Response:
         # A sync handler runs in the threadpool, so the blocking call is fine here; an
@@ -178,6 +183,8 @@ def create_app(settings: MeshesSettings | None = None) -> FastAPI:
         LOGINS.end(request.session.get("login_id"))  # a saved copy of the cookie dies too
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
+
+    # --8<-- [end:logout]
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request, user: CurrentUser, runtime: str = "micropython") -> Response:

@@ -93,10 +93,12 @@ class LiveLogins:
 USERS = {"alice": User("alice", "Alice"), "bob": User("bob", "Bob")}
 LOGINS = LiveLogins(SESSION_LIFETIME)
 
+# --8<-- [start:extensions]
 login_manager = LoginManager()
 login_manager.login_view = "login"
 csrf = CSRFProtect()  # every POST needs the session's form token, except the bridge's below
 bridge = MeshesBridge()  # MESHES_* from app.config, else the environment
+# --8<-- [end:extensions]
 
 
 @login_manager.user_loader
@@ -115,11 +117,13 @@ def create_app() -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",  # no session cookie on other sites' POSTs
         REMEMBER_COOKIE_SAMESITE="Lax",
     )
+    # --8<-- [start:init]
     login_manager.init_app(app)
     csrf.init_app(app)
     bridge.init_app(app)  # raises ConfigurationError now if a MESHES_* variable is missing
     # The bridge's JSON endpoints carry no form token; they check Origin and Content-Type.
     csrf.exempt(bridge.blueprint)
+    # --8<-- [end:init]
 
     @app.errorhandler(CSRFError)
     def refused_form(error: CSRFError) -> Response:
@@ -144,6 +148,7 @@ def create_app() -> Flask:
         session["login_id"] = LOGINS.start(user.id)
         return redirect(url_for("index"), code=303)
 
+    # --8<-- [start:logout]
     @app.post("/logout")
     @login_required
     def logout() -> Response:
@@ -151,6 +156,9 @@ def create_app() -> Flask:
         LOGINS.end(session.pop("login_id", None))  # after: the signal needs the user loaded
         return redirect(url_for("login_form"), code=303)
 
+    # --8<-- [end:logout]
+
+    # --8<-- [start:page]
     @app.get("/")
     @login_required
     def index() -> Response:
@@ -160,5 +168,7 @@ def create_app() -> Flask:
         response = Response(render_template("index.html", user=current_user, runtime=runtime))
         response.headers["Content-Security-Policy"] = bridge.content_security_policy()
         return response
+
+    # --8<-- [end:page]
 
     return app

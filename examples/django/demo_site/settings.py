@@ -16,6 +16,7 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", os.environ.get("DEMO_ALLOWED_HOST", "127.0.0.1")]
 
+# --8<-- [start:apps]
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -23,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "meshes_bridge.django",  # (1) the app: endpoints, template tag, checks, logout revoke
 ]
+# --8<-- [end:apps]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -33,9 +35,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# --8<-- [start:coop]
 # The embed may open OAuth setup in a popup that reports back to its opener: Django's
 # default COOP (same-origin) would cut it off (meshes_bridge.W003).
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
+# --8<-- [end:coop]
 
 ROOT_URLCONF = "demo_site.urls"  # (2) path("meshes/", include("meshes_bridge.django.urls"))
 
@@ -61,12 +65,15 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("DEMO_STATIC_ROOT")  # for `collectstatic` in a deployment
+# --8<-- [start:finders]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "meshes_bridge.django.finders.MeshesBridgeFinder",  # (3) static "meshes-bridge/..."
 ]
+# --8<-- [end:finders]
 
+# --8<-- [start:cache]
 # (4) Bindings and rate limits live in Django's cache: Redis when MESHES_BRIDGE_REDIS_URL is
 # set (shared by every process), else this process's memory, fine for one runserver.
 if os.environ.get("MESHES_BRIDGE_REDIS_URL"):
@@ -79,6 +86,7 @@ if os.environ.get("MESHES_BRIDGE_REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SILENCED_SYSTEM_CHECKS = ["meshes_bridge.W001"]  # one process: nothing to share
+# --8<-- [end:cache]
 
 LOGGING = {
     "version": 1,

@@ -26,6 +26,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "login.html")
 
 
+# --8<-- [start:logout]
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     # Django sends user_logged_out: meshes-bridge revokes this user's live sessions.
@@ -33,6 +34,10 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
+# --8<-- [end:logout]
+
+
+# --8<-- [start:page]
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     runtime = request.GET.get("runtime", "micropython")
@@ -41,3 +46,6 @@ def index(request: HttpRequest) -> HttpResponse:
     response = render(request, "index.html", {"runtime": runtime})
     response["Content-Security-Policy"] = content_security_policy()
     return response
+
+
+# --8<-- [end:page]
