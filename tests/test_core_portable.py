@@ -49,6 +49,15 @@ from meshes_bridge.core.inputs import (
     Start,
     Teardown,
 )
+from meshes_bridge.core.limits import (
+    BUDGET_WINDOW,
+    MAX_REMOUNTS,
+    MINT_BUDGET,
+    MINT_TIMEOUT,
+    REFRESH_BUDGET,
+    REFRESH_TIMEOUT,
+    REJECTION_LOG_BUDGET,
+)
 from meshes_bridge.core.origins import (
     OriginError,
     check_embed_origin,
@@ -62,16 +71,7 @@ from meshes_bridge.core.redact import REDACTED, redact, redact_fields
 from meshes_bridge.core.resize import ResizeCoalescer, clamp_height
 from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
 from meshes_bridge.core.retry import backoff_delay, can_retry, is_retriable
-from meshes_bridge.core.session import (
-    BUDGET_WINDOW,
-    MAX_REMOUNTS,
-    MINT_BUDGET,
-    MINT_TIMEOUT,
-    REFRESH_BUDGET,
-    REFRESH_TIMEOUT,
-    REJECTION_LOG_BUDGET,
-    EmbedSession,
-)
+from meshes_bridge.core.session import EmbedSession
 from meshes_bridge.core.transitions import DROPPED, TABLE, StateError, next_state, read_drawing
 from meshes_bridge.core.watchdog import ReadyWatchdog
 
