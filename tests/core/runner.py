@@ -1,46 +1,29 @@
 """Runs the core's unit tests where there is no pytest: inside the browser.
 
-MODULES is written out, not found on disk: the browser has only the files it was served,
-and e2e/test_core_in_browser.py checks that every test module here is among them.
+NAMES is written out, not found on disk: the browser has only the files it was served.
+e2e/test_core_in_browser.py checks that the modules run are every test module here.
 """
 
-from tests.core import (
-    test_backend,
-    test_config,
-    test_flight,
-    test_gate,
-    test_messages,
-    test_mint,
-    test_origins,
-    test_redact,
-    test_resize,
-    test_responses,
-    test_retry,
-    test_session,
-    test_session_teardown,
-    test_transitions,
-    test_values,
-    test_watchdog,
+NAMES = (
+    "test_backend",
+    "test_config",
+    "test_flight",
+    "test_gate",
+    "test_messages",
+    "test_mint",
+    "test_origins",
+    "test_redact",
+    "test_resize",
+    "test_responses",
+    "test_retry",
+    "test_session",
+    "test_session_teardown",
+    "test_transitions",
+    "test_values",
+    "test_watchdog",
 )
-
-MODULES = (
-    test_backend,
-    test_config,
-    test_flight,
-    test_gate,
-    test_messages,
-    test_mint,
-    test_origins,
-    test_redact,
-    test_resize,
-    test_responses,
-    test_retry,
-    test_session,
-    test_session_teardown,
-    test_transitions,
-    test_values,
-    test_watchdog,
-)
+# __import__ with a fromlist gives the module itself, on MicroPython as on CPython.
+MODULES = tuple(__import__("tests.core." + name, None, None, [name]) for name in NAMES)
 
 
 def module_name(module):
