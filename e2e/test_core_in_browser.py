@@ -1,8 +1,8 @@
 """The core's portable unit tests, run inside the browser on MicroPython and Pyodide.
 
-tests/test_core_portable.py uses nothing but plain asserts, so the very same file that
-pytest runs on CPython runs here on each interpreter, against the core files exactly as
-`meshes-bridge static` ships them.
+The tests in tests/core/ use nothing but plain asserts, so the very same files that pytest
+runs on CPython run here on each interpreter (through tests/core/runner.py), against the
+core files exactly as `meshes-bridge static` ships them.
 
 The page runs under the suite's strict Content-Security-Policy (no 'unsafe-eval'): it starts
 PyScript through a module file that empties PyScript's worker hooks right after importing
@@ -20,16 +20,17 @@ from playwright.sync_api import Page
 from e2e.harness import BOOT_TIMEOUT_MS, RECORDER, strict_csp
 from tests.host.servers import HostServers
 
-PORTABLE_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_core_portable.py"
+ROOT = Path(__file__).resolve().parents[1]
+CORE_TESTS = ROOT / "tests" / "core"
 RUNNER = """
 import gzip
 import json
 import js
-import test_core_portable
-passed, failed, failures = test_core_portable.run_all()
-js.document.body.setAttribute(
-    "data-core-tests", json.dumps({"passed": passed, "failed": failed, "failures": failures})
-)
+from tests.core import runner
+passed, failed, failures = runner.run_all()
+modules = [runner.module_name(module) for module in runner.MODULES]
+result = {"passed": passed, "failed": failed, "failures": failures, "modules": modules}
+js.document.body.setAttribute("data-core-tests", json.dumps(result))
 """
 BOOT_PATH = "/portable/boot.mjs"
 # What the loader does (static/loader.js withoutWorkerHooks), for a page without the loader.
@@ -53,9 +54,18 @@ def _bundle(static_dir: Path, runtime: str) -> dict[str, str]:
     return json.loads(gzip.decompress(found.read_bytes()))
 
 
+def _test_files() -> list[str]:
+    """The tests' files, as paths from the project root: the runner imports them as the
+    package `tests.core`, so its parents' __init__ files come too."""
+    files = [ROOT / "tests" / "__init__.py", *sorted(CORE_TESTS.glob("*.py"))]
+    return [path.relative_to(ROOT).as_posix() for path in files]
+
+
 def _page(static_dir: Path, runtime: str) -> str:
     base = BASE
-    files = {"/portable/test_core_portable.py": "./test_core_portable.py"}
+    files: dict[str, str] = {}
+    for rel in _test_files():
+        files[f"/portable/{rel}"] = f"./{rel}"
     # The core exactly as shipped: the files of the tree's Python bundle for this runtime,
     # each served on its own (the bundle is written out by the loader's Python, not here).
     for rel in sorted(_bundle(static_dir, runtime)):
@@ -79,7 +89,8 @@ def _page(static_dir: Path, runtime: str) -> str:
 def test_core_unit_tests_pass_in_the_browser(
     page: Page, servers: HostServers, static_dir: Path, runtime: str
 ) -> None:
-    servers.backend.add_file("/portable/test_core_portable.py", PORTABLE_TESTS.read_text())
+    for rel in _test_files():
+        servers.backend.add_file(f"/portable/{rel}", (ROOT / rel).read_text())
     for rel, text in _bundle(static_dir, runtime).items():
         servers.backend.add_file(f"/portable/{rel}", text)
     core = BASE + _tree_path(static_dir, "pyscript", "core.js")
@@ -93,7 +104,8 @@ def test_core_unit_tests_pass_in_the_browser(
     result = json.loads(page.get_attribute("body", "data-core-tests"))
     assert result["failures"] == []
     assert result["failed"] == 0
-    # Guard against a runner that finds nothing: the module has dozens of tests.
-    assert result["passed"] >= 30
+    # Guard against a runner that finds nothing, or leaves a module out.
+    assert result["passed"] >= 100
+    assert sorted(result["modules"]) == sorted(p.stem for p in CORE_TESTS.glob("test_*.py"))
     # Not one securitypolicyviolation under the strict policy.
     assert page.evaluate("() => window.__cspViolations") == []

@@ -16,7 +16,7 @@ from e2e.harness import (
     round_trip,
     states,
 )
-from meshes_bridge.core.session import MAX_REMOUNTS
+from meshes_bridge.core.limits import MAX_REMOUNTS
 
 READY_TIMEOUT_S = 2
 

@@ -16,7 +16,7 @@ from e2e.harness import (
     record_lifecycle,
     states,
 )
-from meshes_bridge.core.session import BUDGET_WINDOW, MINT_BUDGET, REFRESH_BUDGET
+from meshes_bridge.core.limits import BUDGET_WINDOW, MINT_BUDGET, REFRESH_BUDGET
 
 REMOVE_IFRAME = "() => document.querySelector('#embed-1 iframe').remove()"
 

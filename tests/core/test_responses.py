@@ -1,0 +1,49 @@
+"""The backend's answers to the mint and the refresh, parsed."""
+
+import json
+
+from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
+from tests.core.helpers import (
+    EXPIRES,
+    EXPIRES2,
+    LAUNCH,
+    SID,
+    TOKEN,
+    TOKEN2,
+    raises,
+    refresh_json,
+    session_json,
+)
+
+
+def test_parse_session_and_refresh():
+    session = parse_session(session_json())
+    assert session.session_id == SID and session.access_token == TOKEN
+    assert session.launch_url == LAUNCH and session.expires_at == EXPIRES
+    assert parse_session(session_json(expires=None)).expires_at is None
+    assert TOKEN not in repr(session)
+    refreshed = parse_refresh(refresh_json())
+    assert refreshed.access_token == TOKEN2 and refreshed.expires_at == EXPIRES2
+    assert TOKEN2 not in repr(refreshed)
+
+
+def test_parse_session_refuses_malformed_answers():
+    bad = (
+        None,
+        "",
+        "nope",
+        "[]",
+        "{}",
+        json.dumps({"session_id": SID, "access_token": TOKEN}),
+        json.dumps({"session_id": SID, "access_token": 5, "launch_url": LAUNCH}),
+        json.dumps({"session_id": "", "access_token": TOKEN, "launch_url": LAUNCH}),
+        json.dumps({"session_id": "a\nb", "access_token": TOKEN, "launch_url": LAUNCH}),
+        session_json(expires=""),
+        "[" * 5000 + "]" * 5000,
+        " " * 70000,
+    )
+    for text in bad:
+        exc = raises(ResponseError, parse_session, text)
+        assert TOKEN not in str(exc)
+    for text in ("{}", json.dumps({"access_token": ""}), "[" * 5000 + "]" * 5000):
+        raises(ResponseError, parse_refresh, text)
