@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,8 +129,8 @@ class ManualClock:
 
 
 @dataclass(frozen=True)
-class SessionView:
-    """A read-only snapshot of a session (never holds a token)."""
+class SessionFacts:
+    """What a session is, fixed when it is minted."""
 
     session_id: str
     workspace_id: str
@@ -140,6 +140,12 @@ class SessionView:
     host_origin: str
     allowed_origins: tuple[str, ...]
     external_user_id: str | None
+
+
+@dataclass(frozen=True)
+class SessionView(SessionFacts):
+    """A read-only snapshot of a session (never holds a token)."""
+
     created_at: float
     expires_at: float
     token_lifetime: float
@@ -166,14 +172,7 @@ class TokenCheck:
 
 @dataclass
 class _Session:
-    session_id: str
-    workspace_id: str
-    session_type: str
-    role: str
-    launch_page: str
-    host_origin: str
-    allowed_origins: tuple[str, ...]
-    external_user_id: str | None
+    facts: SessionFacts
     resource: str | None
     resource_id: str | None
     scopes: tuple[str, ...]
@@ -190,16 +189,13 @@ class _Session:
     revoked: bool = False
     old_tokens: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def session_id(self) -> str:
+        return self.facts.session_id
+
     def view(self) -> SessionView:
         return SessionView(
-            session_id=self.session_id,
-            workspace_id=self.workspace_id,
-            session_type=self.session_type,
-            role=self.role,
-            launch_page=self.launch_page,
-            host_origin=self.host_origin,
-            allowed_origins=self.allowed_origins,
-            external_user_id=self.external_user_id,
+            **asdict(self.facts),
             created_at=self.created_at,
             expires_at=self.expires_at,
             token_lifetime=self.expires_at - self.issued_at,
@@ -363,14 +359,16 @@ class FakeMeshes:
                 else self.launch_ttl_override_seconds
             )
             session = _Session(
-                session_id=f"sess_{uuid.uuid4()}",
-                workspace_id=workspace_id.lower(),
-                session_type=session_type,
-                role=role,
-                launch_page=launch_page,
-                host_origin=host_origin,
-                allowed_origins=allowed_origins,
-                external_user_id=external_user_id,
+                SessionFacts(
+                    session_id=f"sess_{uuid.uuid4()}",
+                    workspace_id=workspace_id.lower(),
+                    session_type=session_type,
+                    role=role,
+                    launch_page=launch_page,
+                    host_origin=host_origin,
+                    allowed_origins=allowed_origins,
+                    external_user_id=external_user_id,
+                ),
                 resource=resource,
                 resource_id=resource_id,
                 scopes=scopes,
@@ -392,9 +390,9 @@ class FakeMeshes:
                 "access_token": session.access_token,
                 "expires_at": iso_utc(session.expires_at),
                 "launch_url": f"{base}/workspace/{launch_page}?launch={session.launch_token}",
-                "workspace_id": session.workspace_id,
-                "role": session.role,
-                "session_type": session.session_type,
+                "workspace_id": session.facts.workspace_id,
+                "role": session.facts.role,
+                "session_type": session.facts.session_type,
             }
 
     def refresh(self, session_id: str) -> dict[str, Any]:
