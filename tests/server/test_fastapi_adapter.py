@@ -118,6 +118,11 @@ def test_construction_without_settings_raises_naming_the_variables(
         "MESHES_ALLOWED_ORIGINS",
     ):
         assert variable in text
+    # Where a FastAPI app sets each: the environment, or the settings it passes.
+    assert (
+        "MESHES_ORG_ID is not set (set the MESHES_ORG_ID environment variable, or "
+        "MeshesBridge(MeshesSettings.from_env(org_id=...)))"
+    ) in text
 
 
 def test_construction_error_never_shows_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,7 +189,10 @@ def test_origin_and_content_type_reach_the_service() -> None:
         content=b"{}",
         headers={"Origin": "https://evil.example", "Content-Type": "application/json"},
     )
-    assert (hostile.status_code, hostile.json()) == (403, {"error": "origin-not-allowed"})
+    assert (hostile.status_code, hostile.json()) == (
+        403,
+        {"error": "origin-not-allowed", "origin": "https://evil.example"},
+    )
     form = client.post(
         "/meshes/session", data={"launch_page": "dashboard"}, headers={"Origin": ORIGIN}
     )
