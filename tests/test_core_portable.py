@@ -60,7 +60,12 @@ from meshes_bridge.core.origins import (
 )
 from meshes_bridge.core.redact import REDACTED, redact, redact_fields
 from meshes_bridge.core.resize import ResizeCoalescer, clamp_height
-from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
+from meshes_bridge.core.responses import (
+    ResponseError,
+    failure_text,
+    parse_refresh,
+    parse_session,
+)
 from meshes_bridge.core.retry import backoff_delay, can_retry, is_retriable
 from meshes_bridge.core.session import (
     BUDGET_WINDOW,
@@ -934,6 +939,35 @@ def test_mint_client_error_is_final():
         assert str(status) in out[-1].detail["message"]
         assert run.state == "error" and run.deadline() is None
         assert not only(out, MountIframe)
+
+
+def test_a_refused_origin_names_the_code_the_setting_and_the_origin():
+    run = started()
+    body = json.dumps({"error": "origin-not-allowed", "origin": "http://127.0.0.1:8000"})
+    out = run.feed(HttpAnswered(1, 403, body), 1.0)
+    text = (
+        "session endpoint answered HTTP 403 origin-not-allowed: this page's origin "
+        "http://127.0.0.1:8000 is not in MESHES_ALLOWED_ORIGINS, a setting of the server: "
+        "add it there"
+    )
+    assert out[-1] == Emit("error", {"code": "mint-failed", "message": text}), out
+    assert [a.text for a in only(out, Log) if a.level == "error"] == ["mint-failed: " + text]
+
+
+def test_failure_text_shows_only_a_well_formed_code_from_the_body():
+    assert failure_text("refresh endpoint", 502, '{"error": "meshes-unavailable"}') == (
+        "refresh endpoint answered HTTP 502 meshes-unavailable"
+    )
+    bare = "session endpoint answered HTTP 403"
+    for body in ("", "<html>403</html>", "[]", '{"error": 5}', '{"error": "<b>eyJhb</b>"}'):
+        assert failure_text("session endpoint", 403, body) == bare, body
+    assert failure_text("session endpoint", 403, '{"error": "x' + "y" * 60 + '"}') == bare
+    # No origin, or no origin at all in "origin": the setting is still named.
+    for extra in ({}, {"origin": "javascript:alert(1)"}, {"origin": 7}):
+        body = json.dumps(dict({"error": "origin-not-allowed"}, **extra))
+        text = failure_text("session endpoint", 403, body)
+        assert text.startswith(bare + " origin-not-allowed: this page's origin is not in "), text
+        assert "MESHES_ALLOWED_ORIGINS" in text and "javascript" not in text
 
 
 def test_mint_malformed_answer_is_mint_invalid():
