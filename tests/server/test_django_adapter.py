@@ -380,6 +380,14 @@ def test_the_tag_renders_urls_csrf_pair_and_launch_page(configured: Servers) -> 
     assert 'data-min-height="600"' in html
 
 
+def test_the_tag_renders_the_first_state_with_a_visible_fallback(configured: Servers) -> None:
+    # Should loader.js never run (DEBUG off and nothing serving static files), the page
+    # says "booting" and shows a line of text, not an empty box.
+    html = render("{% meshes_embed %}")
+    assert re.match(r'<div data-meshes-embed data-state="booting" [^>]*>', html), html
+    assert "<p data-meshes-fallback>Loading Meshes\u2026</p></div>" in html
+
+
 def test_the_tag_escapes_and_follows_the_csrf_settings(configured: Servers) -> None:
     with override_settings(CSRF_COOKIE_NAME='x"><b>', CSRF_HEADER_NAME="HTTP_X_XSRF_TOKEN"):
         html = render(

@@ -381,6 +381,7 @@ def test_jinja_global_renders_the_urls_and_options() -> None:
     assert 'id="main-embed"' in html
     assert '<script type="module" src="/static/meshes-bridge/loader.js"' in html
     assert 'data-runtime="pyodide"' in html and 'data-hooks="/static/hooks.py"' in html
+    assert 'data-state="booting"' in html and "<p data-meshes-fallback>Loading Meshes" in html
     # The very HTML of the shared renderer: the global only supplies the URLs.
     assert html == embed_html(
         session_url="/meshes/session",

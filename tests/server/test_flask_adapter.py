@@ -372,7 +372,8 @@ def test_jinja_global_renders_the_container_with_the_blueprint_urls(meshes: Serv
     with app.test_request_context("/"):
         out = render_template_string(template, element_id=hostile_id)
     embed_origin = meshes.meshes_env()["MESHES_EMBED_ORIGIN"]
-    assert out.startswith("<div ")
+    assert out.startswith("<div ") and ' data-meshes-embed data-state="booting" ' in out
+    assert "><p data-meshes-fallback>Loading Meshes\u2026</p></div>" in out
     assert 'data-session-url="/meshes/session"' in out
     assert 'data-refresh-url="/meshes/session/{session_id}/refresh"' in out
     assert f'data-embed-origin="{embed_origin}"' in out
