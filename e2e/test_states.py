@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from playwright.sync_api import expect
+
 from e2e.harness import (
     EVENT_NAMES,
     STEP_TIMEOUT_MS,
@@ -19,6 +21,9 @@ from e2e.harness import (
     record_lifecycle,
     states,
 )
+from meshes_bridge.core.wire import FALLBACK_ATTRIBUTE
+from meshes_bridge.server.render import FALLBACK_TEXT, embed_html
+from tests.host.pages import LOADER_URL, REFRESH_PATH, SESSION_PATH, STATIC_PREFIX
 
 # The documented detail of each event: its exact keys.
 DETAIL_KEYS: dict[str, list[str]] = {
@@ -145,4 +150,49 @@ def test_a_5xx_mint_is_retried(host: HostPage) -> None:
     # The retries stay in `minting`: no error on the way.
     assert states(host) == BOOT
     assert host.events("error") == []
+    assert host.iframe().count() == 1
+
+
+def test_a_refused_origin_names_the_setting_in_the_console(host: HostPage) -> None:
+    # The backend allows another origin only: this page's fetch is refused as a foreign
+    # one would be (the harness's reset puts the settings back).
+    service = host.servers.backend.bridge.service
+    service.settings = service.settings.with_changes(allowed_origins=("https://app.example",))
+    host.open()
+    host.wait_state("error")
+    (error,) = host.wait_event("error")
+    page_origin = host.page.evaluate("location.origin")
+    expected = (
+        "session endpoint answered HTTP 403 origin-not-allowed: this page's origin "
+        f"{page_origin} is not in MESHES_ALLOWED_ORIGINS"
+    )
+    assert error["detail"]["message"].startswith(expected), error
+    assert [line for line in host.console if expected in line], host.console
+
+
+def _template_helper_page(host: HostPage, loader_url: str) -> None:
+    """A page whose container is the template helpers' own HTML."""
+    container = embed_html(
+        session_url=SESSION_PATH,
+        refresh_url=REFRESH_PATH,
+        loader_url=loader_url,
+        element_id="embed-1",
+        include_script=False,
+    )
+    host.open(containers=0, extra_body=container, script_attrs={"src": loader_url})
+
+
+def test_a_loader_that_never_runs_leaves_the_fallback_visible(host: HostPage) -> None:
+    _template_helper_page(host, STATIC_PREFIX + "missing/loader.js")  # answers 404
+    fallback = host.container().locator(f"[{FALLBACK_ATTRIBUTE}]")
+    expect(fallback).to_have_text(FALLBACK_TEXT)
+    _wait_page_clock(host, 1500)
+    expect(fallback).to_be_visible()
+    expect(host.container()).to_have_attribute("data-state", "booting")
+
+
+def test_the_fallback_goes_once_the_embed_is_mounted(host: HostPage) -> None:
+    _template_helper_page(host, LOADER_URL)
+    host.wait_authenticated()
+    expect(host.container().locator(f"[{FALLBACK_ATTRIBUTE}]")).to_have_count(0)
     assert host.iframe().count() == 1

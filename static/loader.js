@@ -342,6 +342,7 @@ const relay = {
   state(el, state) {
     el.setAttribute(WIRE.STATE_ATTRIBUTE, state);
     states.set(el, state);
+    if (state !== WIRE.State.BOOTING && state !== WIRE.State.MINTING) dropFallback(el);
     stateChanged();
   },
   // A bubbling CustomEvent with plain-object detail, in one crossing.
@@ -349,6 +350,14 @@ const relay = {
     el.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: JSON.parse(detailJson) }));
   },
 };
+
+// The template helpers' "Loading" text, there for a page whose loader never runs: it stays
+// while the embed is on its way, and goes once the iframe is in or the embed has failed.
+function dropFallback(el) {
+  for (const child of [...el.children]) {
+    if (child.hasAttribute(WIRE.FALLBACK_ATTRIBUTE)) child.remove();
+  }
+}
 
 // -- Boot ------------------------------------------------------------------------------
 
@@ -365,6 +374,7 @@ function bootFailed(message) {
   for (const el of document.querySelectorAll(WIRE.CONTAINER_SELECTOR)) {
     if (states.has(el)) continue; // Python has it
     el.setAttribute(WIRE.STATE_ATTRIBUTE, WIRE.State.ERROR);
+    dropFallback(el);
     el.dispatchEvent(
       new CustomEvent(WIRE.EVENT_PREFIX + WIRE.Event.ERROR, {
         bubbles: true,

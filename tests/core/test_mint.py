@@ -7,6 +7,7 @@ from meshes_bridge.core.actions import (
     AdoptEarlyMint,
     DiscardEarlyMint,
     Emit,
+    Log,
     MountIframe,
     SetState,
     StartMint,
@@ -90,6 +91,19 @@ def test_mint_client_error_is_final():
         assert str(status) in out[-1].detail["message"]
         assert run.state == "error" and run.deadline() is None
         assert not only(out, MountIframe)
+
+
+def test_a_refused_origin_names_the_code_the_setting_and_the_origin():
+    run = started()
+    body = json.dumps({"error": "origin-not-allowed", "origin": "http://127.0.0.1:8000"})
+    out = run.feed(HttpAnswered(1, 403, body), 1.0)
+    text = (
+        "session endpoint answered HTTP 403 origin-not-allowed: this page's origin "
+        "http://127.0.0.1:8000 is not in MESHES_ALLOWED_ORIGINS, a setting of the server: "
+        "add it there"
+    )
+    assert out[-1] == Emit("error", {"code": "mint-failed", "message": text}), out
+    assert [a.text for a in only(out, Log) if a.level == "error"] == ["mint-failed: " + text]
 
 
 def test_mint_malformed_answer_is_mint_invalid():

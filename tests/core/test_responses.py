@@ -2,7 +2,12 @@
 
 import json
 
-from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
+from meshes_bridge.core.responses import (
+    ResponseError,
+    failure_text,
+    parse_refresh,
+    parse_session,
+)
 from tests.core.helpers import (
     EXPIRES,
     EXPIRES2,
@@ -47,3 +52,19 @@ def test_parse_session_refuses_malformed_answers():
         assert TOKEN not in str(exc)
     for text in ("{}", json.dumps({"access_token": ""}), "[" * 5000 + "]" * 5000):
         raises(ResponseError, parse_refresh, text)
+
+
+def test_failure_text_shows_only_a_well_formed_code_from_the_body():
+    assert failure_text("refresh endpoint", 502, '{"error": "meshes-unavailable"}') == (
+        "refresh endpoint answered HTTP 502 meshes-unavailable"
+    )
+    bare = "session endpoint answered HTTP 403"
+    for body in ("", "<html>403</html>", "[]", '{"error": 5}', '{"error": "<b>eyJhb</b>"}'):
+        assert failure_text("session endpoint", 403, body) == bare, body
+    assert failure_text("session endpoint", 403, '{"error": "x' + "y" * 60 + '"}') == bare
+    # No origin, or no origin at all in "origin": the setting is still named.
+    for extra in ({}, {"origin": "javascript:alert(1)"}, {"origin": 7}):
+        body = json.dumps(dict({"error": "origin-not-allowed"}, **extra))
+        text = failure_text("session endpoint", 403, body)
+        assert text.startswith(bare + " origin-not-allowed: this page's origin is not in "), text
+        assert "MESHES_ALLOWED_ORIGINS" in text and "javascript" not in text

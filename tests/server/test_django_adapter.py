@@ -36,6 +36,7 @@ from django.core import checks
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.http import HttpResponse
 from django.template import RequestContext, Template
@@ -144,6 +145,11 @@ def messages(check_id_prefix: str = "meshes_bridge.") -> list[checks.CheckMessag
     return [m for m in checks.run_checks() if (m.id or "").startswith(check_id_prefix)]
 
 
+def deploy_messages(check_id_prefix: str = "meshes_bridge.") -> list[checks.CheckMessage]:
+    found = checks.run_checks(include_deployment_checks=True)
+    return [m for m in found if (m.id or "").startswith(check_id_prefix)]
+
+
 def ids(found: list[checks.CheckMessage]) -> list[str]:
     return sorted(str(m.id) for m in found)
 
@@ -166,8 +172,63 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "c
 
 
 def test_configured_project_passes_the_checks(configured: Servers) -> None:
-    # The test cache is a LocMemCache: only W001 remains.
-    assert ids(messages()) == ["meshes_bridge.W001"]
+    assert ids(messages()) == []
+    # The test cache is a LocMemCache: `check --deploy` warns that it is per process.
+    assert ids(deploy_messages()) == ["meshes_bridge.W001"]
+
+
+@pytest.mark.parametrize("command", ["migrate", "createsuperuser", "makemigrations", "shell"])
+def test_missing_settings_let_database_and_admin_commands_run(
+    configured: Servers, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["manage.py", command, "--noinput"])
+    with bridge_settings(ORG_ID=None, SECRET_KEY=""):
+        found = messages()
+        assert ids(found) == ["meshes_bridge.W004"]
+        warning = found[0]
+        assert warning.level == checks.WARNING
+        assert "MESHES_ORG_ID is not set" in warning.msg and "MESHES_SECRET_KEY" in warning.msg
+        assert command in (warning.hint or "") and "runserver" in (warning.hint or "")
+        if command == "migrate":  # the command itself, with its checks
+            call_command("migrate", skip_checks=False, verbosity=0, stdout=StringIO())
+
+
+@pytest.mark.parametrize("argv", [["manage.py", "runserver"], ["manage.py", "check", "--deploy"]])
+def test_missing_settings_stop_serving(
+    configured: Servers, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", argv)
+    with bridge_settings(ORG_ID=None):
+        assert "meshes_bridge.E001" in ids(messages())
+        with pytest.raises(SystemCheckError, match=r"meshes_bridge.E001\) MESHES_ORG_ID"):
+            call_command("check", deploy=True, stdout=StringIO(), stderr=StringIO())
+
+
+def test_the_example_project_migrates_unconfigured(tmp_path: Path) -> None:
+    """`migrate` and `createsuperuser` of a fresh project, before any MESHES_* is set;
+    `check --deploy` still refuses."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHES_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="demo_site.settings",
+        PYTHONPATH=os.pathsep.join([str(REPO / "examples/django"), str(REPO / "bridge")]),
+        DEMO_DATABASE=str(tmp_path / "db.sqlite3"),
+        DJANGO_SUPERUSER_PASSWORD="demo-password",
+    )
+
+    def manage(*words: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "django", *words]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+
+    migrated = manage("migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "meshes_bridge.W004" in migrated.stdout + migrated.stderr
+    made = manage(
+        "createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com"
+    )
+    assert made.returncode == 0, made.stderr
+    vetted = manage("check", "--deploy")
+    assert vetted.returncode != 0
+    assert "(meshes_bridge.E001) MESHES_ORG_ID is not set" in vetted.stderr
 
 
 def test_e001_names_each_missing_or_bad_setting(configured: Servers) -> None:
@@ -244,12 +305,17 @@ def test_a_setting_change_rebuilds_the_service(configured: Servers) -> None:
     assert get_service().settings.mint_limit == 10
 
 
-def test_w001_for_a_per_process_cache(configured: Servers) -> None:
-    warning = next(m for m in messages() if m.id == "meshes_bridge.W001")
+def test_w001_for_a_per_process_cache_only_when_vetting_a_deployment(configured: Servers) -> None:
+    # runserver is one process: a LocMemCache is right there, and a warning on every
+    # start of a default setup would be noise.
+    assert "meshes_bridge.W001" not in ids(messages())
+    warning = next(m for m in deploy_messages() if m.id == "meshes_bridge.W001")
     assert "LocMemCache" in warning.msg and warning.level == checks.WARNING
+    assert "MESHES_BRIDGE['CACHE']" in (warning.hint or "")
     dummy = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
-    with override_settings(CACHES=dummy):
+    with override_settings(CACHES=dummy):  # stores nothing: wrong even in one process
         assert "DummyCache" in next(m for m in messages() if m.id == "meshes_bridge.W001").msg
+        assert ids(deploy_messages()) == ["meshes_bridge.W001"]
     redis = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -257,7 +323,7 @@ def test_w001_for_a_per_process_cache(configured: Servers) -> None:
         }
     }
     with override_settings(CACHES=redis):
-        assert "meshes_bridge.W001" not in ids(messages())
+        assert "meshes_bridge.W001" not in ids(deploy_messages())
 
 
 def test_w002_when_the_bridge_cannot_read_the_csrf_cookie(configured: Servers) -> None:
@@ -312,6 +378,14 @@ def test_the_tag_renders_urls_csrf_pair_and_launch_page(configured: Servers) -> 
     assert f'data-embed-origin="{configured.embed_url}"' in html
     assert 'data-session-body="{&quot;launch_page&quot;: &quot;connections&quot;}"' in html
     assert 'data-min-height="600"' in html
+
+
+def test_the_tag_renders_the_first_state_with_a_visible_fallback(configured: Servers) -> None:
+    # Should loader.js never run (DEBUG off and nothing serving static files), the page
+    # says "booting" and shows a line of text, not an empty box.
+    html = render("{% meshes_embed %}")
+    assert re.match(r'<div data-meshes-embed data-state="booting" [^>]*>', html), html
+    assert "<p data-meshes-fallback>Loading Meshes\u2026</p></div>" in html
 
 
 def test_the_tag_escapes_and_follows_the_csrf_settings(configured: Servers) -> None:

@@ -118,6 +118,11 @@ def test_construction_without_settings_raises_naming_the_variables(
         "MESHES_ALLOWED_ORIGINS",
     ):
         assert variable in text
+    # Where a FastAPI app sets each: the environment, or the settings it passes.
+    assert (
+        "MESHES_ORG_ID is not set (set the MESHES_ORG_ID environment variable, or "
+        "MeshesBridge(MeshesSettings.from_env(org_id=...)))"
+    ) in text
 
 
 def test_construction_error_never_shows_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,7 +189,10 @@ def test_origin_and_content_type_reach_the_service() -> None:
         content=b"{}",
         headers={"Origin": "https://evil.example", "Content-Type": "application/json"},
     )
-    assert (hostile.status_code, hostile.json()) == (403, {"error": "origin-not-allowed"})
+    assert (hostile.status_code, hostile.json()) == (
+        403,
+        {"error": "origin-not-allowed", "origin": "https://evil.example"},
+    )
     form = client.post(
         "/meshes/session", data={"launch_page": "dashboard"}, headers={"Origin": ORIGIN}
     )
@@ -373,6 +381,7 @@ def test_jinja_global_renders_the_urls_and_options() -> None:
     assert 'id="main-embed"' in html
     assert '<script type="module" src="/static/meshes-bridge/loader.js"' in html
     assert 'data-runtime="pyodide"' in html and 'data-hooks="/static/hooks.py"' in html
+    assert 'data-state="booting"' in html and "<p data-meshes-fallback>Loading Meshes" in html
     # The very HTML of the shared renderer: the global only supplies the URLs.
     assert html == embed_html(
         session_url="/meshes/session",

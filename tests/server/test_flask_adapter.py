@@ -116,6 +116,9 @@ def test_init_app_without_settings_raises_naming_the_variables(clean_environ: No
         "MESHES_ORG_ID",
     ):
         assert variable in problems
+    # Each says where a Flask app sets it, in its own terms.
+    assert "MESHES_ACCESS_KEY is not set (set app.config['MESHES_ACCESS_KEY'] or the " in problems
+    assert "app.config['MESHES_ORG_ID'] or the MESHES_ORG_ID environment variable" in problems
     assert "MESHES_SECRET_KEY" not in problems  # it is set
     assert secret not in str(caught.value) and secret not in repr(caught.value)
     assert "meshes_bridge" not in app.extensions and "meshes_bridge" not in app.blueprints
@@ -131,7 +134,7 @@ def test_app_config_overrides_the_environment(
     app = Flask(__name__)
     app.config.update(
         MESHES_BRIDGE_MINT_LIMIT=3,
-        MESHES_ALLOWED_ORIGINS=["https://app.example.com", "http://127.0.0.1:8080/"],
+        MESHES_ALLOWED_ORIGINS=["https://app.example.com", "HTTP://127.0.0.1:8080"],
         MESHES_BRIDGE_REDIS_URL="",  # present and empty: wins over the environment's Redis
     )
     bridge = MeshesBridge(app)
@@ -369,7 +372,8 @@ def test_jinja_global_renders_the_container_with_the_blueprint_urls(meshes: Serv
     with app.test_request_context("/"):
         out = render_template_string(template, element_id=hostile_id)
     embed_origin = meshes.meshes_env()["MESHES_EMBED_ORIGIN"]
-    assert out.startswith("<div ")
+    assert out.startswith("<div ") and ' data-meshes-embed data-state="booting" ' in out
+    assert "><p data-meshes-fallback>Loading Meshes\u2026</p></div>" in out
     assert 'data-session-url="/meshes/session"' in out
     assert 'data-refresh-url="/meshes/session/{session_id}/refresh"' in out
     assert f'data-embed-origin="{embed_origin}"' in out

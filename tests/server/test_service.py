@@ -193,9 +193,27 @@ def test_foreign_or_garbage_origin_is_403(
     service: EmbedService, meshes: Servers, origin: str
 ) -> None:
     session_id = minted_id(service)
-    assert_error(mint(service, origin=origin), 403, "origin-not-allowed")
-    assert_error(refresh(service, session_id, origin=origin), 403, "origin-not-allowed")
+    for reply in (mint(service, origin=origin), refresh(service, session_id, origin=origin)):
+        assert (reply.status, reply.body["error"]) == (403, "origin-not-allowed")
+        assert set(reply.body) <= {"error", "origin"}  # the refused origin, when it is one
     assert len(meshes.api.calls("create")) == 1 and meshes.api.calls("refresh") == []
+
+
+def test_a_refused_origin_is_named_with_the_setting_and_the_allowed_list(
+    service: EmbedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    reply = mint(service, origin="HTTPS://Evil.example:443")
+    # The bridge's console line names it as the server read it.
+    assert_error(reply, 403, "origin-not-allowed", origin="https://evil.example")
+    assert_error(mint(service, origin="garbage"), 403, "origin-not-allowed")
+    lines = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert lines[0] == (
+        "mint refused: Origin 'HTTPS://Evil.example:443' is not in MESHES_ALLOWED_ORIGINS "
+        f"({APP_ORIGIN}); if that page is yours, add its origin there"
+    )
+    assert "'garbage' is not in MESHES_ALLOWED_ORIGINS" in lines[1]
+    assert TEST_SECRET_KEY not in caplog.text
 
 
 @pytest.mark.parametrize(

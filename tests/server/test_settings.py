@@ -57,6 +57,31 @@ def test_bad_values_are_refused(variable: str, value: str) -> None:
     assert any(variable in line for line in found), found
 
 
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        ("https://app.example.com/", "ends with a slash"),
+        ("https://app.example.com/app", "has a path"),
+        ("https://app.example.com?next=/", "has a path, query or fragment"),
+    ],
+)
+def test_an_allowed_origin_with_a_slash_or_a_path_is_refused_naming_the_fix(
+    value: str, what: str
+) -> None:
+    # A browser's Origin header has neither: the project's value must be one it can match.
+    found = problems({**GOOD, "MESHES_ALLOWED_ORIGINS": f"https://admin.example.com, {value}"})
+    assert len(found) == 1, found
+    assert found[0].startswith(f"MESHES_ALLOWED_ORIGINS: {value!r} {what}"), found
+    assert found[0].endswith(": write 'https://app.example.com'"), found
+
+
+def test_problems_can_say_where_each_variable_is_set() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        MeshesSettings.from_env({**GOOD, "MESHES_ORG_ID": ""})
+    located = caught.value.saying_where(lambda name: f"config[{name!r}]")
+    assert located.problems == ["MESHES_ORG_ID is not set (set config['MESHES_ORG_ID'])"]
+
+
 def test_loopback_http_is_fine_for_development() -> None:
     settings = MeshesSettings.from_env(
         {

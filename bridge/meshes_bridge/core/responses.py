@@ -2,6 +2,7 @@
 
 import json
 
+from meshes_bridge.core.origins import OriginError, parse_origin_only
 from meshes_bridge.core.values import Value
 
 MAX_RESPONSE_CHARS = 65536
@@ -88,4 +89,55 @@ def parse_refresh(text: str) -> Refreshed:
     return Refreshed(
         _string(data, "access_token", MAX_TOKEN_CHARS),
         _optional_string(data, "expires_at", MAX_ID_CHARS),
+    )
+
+
+# What the host's developer does about an error code the endpoints answer, where a setting
+# of theirs is the cause: the console line says which one.
+_SETTING_FIXES = {
+    "origin-not-allowed": "MESHES_ALLOWED_ORIGINS",
+}
+_CODE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
+_MAX_CODE_CHARS = 40
+_MAX_ERROR_BODY_CHARS = 2048
+
+
+def _error_code(data: "dict[str, object]") -> "str | None":
+    code = data.get("error")
+    if not isinstance(code, str) or not code or len(code) > _MAX_CODE_CHARS:
+        return None
+    for ch in code:
+        if ch not in _CODE_CHARS:
+            return None
+    return code
+
+
+def _origin_named(data: "dict[str, object]") -> "str | None":
+    try:
+        return parse_origin_only(data.get("origin")).serialize()
+    except OriginError:
+        return None
+
+
+def failure_text(endpoint: str, status: int, body: str) -> str:
+    """The console line for an endpoint's answer that is not 2xx: its status, the error code
+    of a JSON error body (``{"error": code}``) and, for a code one of the host's settings
+    causes, that setting and the origin the server named. Nothing else from the body is
+    shown: an unknown body is only ever a status."""
+    text = endpoint + " answered HTTP " + str(status)
+    try:
+        data = _object(body) if len(body) <= _MAX_ERROR_BODY_CHARS else None
+    except (ResponseError, TypeError):
+        data = None
+    code = _error_code(data) if data is not None else None
+    if code is None:
+        return text
+    text += " " + code
+    setting = _SETTING_FIXES.get(code)
+    if setting is None or data is None:
+        return text
+    origin = _origin_named(data)
+    refused = "this page's origin" if origin is None else "this page's origin " + origin
+    return (
+        text + ": " + refused + " is not in " + setting + ", a setting of the server: add it there"
     )

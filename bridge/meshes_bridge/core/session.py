@@ -33,7 +33,7 @@ from meshes_bridge.core.mint import MintRefused, accept_session
 from meshes_bridge.core.outbox import Outbox
 from meshes_bridge.core.redact import redact_fields
 from meshes_bridge.core.resize import ResizeCoalescer, clamp_height
-from meshes_bridge.core.responses import ResponseError, parse_refresh
+from meshes_bridge.core.responses import ResponseError, failure_text, parse_refresh
 from meshes_bridge.core.retry import SESSION_GONE
 from meshes_bridge.core.tokens import Tokens
 from meshes_bridge.core.transitions import DROPPED, StateError
@@ -228,7 +228,7 @@ class EmbedSession:
 
     def _mint_answered(self, status: int, body: str, now: float) -> None:
         if not 200 <= status < 300:
-            self._mint_failed(status, "session endpoint answered HTTP " + str(status), now)
+            self._mint_failed(status, failure_text("session endpoint", status, body), now)
             return
         config = self.config
         try:
@@ -255,7 +255,7 @@ class EmbedSession:
 
     def _refresh_answered(self, status: int, body: str, now: float) -> None:
         if not 200 <= status < 300:
-            self._refresh_failed(status, "refresh endpoint answered HTTP " + str(status), now)
+            self._refresh_failed(status, failure_text("refresh endpoint", status, body), now)
             return
         try:
             refreshed = parse_refresh(body)

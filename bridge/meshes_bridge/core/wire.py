@@ -15,6 +15,9 @@ CONSOLE_PREFIX = "[meshes-bridge] "
 EVENT_PREFIX = "meshes-bridge:"
 CONTAINER_SELECTOR = "[data-meshes-embed]"
 STATE_ATTRIBUTE = "data-state"
+# Marks the text a template helper puts in a container for a page whose loader never ran;
+# the loader removes it once the embed is mounted or has failed.
+FALLBACK_ATTRIBUTE = "data-meshes-fallback"
 # A flag attribute (`data-debug`, ...) is on when present, unless it says one of these.
 FALSE_WORDS = ("false", "0", "off", "no")
 # The interpreters `data-runtime` may name; the first is the default.

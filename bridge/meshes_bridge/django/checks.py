@@ -1,20 +1,26 @@
 """System checks (registered by the app's `ready()`), so a misconfiguration stops
-`runserver`/`migrate`/`check` at start-up instead of failing at the first request.
+`runserver` and `check` at start-up instead of failing at the first request.
 
 meshes_bridge.E001  a MESHES_* setting (or variable) is missing or wrong: one error per
-                    problem, naming the setting
+                    problem, naming the setting. It stops what serves or vets serving
+                    (runserver, testserver, check, check --deploy); any other management
+                    command (migrate, createsuperuser, makemigrations, ...) gets the same
+                    problems as one meshes_bridge.W004 and runs
 meshes_bridge.E002  MeshesBridgeFinder is not in STATICFILES_FINDERS (or staticfiles is not
                     installed): collectstatic and runserver would miss the asset tree
 meshes_bridge.E003  no CsrfViewMiddleware: the csrftoken cookie is never set, so every mint
                     is refused
 meshes_bridge.E004  the installed package lacks its browser runtime files (the finder's check)
-meshes_bridge.W001  MESHES_BRIDGE_CACHE is a LocMemCache or DummyCache: nothing is shared
-                    across worker processes
+meshes_bridge.W001  MESHES_BRIDGE_CACHE is a DummyCache (stores nothing), or, under
+                    `check --deploy` only, a LocMemCache (nothing shared across worker
+                    processes: harmless for runserver's one process)
 meshes_bridge.W002  CSRF_COOKIE_HTTPONLY or CSRF_USE_SESSIONS: the bridge cannot read the
                     CSRF token
 meshes_bridge.W003  SecurityMiddleware sends Cross-Origin-Opener-Policy: same-origin (Django's
                     default): popups the embed opens (OAuth connection setup) lose their
                     opener, so they cannot report back
+meshes_bridge.W004  the E001 problems, for a management command that neither serves nor
+                    vets serving: the database and admin work goes on
 
 Silence one with ``SILENCED_SYSTEM_CHECKS = ["meshes_bridge.W001"]``.
 """
@@ -22,6 +28,7 @@ Silence one with ``SILENCED_SYSTEM_CHECKS = ["meshes_bridge.W001"]``.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +39,7 @@ from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import get_commands
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils.module_loading import import_string
@@ -40,26 +48,72 @@ from meshes_bridge.django import conf
 from meshes_bridge.server.settings import ConfigurationError
 
 FINDER = "meshes_bridge.django.finders.MeshesBridgeFinder"
+CACHE_SETTING_HINT = conf.describe(conf.CACHE_SETTING)
 Messages = list[checks.CheckMessage]
 
 
-def check_settings(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Messages:
-    """meshes_bridge.E001: one error per missing or bad setting."""
+#: The management commands that serve, or vet a project for serving: for them a settings
+#: problem is an error (E001). Any other command (migrate, createsuperuser, makemigrations,
+#: a project's own) does database or admin work that needs no meshes-bridge setting.
+SERVING_COMMANDS = frozenset({"runserver", "testserver", "check"})
+
+
+def admin_command(argv: Sequence[str] | None = None) -> str | None:
+    """The management command this process runs (`argv`, default `sys.argv`) when it
+    neither serves nor vets serving; None otherwise.
+
+    Django's check framework cannot tell them apart: runserver, migrate, makemigrations and
+    createsuperuser all run every check with the same arguments, and an error stops each of
+    them. So the command is read as Django's ManagementUtility reads it, argv[1], and only
+    when that names a management command: any other process (a test run, a script calling
+    `call_command`, a WSGI or ASGI server) keeps every settings problem an error."""
+    words = sys.argv if argv is None else argv
+    if len(words) < 2:
+        return None
+    name = words[1]
+    if name in SERVING_COMMANDS or name not in get_commands():
+        return None
+    return name
+
+
+def setting_problems() -> list[str]:
+    """Every missing or bad meshes-bridge setting, one line each, naming the setting."""
     problems: list[str] = []
     try:
         conf.given()
     except ImproperlyConfigured as exc:  # the others all read through it
-        problems.append(str(exc))
-    else:
+        return [str(exc)]
+    try:
+        conf.meshes_settings()
+    except ConfigurationError as exc:
+        problems.extend(exc.problems)
+    for read in (conf.mint_policy, conf.user_key_function, conf.cache_alias):
         try:
-            conf.meshes_settings()
-        except ConfigurationError as exc:
-            problems.extend(exc.problems)
-        for read in (conf.mint_policy, conf.user_key_function, conf.cache_alias):
-            try:
-                read()
-            except ImproperlyConfigured as exc:
-                problems.append(str(exc))
+            read()
+        except ImproperlyConfigured as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def check_settings(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Messages:
+    """meshes_bridge.E001: one error per missing or bad setting; for a database or admin
+    command (`admin_command`), one meshes_bridge.W004 that lets it run."""
+    problems = setting_problems()
+    if not problems:
+        return []
+    command = admin_command()
+    if command is not None:
+        return [
+            checks.Warning(
+                "meshes-bridge is not configured: " + "; ".join(problems) + ".",
+                hint=(
+                    f"{command} runs all the same; runserver and `check --deploy` stop with "
+                    "meshes_bridge.E001 until these are set in your settings "
+                    f"({conf.SETTING} = {{...}}) or as environment variables."
+                ),
+                id="meshes_bridge.W004",
+            )
+        ]
     errors: Messages = []
     for problem in problems:
         name = conf.setting_named(problem)
@@ -73,33 +127,61 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> 
     return errors
 
 
-def check_cache(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Messages:
-    """meshes_bridge.W001: the cache keeps bindings and limits in one process only."""
+def _state_cache() -> tuple[str, Any] | None:
+    """The alias and the cache the bindings and rate limits live in (None: E001 says why)."""
     try:
         alias = conf.cache_alias()
-        cache = caches[alias]
+        return alias, caches[alias]
     except ImproperlyConfigured:
-        return []  # reported as E001
-    if isinstance(cache, DummyCache):
-        what = (
-            "stores nothing: every token refresh is refused (the bridge then mints a new "
-            "session) and no rate limit applies"
-        )
-    elif isinstance(cache, LocMemCache):
-        what = (
-            "lives in one process: with several workers each sees only its own session "
-            "bindings and rate limits"
-        )
-    else:
-        return []
-    hint = "Use a shared cache (django.core.cache.backends.redis.RedisCache, memcached)"
+        return None
+
+
+def _use_a_shared_cache(hint: str) -> str:
     if conf.given()["MESHES_BRIDGE_REDIS_URL"] or os.environ.get("MESHES_BRIDGE_REDIS_URL"):
         hint += "; MESHES_BRIDGE_REDIS_URL is set but Django uses its cache: point it there"
+    return hint
+
+
+def check_cache(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Messages:
+    """meshes_bridge.W001: a DummyCache breaks the bridge even in one process."""
+    found = _state_cache()
+    if found is None or not isinstance(found[1], DummyCache):
+        return []
+    alias, cache = found
+    hint = _use_a_shared_cache(
+        f"Point {CACHE_SETTING_HINT} at a real cache (LocMemCache is enough for runserver; "
+        "django.core.cache.backends.redis.RedisCache or memcached once several processes "
+        "serve)"
+    )
     return [
         checks.Warning(
             f"meshes-bridge keeps its state in CACHES[{alias!r}] ({type(cache).__name__}), "
-            f"which {what}.",
-            hint=hint + ", or silence this check for a single-process deployment.",
+            "which stores nothing: every token refresh is refused (the bridge then mints a "
+            "new session) and no rate limit applies.",
+            hint=hint + ".",
+            id="meshes_bridge.W001",
+        )
+    ]
+
+
+def check_cache_shared(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> Messages:
+    """meshes_bridge.W001, a deploy check: a per-process cache is right for runserver (one
+    process, so a warning on every start would only be noise) and wrong once several
+    worker processes serve, which is what `check --deploy` vets."""
+    found = _state_cache()
+    if found is None or not isinstance(found[1], LocMemCache):
+        return []
+    alias, cache = found
+    hint = _use_a_shared_cache(
+        "Use a cache every process shares (django.core.cache.backends.redis.RedisCache, "
+        f"memcached) and name it in {CACHE_SETTING_HINT}"
+    )
+    return [
+        checks.Warning(
+            f"meshes-bridge keeps its state in CACHES[{alias!r}] ({type(cache).__name__}), "
+            "which lives in one process: with several workers (gunicorn, uWSGI) each sees "
+            "only its own session bindings and rate limits, so refreshes fail at random.",
+            hint=hint + ", or silence this check when one process serves.",
             id="meshes_bridge.W001",
         )
     ]
@@ -188,6 +270,7 @@ def register_checks() -> None:
     """Called from `MeshesBridgeConfig.ready()`."""
     checks.register(check_settings)
     checks.register(check_cache, checks.Tags.caches)
+    checks.register(check_cache_shared, checks.Tags.caches, deploy=True)
     checks.register(check_csrf, checks.Tags.security)
     checks.register(check_opener_policy, checks.Tags.security)
     checks.register(check_static, checks.Tags.staticfiles)

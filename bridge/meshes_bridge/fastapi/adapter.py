@@ -31,7 +31,7 @@ from meshes_bridge.server.identity import (
     user_key,
 )
 from meshes_bridge.server.service import HOOK_EVENTS, EmbedService, EndpointReply
-from meshes_bridge.server.settings import MeshesSettings
+from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11; only for type checkers
@@ -126,6 +126,19 @@ async def _not_found() -> Response:
     return _response(web.not_found())
 
 
+def _settings_from_environment() -> MeshesSettings:
+    try:
+        return MeshesSettings.from_env()
+    except ConfigurationError as exc:
+        raise exc.saying_where(_where_in_fastapi) from None
+
+
+def _where_in_fastapi(variable: str) -> str:
+    field = next((f for f, v in ENVIRONMENT.items() if v == variable), None)
+    in_code = f", or MeshesBridge(MeshesSettings.from_env({field}=...))" if field else ""
+    return f"the {variable} environment variable{in_code}"
+
+
 class MeshesBridge:
     """The server half of meshes-bridge for a FastAPI (or Starlette) app.
 
@@ -162,7 +175,7 @@ class MeshesBridge:
             raise TypeError("get_user must be a FastAPI dependency: a callable")
         given = web.options(options)
         self.url_prefix, self.static_url_path = given["url_prefix"], given["static_url_path"]
-        self.settings = settings if settings is not None else MeshesSettings.from_env()
+        self.settings = settings if settings is not None else _settings_from_environment()
         client = given.get("client")
         self.service = EmbedService(
             self.settings, client=client, store=given.get("store"), policy=given.get("policy")

@@ -108,7 +108,14 @@ def settings_from_config(
             merged[variable] = _config_text(value)
         elif variable in env:
             merged[variable] = env[variable]
-    return MeshesSettings.from_env(merged)
+    try:
+        return MeshesSettings.from_env(merged)
+    except ConfigurationError as exc:
+        raise exc.saying_where(_where_in_flask) from None
+
+
+def _where_in_flask(variable: str) -> str:
+    return f"app.config[{variable!r}] or the {variable} environment variable"
 
 
 class MeshesBridge:

@@ -13,7 +13,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+from meshes_bridge.core.wire import FALLBACK_ATTRIBUTE, State
+
 RUNTIMES = ("micropython", "pyodide")
+#: What a container shows until its embed is mounted (the loader then removes it), so a
+#: page whose loader.js never runs (a 404, a CSP refusal) is visibly stuck, not blank.
+FALLBACK_TEXT = "Loading Meshes\u2026"
+FALLBACK = f"<p {FALLBACK_ATTRIBUTE}>{html.escape(FALLBACK_TEXT)}</p>"
 LAUNCH_PAGES = ("dashboard", "connections", "rules", "events")
 
 
@@ -64,8 +70,9 @@ def embed_html(
     debug: bool = False,
     include_script: bool = True,
 ) -> str:
-    """``<div data-meshes-embed ...></div>`` and (unless `include_script` is False, for a
-    second embed on the page) ``<script type="module" src=loader_url ...>``.
+    """``<div data-meshes-embed data-state="booting" ...>`` holding `FALLBACK` and (unless
+    `include_script` is False, for a second embed on the page)
+    ``<script type="module" src=loader_url ...>``.
 
     `refresh_url` must hold the literal ``{session_id}`` placeholder.
     """
@@ -81,6 +88,8 @@ def embed_html(
         "id": element_id,
         "class": css_class,
         "data-meshes-embed": True,
+        # The first state, already on the page: a loader that never runs leaves it there.
+        "data-state": State.BOOTING,
         "data-session-url": session_url,
         "data-refresh-url": refresh_url,
         "data-session-body": json.dumps({"launch_page": launch_page}) if launch_page else None,
@@ -91,7 +100,7 @@ def embed_html(
         "data-csrf-header": csrf_header,
         "data-ready-timeout": ready_timeout,
     }
-    out = f"<div{_attrs(container)}></div>"
+    out = f"<div{_attrs(container)}>{FALLBACK}</div>"
     if include_script:
         script = {
             "type": "module",

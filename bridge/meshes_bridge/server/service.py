@@ -7,7 +7,8 @@ rules below are written (and tested) once for Flask, Django and FastAPI:
 
 1. no logged-in user -> 401 ``login-required`` (`meshes_bridge.server.identity` says who is
    logged in, the same way for every adapter);
-2. an `Origin` header not in MESHES_ALLOWED_ORIGINS -> 403 ``origin-not-allowed``;
+2. an `Origin` header not in MESHES_ALLOWED_ORIGINS -> 403 ``origin-not-allowed`` (with
+   ``origin``, the refused origin, when it is one), logged naming the setting and its list;
 3. a `Content-Type` other than application/json -> 415 ``unsupported-media-type``
    (a cross-site HTML form can send neither 2 nor 3);
 4. over the per-user limit -> 429 ``rate-limited`` with `Retry-After`;
@@ -469,9 +470,19 @@ class EmbedService:
             return error_reply(401, "login-required")
         if request.origin is not None and request.origin != "":
             origin = _canonical_origin(request.origin)
-            if origin is None or origin not in self.settings.allowed_origins:
-                log.warning("%s refused: Origin %r is not allowed", endpoint, request.origin[:100])
-                return error_reply(403, "origin-not-allowed")
+            allowed = self.settings.allowed_origins
+            if origin is None or origin not in allowed:
+                log.warning(
+                    "%s refused: Origin %r is not in MESHES_ALLOWED_ORIGINS (%s); if that page "
+                    "is yours, add its origin there",
+                    endpoint,
+                    request.origin[:100],
+                    ", ".join(allowed),
+                )
+                # The origin as the server read it, for the bridge's console line; it is
+                # the requesting page's own, so nothing is disclosed.
+                named = {"origin": origin} if origin is not None else {}
+                return error_reply(403, "origin-not-allowed", **named)
         if _media_type(request.content_type) != "application/json":
             return error_reply(415, "unsupported-media-type")
         retry_after = self.store.hit(f"{endpoint}:{request.user_key}", limit, RATE_WINDOW)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -22,6 +22,7 @@ from meshes_bridge.core.origins import (
     check_embed_origin,
     parse_origin,
     parse_origin_only,
+    split_url,
 )
 
 DEFAULT_API_URL = "https://api.meshes.io"
@@ -50,12 +51,25 @@ ENVIRONMENT = {
 REQUIRED = ("org_id", "access_key", "secret_key", "workspace_id", "allowed_origins")
 
 
+_VARIABLE_RE = re.compile(r"MESHES_[A-Z_]+")
+
+
 class ConfigurationError(ValueError):
     """The settings are incomplete or wrong; `problems` lists each one (never a secret)."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("meshes-bridge is not configured: " + "; ".join(self.problems))
+
+    def saying_where(self, where: Callable[[str], str]) -> ConfigurationError:
+        """The same problems, each ending with where the user sets its variable, in the
+        user's own terms: `where("MESHES_ORG_ID")` -> "app.config['MESHES_ORG_ID'] or ..."."""
+
+        def located(problem: str) -> str:
+            named = _VARIABLE_RE.search(problem)
+            return f"{problem} (set {where(named.group(0))})" if named else problem
+
+        return ConfigurationError([located(problem) for problem in self.problems])
 
 
 def _secure_url(url: object) -> bool:
@@ -70,6 +84,30 @@ def _secure_url(url: object) -> bool:
 
 def _origin(text: str) -> str:
     return parse_origin_only(text.strip()).serialize()
+
+
+def _allowed_origin_problem(origin: object) -> str | None:
+    """What is wrong with one entry of MESHES_ALLOWED_ORIGINS, naming the value and the fix.
+
+    A browser's Origin header never ends with a slash or holds a path: such an entry is
+    refused, never quietly trimmed, so the value the project wrote is the one it gets (and
+    a path, which would suggest a narrower grant than an origin can express, is no typo)."""
+    try:
+        canonical, tail = split_url(origin.strip() if isinstance(origin, str) else origin)
+    except OriginError:
+        return (
+            f"MESHES_ALLOWED_ORIGINS: {origin!r} is not an origin like "
+            "https://app.example.com (scheme://host[:port])"
+        )
+    if not tail:
+        return None
+    fix = f"write {canonical.serialize()!r}"
+    if tail == "/":
+        return f"MESHES_ALLOWED_ORIGINS: {origin!r} ends with a slash, which no origin has: {fix}"
+    return (
+        f"MESHES_ALLOWED_ORIGINS: {origin!r} has a path, query or fragment ({tail[:40]!r}); an "
+        f"origin is scheme://host[:port], and allows every path of that site: {fix}"
+    )
 
 
 @dataclass(frozen=True)
@@ -150,14 +188,7 @@ class MeshesSettings:
             origins = list(given)
             if len(origins) > MAX_ALLOWED_ORIGINS:
                 problems.append(f"MESHES_ALLOWED_ORIGINS holds more than {MAX_ALLOWED_ORIGINS}")
-            for origin in origins:
-                try:
-                    _origin(origin)
-                except (OriginError, AttributeError):
-                    problems.append(
-                        f"MESHES_ALLOWED_ORIGINS: {origin!r} is not an origin like "
-                        "https://app.example.com"
-                    )
+            problems.extend(filter(None, map(_allowed_origin_problem, origins)))
         try:
             check_embed_origin(parse_origin_only((self.embed_origin or "").strip()))
         except (OriginError, AttributeError):
