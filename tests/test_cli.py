@@ -97,7 +97,10 @@ def source_of(rel: str) -> Path:
     return assets.runtime_dir() / rel
 
 
-def check_tree(tree: Path) -> None:
+BOTH = ("micropython", "pyodide")
+
+
+def check_tree(tree: Path, runtimes: tuple[str, ...] = BOTH) -> None:
     files = tree_files(tree)
     manifest = loader_const(tree, "TREE")
     main = loader_const(tree, "MAIN")
@@ -105,16 +108,18 @@ def check_tree(tree: Path) -> None:
     # Everything in the tree is accounted for: nothing stray, nothing host-side, and every
     # file but loader.js and the marker in a folder named after its content.
     top = {f.split("/", 1)[0] for f in files}
-    assert top == {"loader.js", assets.MARKER, "pyscript", "micropython", "pyodide", "python"}
+    assert top == {"loader.js", assets.MARKER, "pyscript", *runtimes, "python"}
     hashed = {f for f in files if f not in ("loader.js", assets.MARKER)}
     assert all(HASHED.match(f) for f in hashed), [f for f in hashed if not HASHED.match(f)]
     folders = {HASHED.match(f).group(1): HASHED.match(f).group(2) for f in hashed}  # type: ignore[union-attr]
-    assert len({f.rsplit("/", 1)[0] for f in hashed}) == 4  # one folder each
+    assert len({f.rsplit("/", 1)[0] for f in hashed}) == 2 + len(runtimes)  # one folder each
 
-    # The runtime files, byte for byte, where the manifest says.
+    # The runtime files, byte for byte, where the manifest says; only the runtimes asked for.
+    assert sorted(manifest["interpreters"]) == sorted(manifest["python"]) == sorted(runtimes)
     for rel in RUNTIME_FILES:
         sub, name = rel.split("/")
-        assert f"{sub}/{folders[sub]}/{name}" in files, rel
+        if sub in ("pyscript", *runtimes):
+            assert f"{sub}/{folders[sub]}/{name}" in files, rel
     vendored = {
         p.name for p in (assets.runtime_dir() / "pyscript").iterdir() if p.suffix in (".js", ".css")
     }
@@ -140,24 +145,26 @@ def check_tree(tree: Path) -> None:
 
     # The bridge's Python files: one bundle per interpreter, pyodide-http only for Pyodide.
     assert {f for f in files if f.startswith("python/")} == {
-        manifest["python"]["micropython"],
-        manifest["python"]["pyodide"],
+        manifest["python"][runtime] for runtime in runtimes
     }
-    mpy, pyo = bundle(tree, "micropython"), bundle(tree, "pyodide")
-    assert sorted(mpy) == sorted(expected_bridge_files())
-    http = sorted(f for f in pyo if f.startswith("pyodide_http/"))
-    assert "pyodide_http/__init__.py" in http
-    assert sorted(pyo) == sorted(expected_bridge_files() + http)
-    assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
-    # The sources without their comments, docstrings and annotations (tests/test_slim.py:
-    # the code is the same, line for line).
-    for rel, text in pyo.items():
-        assert text == slim_python(source_of(rel).read_text(encoding="utf-8"), ours(rel)), rel
+    if "micropython" in runtimes:
+        assert sorted(bundle(tree, "micropython")) == sorted(expected_bridge_files())
+    if "pyodide" in runtimes:
+        pyo = bundle(tree, "pyodide")
+        http = sorted(f for f in pyo if f.startswith("pyodide_http/"))
+        assert "pyodide_http/__init__.py" in http
+        assert sorted(pyo) == sorted(expected_bridge_files() + http)
+        assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
+        # The sources without their comments, docstrings and annotations
+        # (tests/test_slim.py: the code is the same, line for line).
+        for rel, text in pyo.items():
+            assert text == slim_python(source_of(rel).read_text(encoding="utf-8"), ours(rel)), rel
 
     # The Python run first: write the bundle out, then static/main.py.
     assert main.endswith(slim_python((REPO / "static/main.py").read_text()))
     assert manifest["bundle"] in main
     assert __version__ in (tree / assets.MARKER).read_text()
+    assert f"runtimes: {' '.join(runtimes)}" in (tree / assets.MARKER).read_text()
 
 
 def test_static_writes_complete_tree(tmp_path: Path) -> None:
@@ -174,6 +181,46 @@ def test_static_writes_complete_tree(tmp_path: Path) -> None:
     ref = tmp_path / "ref"
     ref.mkdir()
     assert dest.stat().st_mode == ref.stat().st_mode
+
+
+def tree_size(tree: Path) -> int:
+    return sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
+
+
+def test_runtime_option_writes_only_that_runtime(tmp_path: Path) -> None:
+    """`--runtime micropython` leaves Pyodide (about 15 MB) out, and `--runtime pyodide`
+    MicroPython; each runtime's files have the same names as in the full tree (a page
+    switching trees keeps its cache), and `all` is the default."""
+    trees = {}
+    for runtime in ("micropython", "pyodide", "all"):
+        trees[runtime] = tmp_path / runtime
+        r = run_static(trees[runtime], "--runtime", runtime)
+        assert r.returncode == 0, r.stderr
+    default = tmp_path / "default"
+    assert run_static(default).returncode == 0
+    check_tree(trees["micropython"], ("micropython",))
+    check_tree(trees["pyodide"], ("pyodide",))
+    check_tree(trees["all"], BOTH)
+    check_tree(default, BOTH)
+    assert tree_files(default) == tree_files(trees["all"])
+
+    full = loader_const(trees["all"], "TREE")
+    for runtime in BOTH:
+        part = loader_const(trees[runtime], "TREE")
+        assert part["interpreters"] == {runtime: full["interpreters"][runtime]}
+        assert part["pyscript"] == full["pyscript"] and part["modules"] == full["modules"]
+        only = {f for f in tree_files(trees[runtime]) if not f.startswith("python/")}
+        assert only <= tree_files(trees["all"])
+        assert not [f for f in tree_files(trees[runtime]) if f.startswith(f"{runtime}/")] == []
+
+    sizes = {runtime: tree_size(tree) for runtime, tree in trees.items()}
+    assert sizes["micropython"] < 3_000_000, sizes  # no Pyodide
+    assert sizes["pyodide"] > 10_000_000 and sizes["all"] > sizes["pyodide"], sizes
+    assert sizes["micropython"] + sizes["pyodide"] > sizes["all"], sizes  # PyScript in both
+
+    # Rewriting a tree with another runtime replaces it whole.
+    assert run_static(trees["pyodide"], "--runtime", "micropython").returncode == 0
+    check_tree(trees["pyodide"], ("micropython",))
 
 
 def test_loader_is_valid_module_with_placeholder_filled(tmp_path: Path) -> None:
@@ -259,11 +306,12 @@ def test_help_and_usage_errors() -> None:
     assert r.returncode == 0 and "static" in r.stdout
     r = run_bridge("static", "--help")
     assert r.returncode == 0
+    assert "--runtime micropython|pyodide|all" in r.stdout and "(default: all)" in r.stdout
     assert "DIR" in r.stdout and "exit codes" in r.stdout and ".meshes-bridge" in r.stdout
     assert "immutable" in r.stdout  # the caching advice
     r = run_bridge("--version")
     assert r.returncode == 0 and __version__ in r.stdout
-    for args in ([], ["static"], ["bogus"]):
+    for args in ([], ["static"], ["bogus"], ["static", "x", "--runtime", "cpython"]):
         r = run_bridge(*args)
         assert r.returncode == 2, args
         assert "usage:" in r.stderr
