@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -24,7 +25,7 @@ import pytest
 from meshes_bridge import __version__, assets, cli
 from meshes_bridge.assets import ours
 from meshes_bridge.slim import slim_python
-from tests.wheel_build import build_wheel
+from tests.wheel_build import build_sdist, wheel_from_sdist_offline
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "bridge" / "meshes_bridge"
@@ -388,15 +389,45 @@ def test_console_script(tmp_path: Path) -> None:
 # -- the wheel ---------------------------------------------------------------------------
 
 
+# What the sdist's offline build needs besides pip: the [build-system] requirements but
+# pyodide-http (only for vendoring, which an sdist skips).
+BUILD_REQUIREMENTS = ("setuptools>=77", "wheel")
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path)
+    """The sdist builds a wheel offline (no index, no npm), and that wheel installs and
+    writes the tree without npm or a checkout."""
+    sdist = build_sdist(tmp_path)
+    members = tarfile.open(sdist).getnames()
+    root = members[0].split("/")[0]
+    for rel in ("PKG-INFO", "README.md", "CHANGELOG.md", "bridge/meshes_bridge/py.typed"):
+        assert f"{root}/{rel}" in members, rel
+    for rel in RUNTIME_FILES:
+        assert f"{root}/bridge/meshes_bridge/_runtime/{rel}" in members, rel
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    # No checkout on the path (pip would take it for an installed meshes-bridge).
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    r = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", *BUILD_REQUIREMENTS],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    wheel = wheel_from_sdist_offline(sdist, tmp_path, py)
 
     names = zipfile.ZipFile(wheel).namelist()
+    assert "meshes_bridge/py.typed" in names  # type hints ship (PEP 561)
     for pkg in ("meshes_bridge", "meshes_bridge/core", "meshes_bridge/browser"):
         assert f"{pkg}/__init__.py" in names
     # The server half and its adapters ship too (the browser tree leaves them out).
     for module in (
+        "dev.py",
         "server/service.py",
         "server/client.py",
         "flask/__init__.py",
@@ -414,14 +445,17 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     for rel in RUNTIME_FILES + ["loader.js", "main.py", "VERSIONS.json"]:
         assert f"meshes_bridge/_runtime/{rel}" in names, rel
     assert not [n for n in names if n.endswith(".map") or "node_modules" in n]
+    metadata = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith(".dist-info/METADATA"))
+    )
+    assert b"Description-Content-Type: text/markdown" in metadata
+    assert b"Classifier: Typing :: Typed" in metadata
 
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    py = env_dir / "bin" / "python"
     r = subprocess.run(
         [str(py), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)],
         capture_output=True,
         text=True,
+        env=clean,
         timeout=120,
     )
     assert r.returncode == 0, r.stderr
@@ -431,6 +465,7 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     assert shutil.which("npm", path=path) is None
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = path
+
     work = tmp_path / "work"
     work.mkdir()
     r = subprocess.run(
@@ -457,3 +492,17 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     assert run_static(local).returncode == 0
     assert tree_files(work / "a") == tree_files(local)
     assert (work / "a" / "loader.js").read_text() == (local / "loader.js").read_text()
+
+    # Without the [testing] extra (installed --no-deps: no aiohttp), `dev` says what to
+    # install, in one line.
+    r = subprocess.run(
+        [str(env_dir / "bin" / "meshes-bridge"), "dev", "--port", "0"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert 'pip install "meshes-bridge[testing]"' in line

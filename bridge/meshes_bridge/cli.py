@@ -79,8 +79,8 @@ Not the real Meshes: nothing leaves your machine.
 
 DEV_EPILOG = f"""\
 ports: the management API listens on 127.0.0.1:BASE and the stub embed on
-127.0.0.1:BASE+1 (default {dev.DEFAULT_PORT} and {dev.DEFAULT_PORT + 1}), so the settings
-stay valid across restarts. --port 0 picks free ports.
+127.0.0.1:BASE+1 (default {dev.DEFAULT_PORT} and {dev.DEFAULT_PORT + 1}), so the
+settings stay valid across restarts. --port 0 picks free ports.
 
 origin: the origin your app's pages are served from; the fake embed talks to it
 only. The default, {dev.DEFAULT_ORIGIN}, is Django's runserver and uvicorn's
