@@ -35,17 +35,16 @@ PIP_STAMP := $(STAMPS)/pip-$(PY_ID)$(if $(VENV),-venv)
 NPM_STAMP := node_modules/.package-lock.json
 RUNTIME_STAMP := bridge/meshes_bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
-DEV_DISTS := "pytest", "pytest-django", "django-stubs", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
+DEV_DISTS := "pytest", "pytest-django", "django-stubs", "playwright", "pytest-playwright", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "twine", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
 # The docs site's tools (make docs).
 DEV_DISTS += , "mkdocs", "mkdocs-material", "mkdocstrings", "mkdocstrings-python", "griffe", "pymdown-extensions"
 # Dev packages and meshes_bridge itself present. -I: the cwd must not count.
 DEPS_OK := import importlib.metadata as m, meshes_bridge; [m.version(d) for d in ($(DEV_DISTS))]
 
-.PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test examples-test demo bench wheel clean
-.PHONY: docs
+.PHONY: help setup python-deps system-deps chromium runtime static lint unit e2e test examples-test demo bench wheel dist-check docs clean
 
 help:
-	@echo "make demo | test | setup | runtime | static | lint | unit | e2e | wheel | clean"
+	@echo "make demo | test | setup | runtime | static | lint | unit | e2e | wheel | dist-check | docs | clean"
 	@echo "make docs    build the docs site into build/site (strict: a broken link fails)"
 
 setup: python-deps $(NPM_STAMP) $(RUNTIME_STAMP) system-deps
@@ -111,7 +110,7 @@ e2e:
 EXAMPLES := flask django fastapi
 
 # The examples first, so the run ends on the main suite's summary.
-test: setup lint docs
+test: setup lint docs dist-check
 	@for fw in $(EXAMPLES); do \
 	  echo "$(PYTHON) -m pytest examples/$$fw/tests"; \
 	  $(PYTHON) -m pytest examples/$$fw/tests $(PYTEST_FLAGS) || exit 1; \
@@ -139,6 +138,16 @@ wheel: $(RUNTIME_STAMP)
 	rm -rf build/lib build/bdist.*
 	$(PYTHON) -m build --wheel --outdir dist .
 	@ls -l dist/*.whl
+
+# What would be uploaded to the package index: the sdist and the wheel, built as a
+# release is (the wheel from the sdist), checked by twine (metadata, the README renders
+# as the long description). --strict: a warning fails too.
+DIST_CHECK := build/dist-check
+dist-check: $(RUNTIME_STAMP)
+	rm -rf $(DIST_CHECK) build/lib build/bdist.*
+	$(PYTHON) -m build --outdir $(DIST_CHECK) .
+	rm -rf bridge/*.egg-info
+	$(PYTHON) -m twine check --strict $(DIST_CHECK)/*
 
 clean:
 	rm -rf build dist bridge/meshes_bridge/_runtime *.egg-info bridge/*.egg-info

@@ -3,8 +3,9 @@ copies it.
 
 All metadata lives in pyproject.toml. The runtime files come from npm (pinned by
 package-lock.json) at build time only, so the wheel works without npm or a network.
-Building where npm is not available (e.g. from an sdist that already holds the runtime)
-uses the files that are there.
+An sdist holds the vendored runtime: a wheel built from it uses those files and never runs
+npm (offline, and the same files as the sdist's). Building a checkout where npm is not
+available uses the files that are there.
 """
 
 import importlib.util
@@ -28,6 +29,8 @@ def _load_vendor() -> ModuleType:
 
 
 def vendor_runtime() -> None:
+    if (ROOT / "PKG-INFO").is_file() and RUNTIME_MARKER.is_file():
+        return  # an unpacked sdist: its runtime is the one to ship
     vendor_py = ROOT / "tools" / "vendor.py"
     if not vendor_py.is_file() or not (ROOT / "package.json").is_file():
         if RUNTIME_MARKER.is_file():

@@ -539,6 +539,16 @@ async function start() {
     bootFailed("loader.js was not built by `meshes-bridge static` (no tree manifest)");
     return;
   }
+  if (!TREE.interpreters[opts.runtime] || !TREE.python[opts.runtime]) {
+    // A tree written with `meshes-bridge static DIR --runtime <the other one>`.
+    const held = Object.keys(TREE.interpreters).join(", ") || "none";
+    bootFailed(
+      `this asset tree has no ${opts.runtime} runtime (it holds: ${held}): write it with ` +
+        `\`meshes-bridge static DIR --runtime ${opts.runtime}\` or \`--runtime all\`, ` +
+        `or set data-runtime to one it holds`,
+    );
+    return;
+  }
   addEventListener("unhandledrejection", onRejection);
 
   // PyScript reads its config once, when core.js is first imported, from tags already in

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -24,7 +25,7 @@ import pytest
 from meshes_bridge import __version__, assets, cli
 from meshes_bridge.assets import ours
 from meshes_bridge.slim import slim_python
-from tests.wheel_build import build_wheel
+from tests.wheel_build import build_sdist, wheel_from_sdist_offline
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "bridge" / "meshes_bridge"
@@ -97,7 +98,10 @@ def source_of(rel: str) -> Path:
     return assets.runtime_dir() / rel
 
 
-def check_tree(tree: Path) -> None:
+BOTH = ("micropython", "pyodide")
+
+
+def check_tree(tree: Path, runtimes: tuple[str, ...] = BOTH) -> None:
     files = tree_files(tree)
     manifest = loader_const(tree, "TREE")
     main = loader_const(tree, "MAIN")
@@ -105,16 +109,18 @@ def check_tree(tree: Path) -> None:
     # Everything in the tree is accounted for: nothing stray, nothing host-side, and every
     # file but loader.js and the marker in a folder named after its content.
     top = {f.split("/", 1)[0] for f in files}
-    assert top == {"loader.js", assets.MARKER, "pyscript", "micropython", "pyodide", "python"}
+    assert top == {"loader.js", assets.MARKER, "pyscript", *runtimes, "python"}
     hashed = {f for f in files if f not in ("loader.js", assets.MARKER)}
     assert all(HASHED.match(f) for f in hashed), [f for f in hashed if not HASHED.match(f)]
     folders = {HASHED.match(f).group(1): HASHED.match(f).group(2) for f in hashed}  # type: ignore[union-attr]
-    assert len({f.rsplit("/", 1)[0] for f in hashed}) == 4  # one folder each
+    assert len({f.rsplit("/", 1)[0] for f in hashed}) == 2 + len(runtimes)  # one folder each
 
-    # The runtime files, byte for byte, where the manifest says.
+    # The runtime files, byte for byte, where the manifest says; only the runtimes asked for.
+    assert sorted(manifest["interpreters"]) == sorted(manifest["python"]) == sorted(runtimes)
     for rel in RUNTIME_FILES:
         sub, name = rel.split("/")
-        assert f"{sub}/{folders[sub]}/{name}" in files, rel
+        if sub in ("pyscript", *runtimes):
+            assert f"{sub}/{folders[sub]}/{name}" in files, rel
     vendored = {
         p.name for p in (assets.runtime_dir() / "pyscript").iterdir() if p.suffix in (".js", ".css")
     }
@@ -140,24 +146,26 @@ def check_tree(tree: Path) -> None:
 
     # The bridge's Python files: one bundle per interpreter, pyodide-http only for Pyodide.
     assert {f for f in files if f.startswith("python/")} == {
-        manifest["python"]["micropython"],
-        manifest["python"]["pyodide"],
+        manifest["python"][runtime] for runtime in runtimes
     }
-    mpy, pyo = bundle(tree, "micropython"), bundle(tree, "pyodide")
-    assert sorted(mpy) == sorted(expected_bridge_files())
-    http = sorted(f for f in pyo if f.startswith("pyodide_http/"))
-    assert "pyodide_http/__init__.py" in http
-    assert sorted(pyo) == sorted(expected_bridge_files() + http)
-    assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
-    # The sources without their comments, docstrings and annotations (tests/test_slim.py:
-    # the code is the same, line for line).
-    for rel, text in pyo.items():
-        assert text == slim_python(source_of(rel).read_text(encoding="utf-8"), ours(rel)), rel
+    if "micropython" in runtimes:
+        assert sorted(bundle(tree, "micropython")) == sorted(expected_bridge_files())
+    if "pyodide" in runtimes:
+        pyo = bundle(tree, "pyodide")
+        http = sorted(f for f in pyo if f.startswith("pyodide_http/"))
+        assert "pyodide_http/__init__.py" in http
+        assert sorted(pyo) == sorted(expected_bridge_files() + http)
+        assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
+        # The sources without their comments, docstrings and annotations
+        # (tests/test_slim.py: the code is the same, line for line).
+        for rel, text in pyo.items():
+            assert text == slim_python(source_of(rel).read_text(encoding="utf-8"), ours(rel)), rel
 
     # The Python run first: write the bundle out, then static/main.py.
     assert main.endswith(slim_python((REPO / "static/main.py").read_text()))
     assert manifest["bundle"] in main
     assert __version__ in (tree / assets.MARKER).read_text()
+    assert f"runtimes: {' '.join(runtimes)}" in (tree / assets.MARKER).read_text()
 
 
 def test_static_writes_complete_tree(tmp_path: Path) -> None:
@@ -174,6 +182,46 @@ def test_static_writes_complete_tree(tmp_path: Path) -> None:
     ref = tmp_path / "ref"
     ref.mkdir()
     assert dest.stat().st_mode == ref.stat().st_mode
+
+
+def tree_size(tree: Path) -> int:
+    return sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
+
+
+def test_runtime_option_writes_only_that_runtime(tmp_path: Path) -> None:
+    """`--runtime micropython` leaves Pyodide (about 15 MB) out, and `--runtime pyodide`
+    MicroPython; each runtime's files have the same names as in the full tree (a page
+    switching trees keeps its cache), and `all` is the default."""
+    trees = {}
+    for runtime in ("micropython", "pyodide", "all"):
+        trees[runtime] = tmp_path / runtime
+        r = run_static(trees[runtime], "--runtime", runtime)
+        assert r.returncode == 0, r.stderr
+    default = tmp_path / "default"
+    assert run_static(default).returncode == 0
+    check_tree(trees["micropython"], ("micropython",))
+    check_tree(trees["pyodide"], ("pyodide",))
+    check_tree(trees["all"], BOTH)
+    check_tree(default, BOTH)
+    assert tree_files(default) == tree_files(trees["all"])
+
+    full = loader_const(trees["all"], "TREE")
+    for runtime in BOTH:
+        part = loader_const(trees[runtime], "TREE")
+        assert part["interpreters"] == {runtime: full["interpreters"][runtime]}
+        assert part["pyscript"] == full["pyscript"] and part["modules"] == full["modules"]
+        only = {f for f in tree_files(trees[runtime]) if not f.startswith("python/")}
+        assert only <= tree_files(trees["all"])
+        assert not [f for f in tree_files(trees[runtime]) if f.startswith(f"{runtime}/")] == []
+
+    sizes = {runtime: tree_size(tree) for runtime, tree in trees.items()}
+    assert sizes["micropython"] < 3_000_000, sizes  # no Pyodide
+    assert sizes["pyodide"] > 10_000_000 and sizes["all"] > sizes["pyodide"], sizes
+    assert sizes["micropython"] + sizes["pyodide"] > sizes["all"], sizes  # PyScript in both
+
+    # Rewriting a tree with another runtime replaces it whole.
+    assert run_static(trees["pyodide"], "--runtime", "micropython").returncode == 0
+    check_tree(trees["pyodide"], ("micropython",))
 
 
 def test_loader_is_valid_module_with_placeholder_filled(tmp_path: Path) -> None:
@@ -259,11 +307,12 @@ def test_help_and_usage_errors() -> None:
     assert r.returncode == 0 and "static" in r.stdout
     r = run_bridge("static", "--help")
     assert r.returncode == 0
+    assert "--runtime micropython|pyodide|all" in r.stdout and "(default: all)" in r.stdout
     assert "DIR" in r.stdout and "exit codes" in r.stdout and ".meshes-bridge" in r.stdout
     assert "immutable" in r.stdout  # the caching advice
     r = run_bridge("--version")
     assert r.returncode == 0 and __version__ in r.stdout
-    for args in ([], ["static"], ["bogus"]):
+    for args in ([], ["static"], ["bogus"], ["static", "x", "--runtime", "cpython"]):
         r = run_bridge(*args)
         assert r.returncode == 2, args
         assert "usage:" in r.stderr
@@ -340,15 +389,45 @@ def test_console_script(tmp_path: Path) -> None:
 # -- the wheel ---------------------------------------------------------------------------
 
 
+# What the sdist's offline build needs besides pip: the [build-system] requirements but
+# pyodide-http (only for vendoring, which an sdist skips).
+BUILD_REQUIREMENTS = ("setuptools>=77", "wheel")
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path)
+    """The sdist builds a wheel offline (no index, no npm), and that wheel installs and
+    writes the tree without npm or a checkout."""
+    sdist = build_sdist(tmp_path)
+    members = tarfile.open(sdist).getnames()
+    root = members[0].split("/")[0]
+    for rel in ("PKG-INFO", "README.md", "CHANGELOG.md", "bridge/meshes_bridge/py.typed"):
+        assert f"{root}/{rel}" in members, rel
+    for rel in RUNTIME_FILES:
+        assert f"{root}/bridge/meshes_bridge/_runtime/{rel}" in members, rel
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    # No checkout on the path (pip would take it for an installed meshes-bridge).
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    r = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", *BUILD_REQUIREMENTS],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    wheel = wheel_from_sdist_offline(sdist, tmp_path, py)
 
     names = zipfile.ZipFile(wheel).namelist()
+    assert "meshes_bridge/py.typed" in names  # type hints ship (PEP 561)
     for pkg in ("meshes_bridge", "meshes_bridge/core", "meshes_bridge/browser"):
         assert f"{pkg}/__init__.py" in names
     # The server half and its adapters ship too (the browser tree leaves them out).
     for module in (
+        "dev.py",
         "server/service.py",
         "server/client.py",
         "flask/__init__.py",
@@ -366,14 +445,17 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     for rel in RUNTIME_FILES + ["loader.js", "main.py", "VERSIONS.json"]:
         assert f"meshes_bridge/_runtime/{rel}" in names, rel
     assert not [n for n in names if n.endswith(".map") or "node_modules" in n]
+    metadata = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith(".dist-info/METADATA"))
+    )
+    assert b"Description-Content-Type: text/markdown" in metadata
+    assert b"Classifier: Typing :: Typed" in metadata
 
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    py = env_dir / "bin" / "python"
     r = subprocess.run(
         [str(py), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)],
         capture_output=True,
         text=True,
+        env=clean,
         timeout=120,
     )
     assert r.returncode == 0, r.stderr
@@ -383,6 +465,7 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     assert shutil.which("npm", path=path) is None
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = path
+
     work = tmp_path / "work"
     work.mkdir()
     r = subprocess.run(
@@ -409,3 +492,17 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
     assert run_static(local).returncode == 0
     assert tree_files(work / "a") == tree_files(local)
     assert (work / "a" / "loader.js").read_text() == (local / "loader.js").read_text()
+
+    # Without the [testing] extra (installed --no-deps: no aiohttp), `dev` says what to
+    # install, in one line.
+    r = subprocess.run(
+        [str(env_dir / "bin" / "meshes-bridge"), "dev", "--port", "0"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert 'pip install "meshes-bridge[testing]"' in line

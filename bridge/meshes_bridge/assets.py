@@ -49,21 +49,21 @@ RUNTIME_HINT = "run `make runtime` (checkout) or reinstall the wheel"
 # Subpackages that run in the browser; everything else in the package (cli, assets, the
 # runtime files) is for the host's Python and stays out of the tree.
 BROWSER_PACKAGES = ("core", "browser")
-RUNTIME_DIRS = ("pyscript", "micropython", "pyodide")
 RUNTIMES = ("micropython", "pyodide")
-REQUIRED_RUNTIME_FILES = (
-    "loader.js",
-    "main.py",
-    "pyscript/core.js",
-    "micropython/micropython.mjs",
-    "micropython/micropython.wasm",
-    "pyodide/pyodide.mjs",
-    "pyodide/pyodide.asm.mjs",
-    "pyodide/pyodide.asm.wasm",
-    "pyodide/python_stdlib.zip",
-    "pyodide/pyodide-lock.json",
-    "pyodide_http/__init__.py",
-)
+# What the tree is built from, in the package's _runtime folder: the files every tree
+# needs, and those of each interpreter.
+REQUIRED_RUNTIME_FILES = ("loader.js", "main.py", "pyscript/core.js")
+RUNTIME_REQUIRES = {
+    "micropython": ("micropython/micropython.mjs", "micropython/micropython.wasm"),
+    "pyodide": (
+        "pyodide/pyodide.mjs",
+        "pyodide/pyodide.asm.mjs",
+        "pyodide/pyodide.asm.wasm",
+        "pyodide/python_stdlib.zip",
+        "pyodide/pyodide-lock.json",
+        "pyodide_http/__init__.py",
+    ),
+}
 
 # What each interpreter's boot loads, relative to its folder: the ES module PyScript
 # imports, the modules that one imports, and what it fetches. The loader preloads them.
@@ -133,13 +133,22 @@ def runtime_dir() -> Path:
     return package_dir() / "_runtime"
 
 
-def missing_runtime_files() -> list[str]:
+def check_runtimes(runtimes: tuple[str, ...]) -> tuple[str, ...]:
+    """`runtimes` in the order of RUNTIMES, without duplicates; an error for an unknown one."""
+    unknown = [rt for rt in runtimes if rt not in RUNTIMES]
+    if unknown or not runtimes:
+        raise AssetsError(f"unknown runtime {unknown or runtimes!r}: choose from {RUNTIMES}")
+    return tuple(rt for rt in RUNTIMES if rt in runtimes)
+
+
+def missing_runtime_files(runtimes: tuple[str, ...] = RUNTIMES) -> list[str]:
     root = runtime_dir()
-    return [rel for rel in REQUIRED_RUNTIME_FILES if not (root / rel).is_file()]
+    needed = [*REQUIRED_RUNTIME_FILES, *(f for rt in runtimes for f in RUNTIME_REQUIRES[rt])]
+    return [rel for rel in needed if not (root / rel).is_file()]
 
 
-def check_runtime() -> None:
-    missing = missing_runtime_files()
+def check_runtime(runtimes: tuple[str, ...] = RUNTIMES) -> None:
+    missing = missing_runtime_files(runtimes)
     if missing:
         shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise AssetsError(f"runtime files missing in {runtime_dir()} ({shown}): {RUNTIME_HINT}")
@@ -187,10 +196,10 @@ def ours(rel: str) -> bool:
     return rel.startswith(PACKAGE + "/")
 
 
-def python_bundles() -> dict[str, tuple[bytes, bytes]]:
+def python_bundles(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, tuple[bytes, bytes]]:
     """Runtime -> (JSON bundle, its gzip) of that interpreter's Python files."""
     bundles = {}
-    for runtime in RUNTIMES:
+    for runtime in runtimes:
         members = {
             rel: slim_python(src.read_text(encoding="utf-8"), ours(rel)).encode("utf-8")
             for rel, src in _python_sources(runtime).items()
@@ -248,13 +257,17 @@ def _pyscript_entry(files: dict[str, Path]) -> tuple[str, str]:
 
 
 @cache
-def _layout() -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
-    """(files copied from the package, files rendered, the loader's manifest)."""
-    check_runtime()
+def _layout(
+    runtimes: tuple[str, ...] = RUNTIMES,
+) -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
+    """(files copied from the package, files rendered, the loader's manifest) of a tree
+    holding these runtimes. A runtime's folders and manifest entries are the same in
+    every tree that holds it."""
+    check_runtime(runtimes)
     copied: dict[str, Path] = {}
     dirs: dict[str, str] = {}
     listings: dict[str, dict[str, Path]] = {}
-    for sub in RUNTIME_DIRS:
+    for sub in ("pyscript", *runtimes):
         files = _runtime_files(sub)
         listings[sub] = files
         digest = _digest([(rel, p.read_bytes()) for rel, p in files.items()])
@@ -262,7 +275,7 @@ def _layout() -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
         for rel, p in files.items():
             copied[dirs[sub] + rel] = p
     entry, hooks_name = _pyscript_entry(listings["pyscript"])
-    bundles = python_bundles()
+    bundles = python_bundles(runtimes)
     python_dir = "python/" + _digest([(rt, raw) for rt, (raw, _) in sorted(bundles.items())])
     rendered = {f"{python_dir}/{rt}{BUNDLE_SUFFIX}": gz for rt, (_, gz) in bundles.items()}
     manifest: dict[str, Any] = {
@@ -271,16 +284,16 @@ def _layout() -> tuple[dict[str, Path], dict[str, bytes], dict[str, Any]]:
         "core": entry,
         "hooks": hooks_name,
         "modules": _pyscript_preloads(listings["pyscript"], entry),
-        "interpreters": {rt: {"dir": dirs[rt], **INTERPRETERS[rt]} for rt in RUNTIMES},
-        "python": {rt: f"{python_dir}/{rt}{BUNDLE_SUFFIX}" for rt in RUNTIMES},
+        "interpreters": {rt: {"dir": dirs[rt], **INTERPRETERS[rt]} for rt in runtimes},
+        "python": {rt: f"{python_dir}/{rt}{BUNDLE_SUFFIX}" for rt in runtimes},
         "bundle": BUNDLE_NAME,
     }
     return copied, rendered, manifest
 
 
-def tree_manifest() -> dict[str, Any]:
+def tree_manifest(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, Any]:
     """What loader.js is told about the tree (every path relative to loader.js)."""
-    return _layout()[2]
+    return _layout(runtimes)[2]
 
 
 def tree_path(rel: str) -> str:
@@ -309,7 +322,7 @@ def wire_constants() -> dict[str, Any]:
     return found
 
 
-def render_loader() -> str:
+def render_loader(runtimes: tuple[str, ...] = RUNTIMES) -> str:
     # Comment lines out: the browser gets the code; the commented text is static/loader.js.
     text = strip_js_comment_lines((runtime_dir() / LOADER).read_text(encoding="utf-8"))
     for placeholder in (TREE_PLACEHOLDER, MAIN_PLACEHOLDER, WIRE_PLACEHOLDER):
@@ -318,25 +331,25 @@ def render_loader() -> str:
     main = (runtime_dir() / "main.py").read_text(encoding="utf-8")
     # The wire from the same package as the Python files of this tree: the two agree.
     text = text.replace(WIRE_PLACEHOLDER, json.dumps(wire_constants(), sort_keys=True))
-    text = text.replace(TREE_PLACEHOLDER, json.dumps(tree_manifest(), sort_keys=True))
+    text = text.replace(TREE_PLACEHOLDER, json.dumps(tree_manifest(runtimes), sort_keys=True))
     return text.replace(MAIN_PLACEHOLDER, json.dumps(slim_python(UNPACK + main)))
 
 
-def loader_text() -> str:
+def loader_text(runtimes: tuple[str, ...] = RUNTIMES) -> str:
     """loader.js as the tree holds it (the manifest and main.py filled in)."""
-    return render_loader()
+    return render_loader(runtimes)
 
 
-def tree_sources() -> dict[str, Path]:
+def tree_sources(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, Path]:
     """Every file of the tree that is a copy of an installed file: relative path in the
     tree -> that file. Lets a web framework serve the tree straight from the installed
     package (`meshes_bridge.server.static_files`)."""
-    return dict(_layout()[0])
+    return dict(_layout(runtimes)[0])
 
 
-def rendered_files() -> dict[str, bytes]:
+def rendered_files(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, bytes]:
     """Every file of the tree that is built, not copied: loader.js and the archives."""
-    return {**_layout()[1], LOADER: loader_text().encode("utf-8")}
+    return {**_layout(runtimes)[1], LOADER: loader_text(runtimes).encode("utf-8")}
 
 
 def is_immutable(rel: str) -> bool:
@@ -350,16 +363,17 @@ def _copy(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)
 
 
-def _fill(tree: Path) -> list[str]:
+def _fill(tree: Path, runtimes: tuple[str, ...]) -> list[str]:
     written: list[str] = []
-    for rel, src in tree_sources().items():
+    for rel, src in tree_sources(runtimes).items():
         _copy(src, tree / rel)
         written.append(rel)
-    for rel, data in rendered_files().items():
+    for rel, data in rendered_files(runtimes).items():
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_bytes(data)
         written.append(rel)
-    (tree / MARKER).write_text(f"meshes-bridge {__version__}\n", encoding="utf-8")
+    marker = f"meshes-bridge {__version__}\nruntimes: {' '.join(runtimes)}\n"
+    (tree / MARKER).write_text(marker, encoding="utf-8")
     written.append(MARKER)
     return sorted(written)
 
@@ -368,16 +382,19 @@ def is_ours(path: Path) -> bool:
     return (path / MARKER).is_file()
 
 
-def write_static(dest: str | os.PathLike[str]) -> list[str]:
+def write_static(dest: str | os.PathLike[str], runtimes: tuple[str, ...] = RUNTIMES) -> list[str]:
     """Write the complete tree into `dest`; returns the relative paths written.
 
-    `dest` is created if needed. An existing tree of ours is replaced: the new one is
-    built beside it and swapped in, so a web server never sees a half-written tree for
-    more than two renames. A non-empty directory without our marker is left untouched.
+    `runtimes`: the interpreters the tree holds (default both; a page asking for another
+    one ends in state `error`, code `boot`). `dest` is created if needed. An existing
+    tree of ours is replaced: the new one is built beside it and swapped in, so a web
+    server never sees a half-written tree for more than two renames. A non-empty
+    directory without our marker is left untouched.
     """
     dest = Path(dest).absolute()
+    runtimes = check_runtimes(tuple(runtimes))
     _layout.cache_clear()  # the package's files as they are now
-    check_runtime()
+    check_runtime(runtimes)
     if dest.exists() or dest.is_symlink():
         if not dest.is_dir():
             raise AssetsError(f"{dest} exists and is not a directory")
@@ -393,7 +410,7 @@ def write_static(dest: str | os.PathLike[str]) -> list[str]:
         shutil.rmtree(leftover, ignore_errors=True)
     tmp.mkdir()
     try:
-        written = _fill(tmp)
+        written = _fill(tmp, runtimes)
         if dest.exists():
             dest.rename(old)
         tmp.rename(dest)
