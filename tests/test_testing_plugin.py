@@ -5,6 +5,7 @@ Chromium, and the one-line failures are read from that run's own report."""
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import os
 import socket
@@ -25,6 +26,7 @@ EXAMPLES = REPO / "examples"
 FLASK_SERVE = EXAMPLES / "flask" / "serve.py"
 INNER_ARGS = ("-p", "no:cacheprovider", "-q")
 RUN_TIMEOUT = 120
+EXAMPLE_TIMEOUT = 300
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -168,18 +170,27 @@ def meshes_app_command():
 """
 
 MINT = """
+import contextlib
 import re
 
 import httpx
 
-def mint_as_alice(app):
+@contextlib.contextmanager
+def logged_in(app):
     with httpx.Client(base_url=app.url, timeout=30) as http:
         form = http.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         credentials = {"username": "alice", "password": "demo-password", "csrf_token": token}
         assert http.post("/login", data=credentials).status_code in (302, 303)
-        answer = http.post("/meshes/session", json={},
-                           headers={"Origin": app.origin, "X-Requested-With": "test"})
+        yield http
+
+def mint(http, app):
+    return http.post("/meshes/session", json={},
+                     headers={"Origin": app.origin, "X-Requested-With": "test"})
+
+def mint_as_alice(app):
+    with logged_in(app) as http:
+        answer = mint(http, app)
         assert answer.status_code in (200, 201), answer.text
         return answer.json()
 """
@@ -239,6 +250,87 @@ def test_fixtures_with_an_app_command(
         ]
     )
     assert "left behind" not in result.stdout.str()  # reset, and only failures get one
+
+
+# -- no test's use of the app reaches the next test -------------------------------------
+
+LIMIT_TESTS = (
+    MINT
+    + """
+def test_uses_up_a_production_limit(meshes_app, meshes):
+    with logged_in(meshes_app) as http:  # 10 a minute is the production default
+        assert [mint(http, meshes_app).status_code for _ in range(10)] == [200] * 10
+
+def test_the_next_test_still_mints(meshes_app, meshes):
+    mint_as_alice(meshes_app)
+"""
+)
+
+
+def test_one_tests_mints_do_not_use_up_the_next_tests_limit(pytester: pytest.Pytester) -> None:
+    """The app lives for the session, its rate counters with it: the kit starts it with
+    limits no ordinary test meets, so a suite passes in any order."""
+    pytester.makeconftest(COMMAND_CONFTEST)
+    pytester.makepyfile(test_limits=LIMIT_TESTS)
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_the_limit_itself_is_tested_with_its_own_value(pytester: pytest.Pytester) -> None:
+    """What a host team writes to test its limit: its own value in meshes_app_env."""
+    pytester.makeconftest(
+        COMMAND_CONFTEST
+        + textwrap.dedent(
+            """
+            @pytest.fixture(scope="session")
+            def meshes_app_env():
+                return {"MESHES_BRIDGE_MINT_LIMIT": "2"}
+            """
+        )
+    )
+    pytester.makepyfile(
+        test_limit=MINT
+        + textwrap.dedent(
+            """
+            def test_the_third_mint_in_a_minute_is_refused(meshes_app, meshes):
+                with logged_in(meshes_app) as http:
+                    answers = [mint(http, meshes_app) for _ in range(3)]
+                assert [a.status_code for a in answers] == [200, 200, 429]
+                assert int(answers[2].headers["Retry-After"]) > 0
+            """
+        )
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def example_tests(framework: str) -> list[str]:
+    """The node ids of an example's tests, in the order of its file."""
+    path = EXAMPLES / framework / "tests" / f"test_{framework}_embed.py"
+    tree = ast.parse(path.read_text())
+    relative = path.relative_to(REPO)
+    return [
+        f"{relative}::{node.name}"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
+
+
+@pytest.mark.parametrize("order", ["file-order", "reversed"])
+@pytest.mark.parametrize("framework", ["flask", "django", "fastapi"])
+def test_the_examples_pass_in_either_order(framework: str, order: str) -> None:
+    """Run as a host team runs them (`python -m pytest ...` from the repository root, one
+    app per run); pytest runs node ids in the order given."""
+    tests = example_tests(framework)
+    assert len(tests) >= 2, tests
+    if order == "reversed":
+        tests.reverse()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *INNER_ARGS, *tests],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=EXAMPLE_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
 FACTORY_CONFTEST = """

@@ -36,6 +36,12 @@ PYTEST_PLAYWRIGHT = (
 )
 #: Where the ``meshes`` fixture leaves the fake for the plugin's report hook.
 MESHES_KEY = pytest.StashKey["Servers"]()
+#: The per-user limits the app under test starts with. The app lives for the whole
+#: session and keeps its rate counters in its own process, out of the kit's reach: with
+#: the production defaults (10 mints a minute) one test's retries would refuse the next
+#: test's mint, and a suite would pass or fail by its order. Test the limit itself with
+#: its own value in ``meshes_app_env`` (which wins over these).
+TEST_LIMITS = {"MESHES_BRIDGE_MINT_LIMIT": "10000", "MESHES_BRIDGE_REFRESH_LIMIT": "10000"}
 
 
 def _fail(message: str) -> NoReturn:
@@ -124,8 +130,9 @@ def meshes_app_command() -> Sequence[str] | str | None:
 
 @pytest.fixture(scope="session")
 def meshes_app_env() -> Mapping[str, str]:
-    """Session; override: extra environment for your app (added to ``meshes_env`` and the
-    app's ``MESHES_ALLOWED_ORIGINS``; these win). Default ``{}``."""
+    """Session; override: extra environment for your app (added to ``meshes_env``, the
+    app's ``MESHES_ALLOWED_ORIGINS`` and the test limits ``MESHES_BRIDGE_MINT_LIMIT`` =
+    ``MESHES_BRIDGE_REFRESH_LIMIT`` = 10000; these win). Default ``{}``."""
     return {}
 
 
@@ -174,10 +181,12 @@ def meshes_app(
     """Session: your app, running against the fake Meshes, as a ``RunningApp`` (``url``,
     ``origin``, ``port``, ``kind``, ``output()``: its log so far). Started from
     ``meshes_app_command`` if defined, else ``meshes_wsgi_app``, else ``meshes_asgi_app``,
-    with ``meshes_env``, ``MESHES_ALLOWED_ORIGINS`` = its origin and ``meshes_app_env``;
-    waited for until it answers (bounded). None defined, a command that exits, a taken
-    port: one line saying so. Stopped at the end of the session, also after failures."""
-    env = {**meshes_env, **meshes_app_env}
+    with ``meshes_env``, ``MESHES_ALLOWED_ORIGINS`` = its origin, per-user limits no
+    ordinary test meets (``TEST_LIMITS``: the app's rate counters live as long as it does,
+    so no test may use up the next one's) and ``meshes_app_env``, which wins; waited for
+    until it answers (bounded). None defined, a command that exits, a taken port: one line
+    saying so. Stopped at the end of the session, also after failures."""
+    env = {**meshes_env, **TEST_LIMITS, **meshes_app_env}
     factories = (("meshes_wsgi_app", meshes_wsgi_app), ("meshes_asgi_app", meshes_asgi_app))
     fixture, factory = next(((name, f) for name, f in factories if f is not None), ("", None))
     if meshes_app_command is None and factory is None:
