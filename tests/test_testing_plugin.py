@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -447,6 +448,72 @@ def test_a_taken_port_is_one_line(pytester: pytest.Pytester) -> None:
         f"meshes_app: port {port} is taken (something listens on 127.0.0.1:{port}): stop it, "
         "or let meshes_app_port return 0 for a free port"
     )
+
+
+# -- failures that say why -----------------------------------------------------------------
+
+SAYS_WHY_TESTS = """
+import pytest
+
+from meshes_bridge.testing import expect_embed_authenticated, fail_next_meshes_call, log_in
+
+def test_an_outage(page, meshes_login_url, meshes):
+    fail_next_meshes_call(meshes, "create", 503, count=100)
+    log_in(page, meshes_login_url, "alice", "demo-password")
+    expect_embed_authenticated(page)
+
+def test_a_login_page_elsewhere(page, meshes_app, meshes):
+    log_in(page, meshes_app.url + "/accounts/login/", "alice", "demo-password",
+           timeout_ms=3000)
+
+def test_a_wrong_password(page, meshes_login_url, meshes):
+    log_in(page, meshes_login_url, "alice", "not-her-password")
+
+def test_the_bare_app_url_still_means_slash_login(page, meshes_app, meshes):
+    with pytest.warns(DeprecationWarning, match="meshes_login_url"):
+        log_in(page, meshes_app.url, "alice", "demo-password")
+    expect_embed_authenticated(page)
+"""
+
+
+def test_failures_say_why(pytester: pytest.Pytester) -> None:
+    """A helper that fails names what the page saw and the app logged, never a token;
+    log_in names the URL it opened and the selector it waited for."""
+    pytester.makeconftest(COMMAND_CONFTEST)
+    pytester.makepyfile(test_why=SAYS_WHY_TESTS)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_an_outage*",
+            "E * embed #0 on http://127.0.0.1:*/: ended in error",
+            "E * container #0: data-state='error'",
+            "E * meshes-bridge:error:",
+            "E * mint-failed: *",
+            "E * host endpoint answers:",
+            "E * POST /meshes/session -> 502 meshes-unavailable*",
+            "E * console (bridge lines):",
+            "E * [[]meshes-bridge] *",
+            "E * app log (last lines):",
+            'E *"POST /meshes/session HTTP/1.1" 502*',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_a_login_page_elsewhere*",
+            "E * log_in: opened http://127.0.0.1:*/accounts/login/ (HTTP 404, now at *): "
+            "no input[[]name=username] within 3 s; *Django's default is /accounts/login/*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_a_wrong_password*",
+            "E * log_in: submitted http://127.0.0.1:*/login as 'alice' (HTTP 401) and landed "
+            "on the login form again: *",
+        ]
+    )
+    leaks = re.findall(r"(?:mat|mlt|msk)_\w{4,}|eyJ\w{8,}|launch=[^…&\s]", result.stdout.str())
+    assert leaks == []
 
 
 # -- nothing left behind -------------------------------------------------------------------

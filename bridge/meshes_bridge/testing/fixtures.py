@@ -209,6 +209,36 @@ def meshes_app(
         app.stop()
 
 
+@pytest.fixture(scope="session")
+def meshes_login_path() -> str:
+    """Session; override in your conftest.py: the path of your app's login page, which
+    ``meshes_login_url`` joins to the app's URL. Default ``"/login"`` (the example apps');
+    Django's default is ``"/accounts/login/"`` (``settings.LOGIN_URL``)."""
+    return "/login"
+
+
+@pytest.fixture(scope="session")
+def meshes_login_url(meshes_app: RunningApp, meshes_login_path: str) -> str:
+    """Session: your running app's login page, for
+    ``log_in(page, meshes_login_url, username, password)``."""
+    return meshes_app.url.rstrip("/") + "/" + meshes_login_path.lstrip("/")
+
+
+@pytest.fixture(autouse=True)
+def _meshes_page_watch(request: pytest.FixtureRequest) -> None:
+    """A test using pytest-playwright's ``page`` gets it watched from its first request
+    (host endpoint answers, bridge console lines; with ``meshes_app``, the app's log), so
+    a failing helper such as ``expect_embed_authenticated`` can say why. Does nothing for
+    other tests: no browser is started for them."""
+    if "page" not in request.fixturenames:
+        return
+    from meshes_bridge.testing.page_watch import watch_page
+
+    page = request.getfixturevalue("page")
+    app = request.getfixturevalue("meshes_app") if "meshes_app" in request.fixturenames else None
+    watch_page(page, app.output if app is not None else None)
+
+
 # -- Chromium ----------------------------------------------------------------------------
 
 

@@ -22,10 +22,17 @@ scopes are public API):
 ``meshes_wsgi_app``           session    override: factory returning your WSGI app
 ``meshes_asgi_app``           session    override: factory returning your ASGI app
 ``meshes_app_port``           session    override: a fixed port for the app (0 = free)
-``meshes_app``                session    the running app (:class:`RunningApp`)
+``meshes_app``                session    the running app (:class:`RunningApp`), with
+                                         per-user limits no ordinary test meets
+``meshes_login_path``         session    override: your login page's path ("/login";
+                                         Django's default is "/accounts/login/")
+``meshes_login_url``          session    the running app's login page, for ``log_in``
 ``meshes_chromium``           session    the Chromium executable used, or None
 ``browser_type_launch_args``  session    pytest-playwright's, with a system Chromium
 ============================  =========  ================================================
+
+A test using ``page`` gets it watched (``meshes_bridge.testing.page_watch``): a helper
+that fails, such as ``expect_embed_authenticated``, says what the page saw.
 
 Chromium: ``--meshes-chromium PATH``, else ``MESHES_BRIDGE_CHROMIUM``, else Playwright's
 own when installed, else ``/usr/bin/chromium`` or ``chromium`` on PATH (see
@@ -41,6 +48,7 @@ import pytest
 from meshes_bridge.testing.chromium import OPTION
 from meshes_bridge.testing.fixtures import (  # noqa: F401  (registered through this module)
     MESHES_KEY,
+    _meshes_page_watch,
     meshes,
     meshes_app,
     meshes_app_command,
@@ -50,6 +58,8 @@ from meshes_bridge.testing.fixtures import (  # noqa: F401  (registered through 
     meshes_chromium,
     meshes_env,
     meshes_fake,
+    meshes_login_path,
+    meshes_login_url,
     meshes_wsgi_app,
     playwright_plugin_loaded,
 )
