@@ -334,6 +334,56 @@ def test_the_examples_pass_in_either_order(framework: str, order: str) -> None:
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
+SETUP_CONFTEST = """
+import sys
+
+import pytest
+
+RECORD = ("import os, sys; open(sys.argv[1], 'a').write("
+          "os.environ['MESHES_ALLOWED_ORIGINS'] + ' ' + os.environ['MESHES_API_URL'] + "
+          "' ' + os.environ['FROM_APP_ENV'] + chr(10))")
+
+@pytest.fixture(scope="session")
+def meshes_app_env():
+    return {"FROM_APP_ENV": "yes"}
+
+@pytest.fixture(scope="session")
+def meshes_app_setup(tmp_path_factory):
+    record = tmp_path_factory.getbasetemp() / "setup.txt"
+    return [["python", "-c", RECORD, str(record)], f"python -c {RECORD!r} {record}",
+            FAILING]
+"""
+
+
+def test_setup_commands_run_before_the_app_with_its_environment(
+    pytester: pytest.Pytester,
+) -> None:
+    """What a Django project's fresh test database needs (migrate, the test users) runs
+    first, in order, with the app's own environment, its origin included."""
+    pytester.makeconftest(COMMAND_CONFTEST + SETUP_CONFTEST.replace("FAILING", repr("true")))
+    pytester.makepyfile(
+        test_setup="""
+        def test_setup_ran_first(meshes_app, tmp_path_factory, meshes_env):
+            record = tmp_path_factory.getbasetemp() / "setup.txt"
+            line = f"{meshes_app.origin} {meshes_env['MESHES_API_URL']} yes"
+            assert record.read_text().splitlines() == [line, line]
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_failing_setup_command_is_one_line(pytester: pytest.Pytester) -> None:
+    failing = "python -c \"import sys; print('no such table: auth_user'); sys.exit(2)\""
+    pytester.makeconftest(COMMAND_CONFTEST + SETUP_CONFTEST.replace("FAILING", repr(failing)))
+    pytester.makepyfile(test_setup="def test_app(meshes_app):\n    pass\n")
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    assert error_line(result, "test_app") == (
+        "meshes_app: setup command \"python -c import sys; print('no such table: auth_user'); "
+        'sys.exit(2)" exited with code 2: no such table: auth_user'
+    )
+
+
 FACTORY_CONFTEST = """
 import sys
 import pytest

@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from meshes_bridge.testing.app_server import RunningApp, serve_asgi, serve_wsgi, start_command
+from meshes_bridge.testing.app_server import (
+    RunningApp,
+    run_setup,
+    serve_asgi,
+    serve_wsgi,
+    start_command,
+)
 from meshes_bridge.testing.chromium import ChromiumNotFound, find_chromium
-from meshes_bridge.testing.processes import ProcessStartError
+from meshes_bridge.testing.processes import LOOPBACK, ProcessStartError, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Playwright
@@ -129,6 +135,18 @@ def meshes_app_command() -> Sequence[str] | str | None:
 
 
 @pytest.fixture(scope="session")
+def meshes_app_setup() -> Sequence[Sequence[str] | str]:
+    """Session; override: commands run to completion, in order, before your app starts,
+    with the app's environment (``meshes_env``, the test limits, ``meshes_app_env``): what
+    a fresh database needs, e.g. for Django ``["python", "manage.py", "migrate",
+    "--noinput"]`` then a command creating the users your tests log in as. Written like
+    ``meshes_app_command`` (a leading ``python`` is pytest's interpreter), without
+    ``{port}``. A command that fails stops ``meshes_app`` with its last output line.
+    Default: none."""
+    return ()
+
+
+@pytest.fixture(scope="session")
 def meshes_app_env() -> Mapping[str, str]:
     """Session; override: extra environment for your app (added to ``meshes_env``, the
     app's ``MESHES_ALLOWED_ORIGINS`` and the test limits ``MESHES_BRIDGE_MINT_LIMIT`` =
@@ -173,6 +191,7 @@ def _factory_error(fixture: str, error: BaseException) -> str:
 def meshes_app(
     meshes_env: dict[str, str],
     meshes_app_command: Sequence[str] | str | None,
+    meshes_app_setup: Sequence[Sequence[str] | str],
     meshes_app_env: Mapping[str, str],
     meshes_wsgi_app: Callable[[], Any] | None,
     meshes_asgi_app: Callable[[], Any] | None,
@@ -183,7 +202,8 @@ def meshes_app(
     ``meshes_app_command`` if defined, else ``meshes_wsgi_app``, else ``meshes_asgi_app``,
     with ``meshes_env``, ``MESHES_ALLOWED_ORIGINS`` = its origin, per-user limits no
     ordinary test meets (``TEST_LIMITS``: the app's rate counters live as long as it does,
-    so no test may use up the next one's) and ``meshes_app_env``, which wins; waited for
+    so no test may use up the next one's) and ``meshes_app_env``, which wins, after the
+    ``meshes_app_setup`` commands (a migration, the test users); waited for
     until it answers (bounded). None defined, a command that exits, a taken port: one line
     saying so. Stopped at the end of the session, also after failures."""
     env = {**meshes_env, **TEST_LIMITS, **meshes_app_env}
@@ -193,12 +213,19 @@ def meshes_app(
         _fail(NO_APP)
     if meshes_app_command is None and not callable(factory):
         _fail(f"meshes_app: {fixture} must return a zero-argument factory, got {factory!r}")
+    port = meshes_app_port
     try:
+        if meshes_app_setup:
+            # The app's origin is part of its settings (a Django system check wants it
+            # before `migrate` runs), so its port is chosen before the setup runs.
+            port = port or free_port()
+            origin = {"MESHES_ALLOWED_ORIGINS": f"http://{LOOPBACK}:{port}"}
+            run_setup(meshes_app_setup, {**origin, **env})
         if meshes_app_command is not None:
-            app = start_command(meshes_app_command, env, port=meshes_app_port)
+            app = start_command(meshes_app_command, env, port=port)
         else:
             serve = serve_wsgi if fixture == "meshes_wsgi_app" else serve_asgi
-            app = serve(factory, env, port=meshes_app_port)
+            app = serve(factory, env, port=port)
     except ProcessStartError as error:
         _fail(f"meshes_app: {error}")
     except (Exception, SystemExit) as error:  # raised by the team's factory

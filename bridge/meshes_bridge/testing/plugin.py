@@ -18,6 +18,8 @@ scopes are public API):
                                          transcript goes into a failing test's report
 ``meshes_env``                session    the ``MESHES_*`` variables pointing at the fake
 ``meshes_app_command``        session    override: argv starting your app, with ``{port}``
+``meshes_app_setup``          session    override: commands run before your app starts
+                                         (Django: ``migrate``, then the test users)
 ``meshes_app_env``            session    override: extra environment for your app
 ``meshes_wsgi_app``           session    override: factory returning your WSGI app
 ``meshes_asgi_app``           session    override: factory returning your ASGI app
@@ -54,6 +56,7 @@ from meshes_bridge.testing.fixtures import (  # noqa: F401  (registered through 
     meshes_app_command,
     meshes_app_env,
     meshes_app_port,
+    meshes_app_setup,
     meshes_asgi_app,
     meshes_chromium,
     meshes_env,
