@@ -384,6 +384,28 @@ def test_a_failing_setup_command_is_one_line(pytester: pytest.Pytester) -> None:
     )
 
 
+def test_a_second_app_in_one_session_fails_instead_of_testing_the_first(
+    pytester: pytest.Pytester,
+) -> None:
+    """`pytest examples` collects several apps' suites; one app per session would run the
+    second suite against the first app, and pass: the second suite's tests error, saying so."""
+    for folder in ("first", "second"):
+        pytester.mkdir(folder)
+        (pytester.path / folder / "conftest.py").write_text(COMMAND_CONFTEST)
+        (pytester.path / folder / f"test_{folder}.py").write_text(
+            "def test_app(meshes_app):\n    pass\n"
+        )
+    result = run(pytester, "first", "second")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*meshes_app: this test defines another app (second::meshes_app_command) than "
+            "the one this session started for first/test_first.py::test_app: the kit runs one "
+            "app per pytest session; run each app's tests in a pytest run of its own"
+        ]
+    )
+
+
 FACTORY_CONFTEST = """
 import sys
 import pytest

@@ -25,7 +25,8 @@ scopes are public API):
 ``meshes_asgi_app``           session    override: factory returning your ASGI app
 ``meshes_app_port``           session    override: a fixed port for the app (0 = free)
 ``meshes_app``                session    the running app (:class:`RunningApp`), with
-                                         per-user limits no ordinary test meets
+                                         per-user limits no ordinary test meets; one
+                                         per session (a test defining another errors)
 ``meshes_login_path``         session    override: your login page's path ("/login";
                                          Django's default is "/accounts/login/")
 ``meshes_login_url``          session    the running app's login page, for ``log_in``
@@ -44,6 +45,7 @@ own when installed, else ``/usr/bin/chromium`` or ``chromium`` on PATH (see
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
@@ -69,6 +71,16 @@ from meshes_bridge.testing.fixtures import (  # noqa: F401  (registered through 
 
 TRANSCRIPT_SECTION = "meshes transcript"
 LAUNCH_ARGS_PLUGIN = "meshes_bridge.launch_args"
+#: The fixtures that say which app ``meshes_app`` starts, and how.
+APP_DEFINITIONS = (
+    "meshes_app_command",
+    "meshes_wsgi_app",
+    "meshes_asgi_app",
+    "meshes_app_setup",
+    "meshes_app_env",
+)
+#: The app definitions the session's app was started from, and the first test that used it.
+APP_STARTED_KEY = pytest.StashKey[tuple[tuple[str, ...], str]]()
 
 
 # -- hooks -------------------------------------------------------------------------------
@@ -104,6 +116,39 @@ def pytest_configure(config: pytest.Config) -> None:
         from meshes_bridge.testing import _launch_args
 
         manager.register(_launch_args, LAUNCH_ARGS_PLUGIN)
+
+
+def _app_definitions(item: pytest.Item) -> tuple[str, ...] | None:
+    """Where the fixtures defining `item`'s app come from (``conftest-dir::name`` each), or
+    None when it does not use ``meshes_app``. Reads pytest's resolved fixture closure."""
+    info: Any = getattr(item, "_fixtureinfo", None)
+    if info is None or "meshes_app" not in info.names_closure:
+        return None
+    found = []
+    for name in APP_DEFINITIONS:
+        definitions = info.name2fixturedefs.get(name) or ()
+        active = definitions[-1] if definitions else None  # the closest override wins
+        found.append(f"{active.baseid or '(plugin)'}::{name}" if active is not None else name)
+    return tuple(found)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """One app per session: ``meshes_app`` is started once, from the first test's fixture
+    definitions. A test whose conftest.py defines another app (``pytest examples`` over
+    several apps' suites) would silently run against the first one: it fails instead."""
+    definitions = _app_definitions(item)
+    if definitions is None:
+        return
+    started = item.config.stash.setdefault(APP_STARTED_KEY, (definitions, item.nodeid))
+    if started[0] != definitions:
+        theirs = sorted(set(definitions) - set(started[0]))
+        pytest.fail(
+            f"meshes_app: this test defines another app ({', '.join(theirs)}) than the one "
+            f"this session started for {started[1]}: the kit runs one app per pytest "
+            "session; run each app's tests in a pytest run of its own",
+            pytrace=False,
+        )
 
 
 @pytest.hookimpl(wrapper=True)
