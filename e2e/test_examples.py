@@ -44,7 +44,7 @@ def log_in_quietly(page: Page, app: AppProcess, username: str) -> None:
     default runtime (a mint the test did not ask for): its loader is held back meanwhile."""
     loader = "**/static/meshes-bridge/loader.js"
     page.route(loader, lambda route: route.abort())
-    log_in(page, app.url, username, PASSWORD)
+    log_in(page, app.url + "/login", username, PASSWORD)
     expect(page).to_have_url(app.url + "/")
     page.unroute(loader)
 

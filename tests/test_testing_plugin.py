@@ -5,8 +5,10 @@ Chromium, and the one-line failures are read from that run's own report."""
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,6 +27,7 @@ EXAMPLES = REPO / "examples"
 FLASK_SERVE = EXAMPLES / "flask" / "serve.py"
 INNER_ARGS = ("-p", "no:cacheprovider", "-q")
 RUN_TIMEOUT = 120
+EXAMPLE_TIMEOUT = 300
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -168,18 +171,27 @@ def meshes_app_command():
 """
 
 MINT = """
+import contextlib
 import re
 
 import httpx
 
-def mint_as_alice(app):
+@contextlib.contextmanager
+def logged_in(app):
     with httpx.Client(base_url=app.url, timeout=30) as http:
         form = http.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         credentials = {"username": "alice", "password": "demo-password", "csrf_token": token}
         assert http.post("/login", data=credentials).status_code in (302, 303)
-        answer = http.post("/meshes/session", json={},
-                           headers={"Origin": app.origin, "X-Requested-With": "test"})
+        yield http
+
+def mint(http, app):
+    return http.post("/meshes/session", json={},
+                     headers={"Origin": app.origin, "X-Requested-With": "test"})
+
+def mint_as_alice(app):
+    with logged_in(app) as http:
+        answer = mint(http, app)
         assert answer.status_code in (200, 201), answer.text
         return answer.json()
 """
@@ -239,6 +251,159 @@ def test_fixtures_with_an_app_command(
         ]
     )
     assert "left behind" not in result.stdout.str()  # reset, and only failures get one
+
+
+# -- no test's use of the app reaches the next test -------------------------------------
+
+LIMIT_TESTS = (
+    MINT
+    + """
+def test_uses_up_a_production_limit(meshes_app, meshes):
+    with logged_in(meshes_app) as http:  # 10 a minute is the production default
+        assert [mint(http, meshes_app).status_code for _ in range(10)] == [200] * 10
+
+def test_the_next_test_still_mints(meshes_app, meshes):
+    mint_as_alice(meshes_app)
+"""
+)
+
+
+def test_one_tests_mints_do_not_use_up_the_next_tests_limit(pytester: pytest.Pytester) -> None:
+    """The app lives for the session, its rate counters with it: the kit starts it with
+    limits no ordinary test meets, so a suite passes in any order."""
+    pytester.makeconftest(COMMAND_CONFTEST)
+    pytester.makepyfile(test_limits=LIMIT_TESTS)
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_the_limit_itself_is_tested_with_its_own_value(pytester: pytest.Pytester) -> None:
+    """What a host team writes to test its limit: its own value in meshes_app_env."""
+    pytester.makeconftest(
+        COMMAND_CONFTEST
+        + textwrap.dedent(
+            """
+            @pytest.fixture(scope="session")
+            def meshes_app_env():
+                return {"MESHES_BRIDGE_MINT_LIMIT": "2"}
+            """
+        )
+    )
+    pytester.makepyfile(
+        test_limit=MINT
+        + textwrap.dedent(
+            """
+            def test_the_third_mint_in_a_minute_is_refused(meshes_app, meshes):
+                with logged_in(meshes_app) as http:
+                    answers = [mint(http, meshes_app) for _ in range(3)]
+                assert [a.status_code for a in answers] == [200, 200, 429]
+                assert int(answers[2].headers["Retry-After"]) > 0
+            """
+        )
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def example_tests(framework: str) -> list[str]:
+    """The node ids of an example's tests, in the order of its file."""
+    path = EXAMPLES / framework / "tests" / f"test_{framework}_embed.py"
+    tree = ast.parse(path.read_text())
+    relative = path.relative_to(REPO)
+    return [
+        f"{relative}::{node.name}"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
+
+
+@pytest.mark.parametrize("order", ["file-order", "reversed"])
+@pytest.mark.parametrize("framework", ["flask", "django", "fastapi"])
+def test_the_examples_pass_in_either_order(framework: str, order: str) -> None:
+    """Run as a host team runs them (`python -m pytest ...` from the repository root, one
+    app per run); pytest runs node ids in the order given."""
+    tests = example_tests(framework)
+    assert len(tests) >= 2, tests
+    if order == "reversed":
+        tests.reverse()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *INNER_ARGS, *tests],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=EXAMPLE_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+SETUP_CONFTEST = """
+import sys
+
+import pytest
+
+RECORD = ("import os, sys; open(sys.argv[1], 'a').write("
+          "os.environ['MESHES_ALLOWED_ORIGINS'] + ' ' + os.environ['MESHES_API_URL'] + "
+          "' ' + os.environ['FROM_APP_ENV'] + chr(10))")
+
+@pytest.fixture(scope="session")
+def meshes_app_env():
+    return {"FROM_APP_ENV": "yes"}
+
+@pytest.fixture(scope="session")
+def meshes_app_setup(tmp_path_factory):
+    record = tmp_path_factory.getbasetemp() / "setup.txt"
+    return [["python", "-c", RECORD, str(record)], f"python -c {RECORD!r} {record}",
+            FAILING]
+"""
+
+
+def test_setup_commands_run_before_the_app_with_its_environment(
+    pytester: pytest.Pytester,
+) -> None:
+    """What a Django project's fresh test database needs (migrate, the test users) runs
+    first, in order, with the app's own environment, its origin included."""
+    pytester.makeconftest(COMMAND_CONFTEST + SETUP_CONFTEST.replace("FAILING", repr("true")))
+    pytester.makepyfile(
+        test_setup="""
+        def test_setup_ran_first(meshes_app, tmp_path_factory, meshes_env):
+            record = tmp_path_factory.getbasetemp() / "setup.txt"
+            line = f"{meshes_app.origin} {meshes_env['MESHES_API_URL']} yes"
+            assert record.read_text().splitlines() == [line, line]
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_failing_setup_command_is_one_line(pytester: pytest.Pytester) -> None:
+    failing = "python -c \"import sys; print('no such table: auth_user'); sys.exit(2)\""
+    pytester.makeconftest(COMMAND_CONFTEST + SETUP_CONFTEST.replace("FAILING", repr(failing)))
+    pytester.makepyfile(test_setup="def test_app(meshes_app):\n    pass\n")
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    assert error_line(result, "test_app") == (
+        "meshes_app: setup command \"python -c import sys; print('no such table: auth_user'); "
+        'sys.exit(2)" exited with code 2: no such table: auth_user'
+    )
+
+
+def test_a_second_app_in_one_session_fails_instead_of_testing_the_first(
+    pytester: pytest.Pytester,
+) -> None:
+    """`pytest examples` collects several apps' suites; one app per session would run the
+    second suite against the first app, and pass: the second suite's tests error, saying so."""
+    for folder in ("first", "second"):
+        pytester.mkdir(folder)
+        (pytester.path / folder / "conftest.py").write_text(COMMAND_CONFTEST)
+        (pytester.path / folder / f"test_{folder}.py").write_text(
+            "def test_app(meshes_app):\n    pass\n"
+        )
+    result = run(pytester, "first", "second")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*meshes_app: this test defines another app (second::meshes_app_command) than "
+            "the one this session started for first/test_first.py::test_app: the kit runs one "
+            "app per pytest session; run each app's tests in a pytest run of its own"
+        ]
+    )
 
 
 FACTORY_CONFTEST = """
@@ -355,6 +520,72 @@ def test_a_taken_port_is_one_line(pytester: pytest.Pytester) -> None:
         f"meshes_app: port {port} is taken (something listens on 127.0.0.1:{port}): stop it, "
         "or let meshes_app_port return 0 for a free port"
     )
+
+
+# -- failures that say why -----------------------------------------------------------------
+
+SAYS_WHY_TESTS = """
+import pytest
+
+from meshes_bridge.testing import expect_embed_authenticated, fail_next_meshes_call, log_in
+
+def test_an_outage(page, meshes_login_url, meshes):
+    fail_next_meshes_call(meshes, "create", 503, count=100)
+    log_in(page, meshes_login_url, "alice", "demo-password")
+    expect_embed_authenticated(page)
+
+def test_a_login_page_elsewhere(page, meshes_app, meshes):
+    log_in(page, meshes_app.url + "/accounts/login/", "alice", "demo-password",
+           timeout_ms=3000)
+
+def test_a_wrong_password(page, meshes_login_url, meshes):
+    log_in(page, meshes_login_url, "alice", "not-her-password")
+
+def test_the_bare_app_url_still_means_slash_login(page, meshes_app, meshes):
+    with pytest.warns(DeprecationWarning, match="meshes_login_url"):
+        log_in(page, meshes_app.url, "alice", "demo-password")
+    expect_embed_authenticated(page)
+"""
+
+
+def test_failures_say_why(pytester: pytest.Pytester) -> None:
+    """A helper that fails names what the page saw and the app logged, never a token;
+    log_in names the URL it opened and the selector it waited for."""
+    pytester.makeconftest(COMMAND_CONFTEST)
+    pytester.makepyfile(test_why=SAYS_WHY_TESTS)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_an_outage*",
+            "E * embed #0 on http://127.0.0.1:*/: ended in error",
+            "E * container #0: data-state='error'",
+            "E * meshes-bridge:error:",
+            "E * mint-failed: *",
+            "E * host endpoint answers:",
+            "E * POST /meshes/session -> 502 meshes-unavailable*",
+            "E * console (bridge lines):",
+            "E * [[]meshes-bridge] *",
+            "E * app log (last lines):",
+            'E *"POST /meshes/session HTTP/1.1" 502*',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_a_login_page_elsewhere*",
+            "E * log_in: opened http://127.0.0.1:*/accounts/login/ (HTTP 404, now at *): "
+            "no input[[]name=username] within 3 s; *Django's default is /accounts/login/*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_a_wrong_password*",
+            "E * log_in: submitted http://127.0.0.1:*/login as 'alice' (HTTP 401) and landed "
+            "on the login form again: *",
+        ]
+    )
+    leaks = re.findall(r"(?:mat|mlt|msk)_\w{4,}|eyJ\w{8,}|launch=[^…&\s]", result.stdout.str())
+    assert leaks == []
 
 
 # -- nothing left behind -------------------------------------------------------------------

@@ -21,6 +21,7 @@ import os
 import shlex
 import socket
 import socketserver
+import subprocess
 import sys
 import threading
 import time
@@ -118,6 +119,50 @@ def command_argv(command: Sequence[str] | str) -> list[str]:
     if argv[0] in PYTHON_NAMES:
         argv[0] = sys.executable
     return argv
+
+
+def setup_argv(command: Sequence[str] | str) -> list[str]:
+    """The argv of one ``meshes_app_setup`` command: as :func:`command_argv`, no port."""
+    argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+    if not argv:
+        raise ProcessStartError("meshes_app_setup holds an empty command")
+    if argv[0] in PYTHON_NAMES:
+        argv[0] = sys.executable
+    return argv
+
+
+def run_setup(
+    commands: Sequence[Sequence[str] | str],
+    env: Mapping[str, str],
+    timeout: float = START_TIMEOUT,
+) -> None:
+    """Run each of `commands` to completion, in order, with `env` added to this process's
+    environment (the app's own, so a migration reaches the database the app will use);
+    the first that fails or outlives `timeout` stops the start with one line."""
+    for command in commands:
+        argv = setup_argv(command)
+        shown = " ".join(["python", *argv[1:]] if argv[0] == sys.executable else argv)
+        try:
+            done = subprocess.run(
+                argv,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise ProcessStartError(
+                f"setup command {shown!r} did not finish within {timeout:.0f} s"
+            ) from None
+        except OSError as error:
+            raise ProcessStartError(f"setup command {shown!r}: {error.strerror}") from None
+        if done.returncode != 0:
+            lines = (done.stderr.strip() or done.stdout.strip()).splitlines()
+            raise ProcessStartError(
+                f"setup command {shown!r} exited with code {done.returncode}: "
+                + (lines[-1] if lines else "(no output)")
+            )
 
 
 def start_command(

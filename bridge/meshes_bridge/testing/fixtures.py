@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from meshes_bridge.testing.app_server import RunningApp, serve_asgi, serve_wsgi, start_command
+from meshes_bridge.testing.app_server import (
+    RunningApp,
+    run_setup,
+    serve_asgi,
+    serve_wsgi,
+    start_command,
+)
 from meshes_bridge.testing.chromium import ChromiumNotFound, find_chromium
-from meshes_bridge.testing.processes import ProcessStartError
+from meshes_bridge.testing.processes import LOOPBACK, ProcessStartError, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Playwright
@@ -36,6 +42,12 @@ PYTEST_PLAYWRIGHT = (
 )
 #: Where the ``meshes`` fixture leaves the fake for the plugin's report hook.
 MESHES_KEY = pytest.StashKey["Servers"]()
+#: The per-user limits the app under test starts with. The app lives for the whole
+#: session and keeps its rate counters in its own process, out of the kit's reach: with
+#: the production defaults (10 mints a minute) one test's retries would refuse the next
+#: test's mint, and a suite would pass or fail by its order. Test the limit itself with
+#: its own value in ``meshes_app_env`` (which wins over these).
+TEST_LIMITS = {"MESHES_BRIDGE_MINT_LIMIT": "10000", "MESHES_BRIDGE_REFRESH_LIMIT": "10000"}
 
 
 def _fail(message: str) -> NoReturn:
@@ -92,7 +104,13 @@ def meshes(request: pytest.FixtureRequest, meshes_fake: Servers) -> Iterator[Ser
     """Function: ``meshes_fake``, reset before and after the test (no sessions, no injected
     faults, no recorded calls, an empty transcript). Reset before as well: the previous
     test's page may have spoken after its teardown. When the test fails, the transcript
-    is added to its report as the "meshes transcript" section."""
+    is added to its report as the "meshes transcript" section.
+
+    Your app is not reset (it runs for the session, often in its own process): it still
+    binds the sessions earlier tests minted, which the reset fake answers as gone (a
+    logout revokes them too: a 404 the bridge expects, listed in ``meshes.api.calls()``
+    but not in ``revoked_ids()``), and its rate counters go on,
+    which is why ``meshes_app`` starts it with limits no ordinary test meets."""
     meshes_fake.reset()
     request.node.stash[MESHES_KEY] = meshes_fake
     yield meshes_fake
@@ -123,9 +141,22 @@ def meshes_app_command() -> Sequence[str] | str | None:
 
 
 @pytest.fixture(scope="session")
+def meshes_app_setup() -> Sequence[Sequence[str] | str]:
+    """Session; override: commands run to completion, in order, before your app starts,
+    with the app's environment (``meshes_env``, the test limits, ``meshes_app_env``): what
+    a fresh database needs, e.g. for Django ``["python", "manage.py", "migrate",
+    "--noinput"]`` then a command creating the users your tests log in as. Written like
+    ``meshes_app_command`` (a leading ``python`` is pytest's interpreter), without
+    ``{port}``. A command that fails stops ``meshes_app`` with its last output line.
+    Default: none."""
+    return ()
+
+
+@pytest.fixture(scope="session")
 def meshes_app_env() -> Mapping[str, str]:
-    """Session; override: extra environment for your app (added to ``meshes_env`` and the
-    app's ``MESHES_ALLOWED_ORIGINS``; these win). Default ``{}``."""
+    """Session; override: extra environment for your app (added to ``meshes_env``, the
+    app's ``MESHES_ALLOWED_ORIGINS`` and the test limits ``MESHES_BRIDGE_MINT_LIMIT`` =
+    ``MESHES_BRIDGE_REFRESH_LIMIT`` = 10000; these win). Default ``{}``."""
     return {}
 
 
@@ -166,6 +197,7 @@ def _factory_error(fixture: str, error: BaseException) -> str:
 def meshes_app(
     meshes_env: dict[str, str],
     meshes_app_command: Sequence[str] | str | None,
+    meshes_app_setup: Sequence[Sequence[str] | str],
     meshes_app_env: Mapping[str, str],
     meshes_wsgi_app: Callable[[], Any] | None,
     meshes_asgi_app: Callable[[], Any] | None,
@@ -174,22 +206,32 @@ def meshes_app(
     """Session: your app, running against the fake Meshes, as a ``RunningApp`` (``url``,
     ``origin``, ``port``, ``kind``, ``output()``: its log so far). Started from
     ``meshes_app_command`` if defined, else ``meshes_wsgi_app``, else ``meshes_asgi_app``,
-    with ``meshes_env``, ``MESHES_ALLOWED_ORIGINS`` = its origin and ``meshes_app_env``;
-    waited for until it answers (bounded). None defined, a command that exits, a taken
-    port: one line saying so. Stopped at the end of the session, also after failures."""
-    env = {**meshes_env, **meshes_app_env}
+    with ``meshes_env``, ``MESHES_ALLOWED_ORIGINS`` = its origin, per-user limits no
+    ordinary test meets (``TEST_LIMITS``: the app's rate counters live as long as it does,
+    so no test may use up the next one's) and ``meshes_app_env``, which wins, after the
+    ``meshes_app_setup`` commands (a migration, the test users); waited for
+    until it answers (bounded). None defined, a command that exits, a taken port: one line
+    saying so. Stopped at the end of the session, also after failures."""
+    env = {**meshes_env, **TEST_LIMITS, **meshes_app_env}
     factories = (("meshes_wsgi_app", meshes_wsgi_app), ("meshes_asgi_app", meshes_asgi_app))
     fixture, factory = next(((name, f) for name, f in factories if f is not None), ("", None))
     if meshes_app_command is None and factory is None:
         _fail(NO_APP)
     if meshes_app_command is None and not callable(factory):
         _fail(f"meshes_app: {fixture} must return a zero-argument factory, got {factory!r}")
+    port = meshes_app_port
     try:
+        if meshes_app_setup:
+            # The app's origin is part of its settings (a Django system check wants it
+            # before `migrate` runs), so its port is chosen before the setup runs.
+            port = port or free_port()
+            origin = {"MESHES_ALLOWED_ORIGINS": f"http://{LOOPBACK}:{port}"}
+            run_setup(meshes_app_setup, {**origin, **env})
         if meshes_app_command is not None:
-            app = start_command(meshes_app_command, env, port=meshes_app_port)
+            app = start_command(meshes_app_command, env, port=port)
         else:
             serve = serve_wsgi if fixture == "meshes_wsgi_app" else serve_asgi
-            app = serve(factory, env, port=meshes_app_port)
+            app = serve(factory, env, port=port)
     except ProcessStartError as error:
         _fail(f"meshes_app: {error}")
     except (Exception, SystemExit) as error:  # raised by the team's factory
@@ -198,6 +240,40 @@ def meshes_app(
         yield app
     finally:
         app.stop()
+
+
+@pytest.fixture(scope="session")
+def meshes_login_path() -> str:
+    """Session; override in your conftest.py: the path of your app's login page, which
+    ``meshes_login_url`` joins to the app's URL. Default ``"/login"`` (the example apps');
+    Django's default is ``"/accounts/login/"`` (``settings.LOGIN_URL``)."""
+    return "/login"
+
+
+@pytest.fixture(scope="session")
+def meshes_login_url(meshes_app: RunningApp, meshes_login_path: str) -> str:
+    """Session: your running app's login page, for
+    ``log_in(page, meshes_login_url, username, password)``."""
+    return meshes_app.url.rstrip("/") + "/" + meshes_login_path.lstrip("/")
+
+
+@pytest.fixture(autouse=True)
+def _meshes_page_watch(request: pytest.FixtureRequest) -> None:
+    """A test using pytest-playwright's ``page`` gets it watched from its first request
+    (host endpoint answers, bridge console lines; with ``meshes_app``, the app's log), so
+    a failing helper such as ``expect_embed_authenticated`` can say why. Does nothing for
+    other tests: no browser is started for them."""
+    if "page" not in request.fixturenames:
+        return
+    from playwright.sync_api import Page
+
+    from meshes_bridge.testing.page_watch import watch_page
+
+    page = request.getfixturevalue("page")
+    if not isinstance(page, Page):  # pytest-playwright-asyncio's page: the helpers are sync
+        return
+    app = request.getfixturevalue("meshes_app") if "meshes_app" in request.fixturenames else None
+    watch_page(page, app.output if app is not None else None)
 
 
 # -- Chromium ----------------------------------------------------------------------------

@@ -14,11 +14,14 @@ Playwright is imported lazily, so importing `meshes_bridge.testing` needs no bro
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from meshes_bridge.testing.doubles.management_api import API_ENDPOINTS, ApiEndpoint
 from meshes_bridge.testing.doubles.transcript import TranscriptEntry
+from meshes_bridge.testing.page_watch import watch_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Frame, Locator, Page
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from meshes_bridge.testing.doubles.servers import Servers
 
 BOOT_TIMEOUT_MS = 60_000  # Pyodide's cold start on a loaded 2-core CI machine
+LOGIN_TIMEOUT_MS = 10_000  # a server page, no runtime to boot: a missing form shows fast
 CONTAINER = "[data-meshes-embed]"
 
 # Records the container's data-state values from now on (a MutationObserver), so a
@@ -35,6 +39,12 @@ _WATCH_STATES = """(container) => {
   new MutationObserver(() => seen.push(container.getAttribute("data-state")))
     .observe(container, {attributes: true, attributeFilter: ["data-state"]});
   container.__meshesStates = seen;
+}"""
+
+# The container's state once it is authenticated or failed for good (else falsy: wait on).
+_SETTLED = """(container) => {
+  const state = container.getAttribute("data-state");
+  return state === "authenticated" || state === "error" ? state : false;
 }"""
 
 # Resolves with the next meshes-bridge:rejected detail seen anywhere in the document.
@@ -70,28 +80,98 @@ def log_in(
     username: str,
     password: str,
     *,
-    path: str = "/login",
+    path: str | None = None,
     username_field: str = "username",
     password_field: str = "password",
+    timeout_ms: int = LOGIN_TIMEOUT_MS,
 ) -> None:
-    """Fill the login form at `url` + `path` and submit it (Enter in the password field),
-    waiting for the page it leads to."""
-    page.goto(url.rstrip("/") + path)
-    page.locator(f"input[name={username_field}]").fill(username)
-    page.locator(f"input[name={password_field}]").fill(password)
-    with page.expect_navigation():
-        page.locator(f"input[name={password_field}]").press("Enter")
+    """Open the login page `url` (the ``meshes_login_url`` fixture: your app's URL plus
+    ``meshes_login_path``; or pass the app's URL with `path`), fill the form and submit it
+    (Enter in the password field), waiting for the page it leads to.
+
+    A page without ``input[name=<username_field>]`` fails within `timeout_ms` naming the
+    URL opened and the selector; so does a login that lands back on the form (a wrong
+    password, or a user the app's database does not hold). The page is watched first
+    (``page_watch``), so a later failure can tell what the page saw.
+
+    The app's bare URL with no `path` (``log_in(page, meshes_app.url, ...)``) still opens
+    ``/login``, with a DeprecationWarning: name the login page instead.
+    """
+    __tracebackhide__ = True  # the report shows the test's line and this message
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    if path is None and urlsplit(url).path in ("", "/"):
+        warnings.warn(
+            "log_in(page, app_url, ...) opening /login is deprecated: pass the login page's "
+            "URL (the meshes_login_url fixture; set meshes_login_path, e.g. Django's "
+            '"/accounts/login/") or path=',
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        path = "/login"
+    login_url = url.rstrip("/") + path if path is not None else url
+    watch_page(page)
+    username_input = page.locator(f"input[name={username_field}]")
+    password_input = page.locator(f"input[name={password_field}]")
+    answer = page.goto(login_url, timeout=timeout_ms)
+    status = answer.status if answer is not None else "no answer"
+    try:
+        username_input.wait_for(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"log_in: opened {login_url} (HTTP {status}, now at {page.url}): no "
+            f"input[name={username_field}] within {timeout_ms / 1000:g} s; pass your login "
+            "page (meshes_login_path; Django's default is /accounts/login/) or "
+            "username_field="
+        ) from None
+    username_input.fill(username)
+    password_input.fill(password, timeout=timeout_ms)
+    with page.expect_navigation(timeout=timeout_ms) as navigation:
+        password_input.press("Enter")
+    landed = navigation.value
+    if _same_page(page.url, login_url) and password_input.count() > 0:
+        code = landed.status if landed is not None else "no answer"
+        raise AssertionError(
+            f"log_in: submitted {login_url} as {username!r} (HTTP {code}) and landed on the "
+            "login form again: a wrong password, or a user your app's database does not "
+            "hold (Django: the test database is empty until you create the user)"
+        )
+
+
+def _same_page(current: str, login_url: str) -> bool:
+    here, there = urlsplit(current), urlsplit(login_url)
+    return (here.netloc, here.path.rstrip("/")) == (there.netloc, there.path.rstrip("/"))
 
 
 def expect_embed_authenticated(
     page: Page, *, timeout_ms: int = BOOT_TIMEOUT_MS, index: int = 0
 ) -> Embed:
     """Wait until the `index`-th embed container on `page` is `authenticated` (the bridge
-    minted a session, the iframe said ready and got its token); return it."""
-    from playwright.sync_api import expect
+    minted a session, the iframe said ready and got its token); return it.
+
+    When it is not, the AssertionError says why, redacted: the container's `data-state`
+    and its `meshes-bridge:error` code and message, the host endpoints' answers the page
+    received (``POST /meshes/session -> 429 rate-limited``), rejected messages, the
+    bridge's console lines and the app's last log lines (``page_watch.PageWatch``).
+    Waiting stops early once the container is in `error`: the bridge never leaves that state."""
+    __tracebackhide__ = True  # the report shows the test's line and this message
+    from playwright.sync_api import Error as PlaywrightError
 
     container = page.locator(CONTAINER).nth(index)
-    expect(container).to_have_attribute("data-state", "authenticated", timeout=timeout_ms)
+    watch = watch_page(page)
+    try:
+        handle = container.element_handle(timeout=timeout_ms)
+        if handle is None:
+            raise AssertionError("no container")
+        state = page.wait_for_function(
+            _SETTLED, arg=handle, timeout=timeout_ms, polling=100
+        ).json_value()
+    except (AssertionError, PlaywrightError):
+        state = None
+    if state != "authenticated":
+        waited = f"not authenticated within {timeout_ms / 1000:g} s"
+        what = "ended in error" if state == "error" else waited
+        raise AssertionError(f"embed #{index} on {page.url}: {what}\n{watch.report(index)}")
     handle = container.locator("iframe").element_handle(timeout=timeout_ms)
     frame = handle.content_frame() if handle is not None else None
     if frame is None:

@@ -18,14 +18,24 @@ scopes are public API):
                                          transcript goes into a failing test's report
 ``meshes_env``                session    the ``MESHES_*`` variables pointing at the fake
 ``meshes_app_command``        session    override: argv starting your app, with ``{port}``
+``meshes_app_setup``          session    override: commands run before your app starts
+                                         (Django: ``migrate``, then the test users)
 ``meshes_app_env``            session    override: extra environment for your app
 ``meshes_wsgi_app``           session    override: factory returning your WSGI app
 ``meshes_asgi_app``           session    override: factory returning your ASGI app
 ``meshes_app_port``           session    override: a fixed port for the app (0 = free)
-``meshes_app``                session    the running app (:class:`RunningApp`)
+``meshes_app``                session    the running app (:class:`RunningApp`), with
+                                         per-user limits no ordinary test meets; one
+                                         per session (a test defining another errors)
+``meshes_login_path``         session    override: your login page's path ("/login";
+                                         Django's default is "/accounts/login/")
+``meshes_login_url``          session    the running app's login page, for ``log_in``
 ``meshes_chromium``           session    the Chromium executable used, or None
 ``browser_type_launch_args``  session    pytest-playwright's, with a system Chromium
 ============================  =========  ================================================
+
+A test using ``page`` gets it watched (``meshes_bridge.testing.page_watch``): a helper
+that fails, such as ``expect_embed_authenticated``, says what the page saw.
 
 Chromium: ``--meshes-chromium PATH``, else ``MESHES_BRIDGE_CHROMIUM``, else Playwright's
 own when installed, else ``/usr/bin/chromium`` or ``chromium`` on PATH (see
@@ -35,27 +45,42 @@ own when installed, else ``/usr/bin/chromium`` or ``chromium`` on PATH (see
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
 from meshes_bridge.testing.chromium import OPTION
 from meshes_bridge.testing.fixtures import (  # noqa: F401  (registered through this module)
     MESHES_KEY,
+    _meshes_page_watch,
     meshes,
     meshes_app,
     meshes_app_command,
     meshes_app_env,
     meshes_app_port,
+    meshes_app_setup,
     meshes_asgi_app,
     meshes_chromium,
     meshes_env,
     meshes_fake,
+    meshes_login_path,
+    meshes_login_url,
     meshes_wsgi_app,
     playwright_plugin_loaded,
 )
 
 TRANSCRIPT_SECTION = "meshes transcript"
 LAUNCH_ARGS_PLUGIN = "meshes_bridge.launch_args"
+#: The fixtures that say which app ``meshes_app`` starts, and how.
+APP_DEFINITIONS = (
+    "meshes_app_command",
+    "meshes_wsgi_app",
+    "meshes_asgi_app",
+    "meshes_app_setup",
+    "meshes_app_env",
+)
+#: The app definitions the session's app was started from, and the first test that used it.
+APP_STARTED_KEY = pytest.StashKey[tuple[tuple[str, ...], str]]()
 
 
 # -- hooks -------------------------------------------------------------------------------
@@ -91,6 +116,39 @@ def pytest_configure(config: pytest.Config) -> None:
         from meshes_bridge.testing import _launch_args
 
         manager.register(_launch_args, LAUNCH_ARGS_PLUGIN)
+
+
+def _app_definitions(item: pytest.Item) -> tuple[str, ...] | None:
+    """Where the fixtures defining `item`'s app come from (``conftest-dir::name`` each), or
+    None when it does not use ``meshes_app``. Reads pytest's resolved fixture closure."""
+    info: Any = getattr(item, "_fixtureinfo", None)
+    if info is None or "meshes_app" not in info.names_closure:
+        return None
+    found = []
+    for name in APP_DEFINITIONS:
+        definitions = info.name2fixturedefs.get(name) or ()
+        active = definitions[-1] if definitions else None  # the closest override wins
+        found.append(f"{active.baseid or '(plugin)'}::{name}" if active is not None else name)
+    return tuple(found)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """One app per session: ``meshes_app`` is started once, from the first test's fixture
+    definitions. A test whose conftest.py defines another app (``pytest examples`` over
+    several apps' suites) would silently run against the first one: it fails instead."""
+    definitions = _app_definitions(item)
+    if definitions is None:
+        return
+    started = item.config.stash.setdefault(APP_STARTED_KEY, (definitions, item.nodeid))
+    if started[0] != definitions:
+        theirs = sorted(set(definitions) - set(started[0]))
+        pytest.fail(
+            f"meshes_app: this test defines another app ({', '.join(theirs)}) than the one "
+            f"this session started for {started[1]}: the kit runs one app per pytest "
+            "session; run each app's tests in a pytest run of its own",
+            pytrace=False,
+        )
 
 
 @pytest.hookimpl(wrapper=True)
