@@ -499,7 +499,7 @@ def test_hang_next(servers: HostServers) -> None:
         ("loader.js", "text/javascript"),
         ("pyscript/core.mjs", "text/javascript"),
         ("micropython/micropython.wasm", "application/wasm"),
-        ("python/meshes_bridge/__init__.py", "text/plain"),
+        ("python/meshes_bridge/__init__.py", "text/x-python"),
         ("pyodide/pyodide-lock.json", "application/json"),
         ("pyodide/python_stdlib.zip", "application/zip"),
     ],
@@ -531,7 +531,7 @@ def test_pages_files_and_csp(servers: HostServers) -> None:
     assert http("GET", servers.url("/echo?runtime=pyodide")).text == "<p>pyodide</p>"
     backend.add_file("/hooks/demo_hooks.py", "def on_ready(embed):\n    pass\n")
     hooks = http("GET", servers.url("/hooks/demo_hooks.py"))
-    assert hooks.headers["Content-Type"].startswith("text/plain")
+    assert hooks.headers["Content-Type"].startswith("text/x-python")
     assert "on_ready" in hooks.text
     backend.remove("/plain")
     assert http("GET", servers.url("/plain")).status == 404

@@ -8,34 +8,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from meshes_bridge.server.static_files import mime_type as asset_mime_type
+
 SESSION_PATH = "/meshes/session"
 REFRESH_PATH = "/meshes/session/{session_id}/refresh"
 STATIC_PREFIX = "/static/meshes-bridge/"
 LOADER_URL = STATIC_PREFIX + "loader.js"
 
-#: MIME types for the asset tree (anything else: by extension, else octet-stream).
-MIME_TYPES: Mapping[str, str] = {
-    ".mjs": "text/javascript; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".wasm": "application/wasm",
-    ".py": "text/plain; charset=utf-8",
-    ".json": "application/json",
-    ".zip": "application/zip",
-    ".whl": "application/zip",
-    ".tar": "application/x-tar",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".map": "application/json",
-    ".txt": "text/plain; charset=utf-8",
-    ".toml": "text/plain; charset=utf-8",
+#: Types for test files the asset tree never holds (the tree's own: the product's map).
+OTHER_TYPES: Mapping[str, str] = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
+    ".map": "application/json",
 }
 
 
 def mime_type(path: str) -> str:
-    """The Content-Type a file is served with, from its name."""
-    return MIME_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
+    """The Content-Type a file is served with: the product's own for the asset tree's
+    kinds of file, so the browser tests see what a host's server sends."""
+    return OTHER_TYPES.get(Path(path).suffix.lower()) or asset_mime_type(path)
 
 
 def _attr(name: str, value: Any) -> str:
