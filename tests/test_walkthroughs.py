@@ -208,6 +208,18 @@ def run_the_pages_test(project: Path) -> None:
     assert re.search(r"\b1 passed\b", result.stdout), result.stdout[-2000:]
 
 
+def start_the_app(shell: Shell, page: Path, page_port: str, app_port: int) -> None:
+    """The page's second terminal (the ```sh block starting `set -a`), run as it is on our
+    free port instead of the page's, its last command (the server) in the foreground."""
+    found = [body for lang, _t, body in blocks(page) if lang == "sh" and body.startswith("set -a")]
+    assert len(found) == 1, "the page should have one block starting `set -a; . ./meshes.env`"
+    *setup, serve = found[0].strip().splitlines()
+    assert page_port in serve, f"{serve!r} should listen on {page_port}, the page's origin"
+    script = "\n".join(["set -e", *setup, f"exec {serve}"]).replace(page_port, str(app_port))
+    shell.start(script, "app")
+    shell.wait_for(lambda: port_open(app_port), f"the app answering on {app_port}")
+
+
 def test_the_flask_page_word_for_word(shell: Shell) -> None:
     page = PAGES / "flask.md"
     written = write_files(page, shell.cwd)
@@ -215,14 +227,27 @@ def test_the_flask_page_word_for_word(shell: Shell) -> None:
     lines = shell_lines(page)
     app_port = free_port()
     start_fake_meshes(shell, lines, "5000", app_port)
-
-    # The page's second terminal: load the settings, start Flask (on our free port).
-    source = the_line(lines, "set -a;")
-    run = the_line(lines, "flask ")
-    assert "--port 5000" in run
-    shell.start(f"{source}\nexec {run.replace('5000', str(app_port))}", "flask")
-    shell.wait_for(lambda: port_open(app_port), "flask answering")
+    start_the_app(shell, page, "5000", app_port)
     sign_in_and_see_the_embed(shell, f"http://127.0.0.1:{app_port}", "/login")
+    shell.stop()
+
+    assert the_line(lines, "python -m pytest") == "python -m pytest tests"
+    run_the_pages_test(shell.cwd)
+
+
+def test_the_django_page_word_for_word(shell: Shell) -> None:
+    page = PAGES / "django.md"
+    lines = shell_lines(page)
+    startproject = the_line(lines, "django-admin startproject")
+    subprocess.run(
+        ["bash", "-c", startproject], cwd=shell.cwd, env=environment(), check=True, timeout=60
+    )
+    written = write_files(page, shell.cwd)
+    assert {"mysite/urls.py", "mysite/views.py", "tests/test_embed.py"} <= set(written)
+    app_port = free_port()
+    start_fake_meshes(shell, lines, "8000", app_port)
+    start_the_app(shell, page, "8000", app_port)
+    sign_in_and_see_the_embed(shell, f"http://127.0.0.1:{app_port}", "/accounts/login/")
     shell.stop()
 
     assert the_line(lines, "python -m pytest") == "python -m pytest tests"
