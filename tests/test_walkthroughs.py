@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,6 +100,9 @@ def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESHES_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bridge"), env.get("PYTHONPATH")]))
     env.pop("PYTEST_ADDOPTS", None)
+    # `python`, `flask`, `django-admin` and `meshes-bridge` of the interpreter running us
+    # (make test's venv, or this environment), as an activated venv has them.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
 
 
@@ -127,9 +130,9 @@ class Shell:
     def output(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for _, log in self.procs)
 
-    def wait_for(self, ready: object, what: str) -> None:
+    def wait_for(self, ready: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        while not ready():  # type: ignore[operator]
+        while not ready():
             dead = [p for p, _ in self.procs if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 pytest.fail(f"{what} did not happen\n{self.output()}")
