@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wheel_build import REPO, build_wheel
+from tests.wheel_build import REPO
 
 FRAMEWORKS = ("flask", "django", "fastapi")
 INSTALL_TIMEOUT = 600
@@ -24,10 +24,10 @@ SUITE_TIMEOUT = 300
 
 
 @pytest.mark.slow
-def test_host_team_tests_pass_in_a_fresh_venv(tmp_path: Path) -> None:
+def test_host_team_tests_pass_in_a_fresh_venv(tmp_path: Path, built_wheel: Path) -> None:
     missing = [fw for fw in FRAMEWORKS if not (REPO / "examples" / fw / "tests").is_dir()]
     assert not missing, f"no host-team tests yet for {missing}"
-    wheel = build_wheel(tmp_path)
+    wheel = built_wheel  # the session's (tests/conftest.py)
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)

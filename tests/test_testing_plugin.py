@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from meshes_bridge.testing import chromium
+from tests.fresh_venv import FreshVenv
 
 pytest_plugins = ["pytester"]
 
@@ -317,16 +318,30 @@ def example_tests(framework: str) -> list[str]:
 
 @pytest.mark.parametrize("order", ["file-order", "reversed"])
 @pytest.mark.parametrize("framework", ["flask", "django", "fastapi"])
-def test_the_examples_pass_in_either_order(framework: str, order: str) -> None:
+def test_the_examples_pass_in_either_order(
+    framework: str, order: str, fresh_venv: FreshVenv
+) -> None:
     """Run as a host team runs them (`python -m pytest ...` from the repository root, one
-    app per run); pytest runs node ids in the order given."""
+    app per run), from a fresh venv holding the built wheel (its `python`, no checkout on
+    the path); pytest runs node ids in the order given."""
     tests = example_tests(framework)
     assert len(tests) >= 2, tests
     if order == "reversed":
         tests.reverse()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", *INNER_ARGS, *tests],
+    env = fresh_venv.env()
+    where = subprocess.run(
+        [str(fresh_venv.python), "-c", "import meshes_bridge; print(meshes_bridge.__file__)"],
         cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert where.stdout.startswith(str(fresh_venv.root)), where
+    result = subprocess.run(
+        [str(fresh_venv.python), "-m", "pytest", *INNER_ARGS, *tests],
+        cwd=REPO,
+        env=env,
         capture_output=True,
         text=True,
         timeout=EXAMPLE_TIMEOUT,

@@ -6,7 +6,11 @@ directory (a title `"path: add at the end"` appends to a file an earlier command
 e.g. Django's generated settings), then runs the page's own shell lines: `meshes-bridge
 dev` and the app's start command, on free ports instead of the page's, and signs in in
 Chromium until the embed is authenticated; then the page's own pytest test, with
-`python -m pytest tests` in that directory. A block that includes a file (`--8<--`) is
+`python -m pytest tests` in that directory.
+
+All of it runs as in an activated fresh venv holding the built wheel (tests/fresh_venv.py):
+its `python`, `meshes-bridge`, `flask` and `django-admin` first on PATH, and nothing of
+this checkout importable. A block that includes a file (`--8<--`) is
 resolved as pymdownx.snippets does, so an included file is the file used here.
 """
 
@@ -17,7 +21,6 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +29,7 @@ import pytest
 
 from meshes_bridge.testing.chromium import find_chromium, launch_args
 from meshes_bridge.testing.processes import free_port, port_open
+from tests.fresh_venv import FreshVenv
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "docs" / "getting-started"
@@ -95,23 +99,21 @@ def the_line(lines: list[str], start: str) -> str:
     return found[0]
 
 
-def environment() -> dict[str, str]:
-    """This environment (the package importable from this checkout), no MESHES_* of ours."""
+def environment(venv: FreshVenv) -> dict[str, str]:
+    """An activated fresh venv's environment (the package from the built wheel, no
+    PYTHONPATH to this checkout), no MESHES_* of ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESHES_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bridge"), env.get("PYTHONPATH")]))
     env.pop("PYTEST_ADDOPTS", None)
-    # `python`, `flask`, `django-admin` and `meshes-bridge` of the interpreter running us
-    # (make test's venv, or this environment), as an activated venv has them.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+    return venv.env(env)
 
 
 class Shell:
     """Background shell scripts run in `cwd`, each in its own process group (stopped at the
     end, with what they printed kept for the failure message)."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
         self.cwd = cwd
+        self.env = env
         self.procs: list[tuple[subprocess.Popen[bytes], Path]] = []
 
     def start(self, script: str, name: str) -> subprocess.Popen[bytes]:
@@ -119,7 +121,7 @@ class Shell:
         proc = subprocess.Popen(
             ["bash", "-c", script],
             cwd=self.cwd,
-            env=environment(),
+            env=self.env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -150,10 +152,19 @@ class Shell:
 
 
 @pytest.fixture
-def shell(tmp_path: Path) -> Iterator[Shell]:
+def shell(tmp_path: Path, fresh_venv: FreshVenv) -> Iterator[Shell]:
     project = tmp_path / "project"
     project.mkdir()
-    runner = Shell(project)
+    runner = Shell(project, environment(fresh_venv))
+    where = subprocess.run(
+        ["bash", "-c", "python -c 'import meshes_bridge; print(meshes_bridge.__file__)'"],
+        cwd=project,
+        env=runner.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert where.stdout.startswith(str(fresh_venv.root)), where
     try:
         yield runner
     finally:
@@ -198,11 +209,12 @@ def sign_in_and_see_the_embed(shell: Shell, url: str, login_path: str) -> None:
             browser.close()
 
 
-def run_the_pages_test(project: Path) -> None:
+def run_the_pages_test(shell: Shell) -> None:
+    """`python -m pytest tests`, the page's command, with the venv's `python`."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=environment(),
+        ["bash", "-c", "python -m pytest tests -q -p no:cacheprovider"],
+        cwd=shell.cwd,
+        env=shell.env,
         capture_output=True,
         text=True,
         timeout=240,
@@ -235,7 +247,7 @@ def test_the_flask_page_word_for_word(shell: Shell) -> None:
     shell.stop()
 
     assert the_line(lines, "python -m pytest") == "python -m pytest tests"
-    run_the_pages_test(shell.cwd)
+    run_the_pages_test(shell)
 
 
 def test_the_django_page_word_for_word(shell: Shell) -> None:
@@ -243,7 +255,7 @@ def test_the_django_page_word_for_word(shell: Shell) -> None:
     lines = shell_lines(page)
     startproject = the_line(lines, "django-admin startproject")
     subprocess.run(
-        ["bash", "-c", startproject], cwd=shell.cwd, env=environment(), check=True, timeout=60
+        ["bash", "-c", startproject], cwd=shell.cwd, env=shell.env, check=True, timeout=60
     )
     written = write_files(page, shell.cwd)
     assert {"mysite/urls.py", "mysite/views.py", "tests/test_embed.py"} <= set(written)
@@ -254,4 +266,4 @@ def test_the_django_page_word_for_word(shell: Shell) -> None:
     shell.stop()
 
     assert the_line(lines, "python -m pytest") == "python -m pytest tests"
-    run_the_pages_test(shell.cwd)
+    run_the_pages_test(shell)
