@@ -19,6 +19,7 @@ from meshes_bridge.server import ConfigurationError, MeshesSettings, RedisStore
 from meshes_bridge.server.service import default_store
 from meshes_bridge.testing.doubles import Servers
 from meshes_bridge.testing.processes import (
+    CLUSTER_NODE_ARGS,
     AppProcess,
     RedisClusterServer,
     RedisSentinelServer,
@@ -115,6 +116,14 @@ def test_a_cluster_node_with_the_flag_gives_a_cluster_store(redis_cluster_url: s
     for session in sessions:
         store.bind(session, "alice", 60)
     assert store.sessions_of("alice") == sorted(sessions)
+
+
+def test_a_cluster_that_is_not_serving_fails_the_start() -> None:
+    # A lone cluster node with no slots assigned answers CLUSTERDOWN to every key.
+    with RedisServer(extra_args=CLUSTER_NODE_ARGS) as lone:
+        with pytest.raises(ConfigurationError) as info:
+            default_store(settings_for(lone.url, cluster=True))
+    assert "cluster_state:fail" in str(info.value)
 
 
 def test_an_unreachable_url_fails_the_start_without_its_password() -> None:
@@ -232,5 +241,7 @@ def test_an_example_refuses_to_start_on_a_cluster_without_the_flag(
 ) -> None:
     from meshes_bridge.testing.processes import ProcessStartError
 
-    with pytest.raises(ProcessStartError):
-        start_example("flask", meshes_fake, MESHES_BRIDGE_REDIS_URL=redis_cluster.url)
+    for framework in ("flask", "fastapi"):
+        with pytest.raises(ProcessStartError) as info:
+            start_example(framework, meshes_fake, MESHES_BRIDGE_REDIS_URL=redis_cluster.url)
+        assert "MESHES_BRIDGE_REDIS_CLUSTER=true" in str(info.value), framework
