@@ -24,6 +24,7 @@ from meshes_bridge.testing.processes import (
     RedisClusterServer,
     RedisSentinelServer,
     RedisServer,
+    free_cluster_port,
 )
 from tests.server.test_examples_http import Visitor, assert_error
 from tests.server.test_settings import GOOD
@@ -120,7 +121,7 @@ def test_a_cluster_node_with_the_flag_gives_a_cluster_store(redis_cluster_url: s
 
 def test_a_cluster_that_is_not_serving_fails_the_start() -> None:
     # A lone cluster node with no slots assigned answers CLUSTERDOWN to every key.
-    with RedisServer(extra_args=CLUSTER_NODE_ARGS) as lone:
+    with RedisServer(port=free_cluster_port(), extra_args=CLUSTER_NODE_ARGS) as lone:
         with pytest.raises(ConfigurationError) as info:
             default_store(settings_for(lone.url, cluster=True))
     assert "cluster_state:fail" in str(info.value)

@@ -213,7 +213,7 @@ CLUSTER_NODE_ARGS = (
 CLUSTER_CREATE_ARGS = ("--cluster-replicas", "0", "--cluster-yes")
 
 
-def _free_cluster_port() -> int:
+def free_cluster_port() -> int:
     """A free port P <= 55535 whose cluster bus port P + 10000 is free too."""
     for _ in range(200):
         port = random.randint(20_000, 55_535)
@@ -254,7 +254,7 @@ class RedisClusterServer:
         self.nodes = [
             RedisServer(
                 self.executable,
-                port=_free_cluster_port(),
+                port=free_cluster_port(),
                 extra_args=CLUSTER_NODE_ARGS,
             )
             for _ in range(nodes)
