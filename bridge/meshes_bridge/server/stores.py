@@ -25,6 +25,9 @@ DEFAULT_PREFIX = "meshes-bridge"
 #: How long a user's logout mark is kept: far longer than any mint can take, so a mint
 #: never sees it vanish between its start and its end (which would look like a logout).
 LOGOUT_MARK_TTL = 24 * 3600
+#: Seconds a member of a user's set (RedisStore) outlives its binding's TTL: its time is
+#: taken before the binding is written, so it is never swept while the binding lives.
+MEMBER_MARGIN = 60
 
 
 @runtime_checkable
@@ -144,8 +147,8 @@ class RedisStore:
     deletes the binding first, then the member, for the same reason.
 
     Upgrading from the earlier layout (a plain set ``<prefix>:user:<user key>`` written
-    with the binding in one script): `sessions_of` also reads that set, so sessions bound before the
-    upgrade are still found at logout; the set expires with its last binding.
+    with the binding in one script): `sessions_of` also reads that set, so sessions bound
+    before the upgrade are still found at logout; the set expires with its last binding.
 
     `client` may be any redis-py client: ``redis.Redis``, ``redis.RedisCluster`` (or
     ``cluster=True`` with a `url` naming one node), or a Sentinel's
@@ -292,11 +295,6 @@ class RedisStore:
         if answer is None:
             return None
         return max(0.001, float(answer))
-
-
-#: Seconds a member of a user's set outlives its binding's TTL: its score is taken before
-#: the binding is written, so it must not be swept while the binding still lives.
-MEMBER_MARGIN = 60
 
 
 def _text(value: str | bytes | None) -> str | None:
