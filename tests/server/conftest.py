@@ -1,6 +1,7 @@
-"""Fixtures for the server half's tests: a private redis-server and settings pointing at
-the fake Meshes. The fake itself (management API, stub embed, over real HTTP) comes from
-the test kit's pytest plugin: `meshes_fake` (session) and `meshes` (reset per test).
+"""Fixtures for the server half's tests: a private redis-server (and a private Redis
+Cluster) and settings pointing at the fake Meshes. The fake itself (management API, stub
+embed, over real HTTP) comes from the test kit's pytest plugin: `meshes_fake` (session)
+and `meshes` (reset per test).
 
 Django is configured here, before pytest-django sets it up, with the tests' project
 (`django_project`); its `settings` fixture is shadowed here by the MeshesSettings one,
@@ -16,7 +17,7 @@ from django.conf import settings as django_settings
 
 from meshes_bridge.server import MeshesSettings
 from meshes_bridge.testing.doubles import Servers
-from meshes_bridge.testing.processes import RedisServer
+from meshes_bridge.testing.processes import RedisClusterServer, RedisServer
 
 
 def pytest_configure() -> None:
@@ -52,3 +53,17 @@ def redis_url(redis_server: RedisServer) -> str:
     """The private Redis, emptied for this test."""
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServer]:
+    """A private 3-node Redis Cluster on free loopback ports for the session."""
+    with RedisClusterServer() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterServer) -> str:
+    """One node of the private Redis Cluster (every node emptied for this test)."""
+    redis_cluster.flush()
+    return redis_cluster.url

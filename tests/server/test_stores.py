@@ -1,8 +1,9 @@
 """The `BindingStore` contract, run against every store: `MemoryStore` and
-`DjangoCacheStore` over a LocMemCache (both on a clock the test moves), `RedisStore` and
-`DjangoCacheStore` over Django's RedisCache (a private redis-server, which expires keys on
-its own clock); then what only Redis promises: bindings and rate limits shared by separate
-OS processes."""
+`DjangoCacheStore` over a LocMemCache (both on a clock the test moves), `RedisStore` (on a
+private redis-server and on a private 3-node Redis Cluster) and `DjangoCacheStore` over
+Django's RedisCache (Redis expires keys on its own clock); then what only Redis promises:
+bindings and rate limits shared by separate OS processes, a bind cut between its two
+writes, and the earlier key layout read after an upgrade."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from django.core.cache.backends.redis import RedisCache
 
 from meshes_bridge.django.store import DjangoCacheStore
 from meshes_bridge.server import BindingStore, MemoryStore, RedisStore
-from meshes_bridge.server.stores import LOGOUT_MARK_TTL
+from meshes_bridge.server.stores import LOGOUT_MARK_TTL, MEMBER_MARGIN
 from meshes_bridge.testing.doubles.fake_meshes import ManualClock
 from meshes_bridge.testing.processes import free_port
 
@@ -62,8 +63,8 @@ def memory_kit() -> StoreKit:
     return StoreKit(MemoryStore(clock=clock), clock.advance, real_time=False)
 
 
-def redis_kit(url: str, prefix: str = "test-bridge") -> StoreKit:
-    return StoreKit(RedisStore(url, prefix=prefix), time.sleep, real_time=True)
+def redis_kit(url: str, prefix: str = "test-bridge", cluster: bool = False) -> StoreKit:
+    return StoreKit(RedisStore(url, prefix=prefix, cluster=cluster), time.sleep, real_time=True)
 
 
 class ClockedLocMemCache(LocMemCache):
@@ -94,12 +95,14 @@ def django_redis_kit(url: str) -> StoreKit:
     return StoreKit(DjangoCacheStore(RedisCache(url, {})), time.sleep, real_time=True)
 
 
-@pytest.fixture(params=["memory", "redis", "django-locmem", "django-redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster", "django-locmem", "django-redis"])
 def kit(request: pytest.FixtureRequest) -> StoreKit:
     if request.param == "memory":
         return memory_kit()
     if request.param == "django-locmem":
         return django_locmem_kit(f"meshes-bridge-contract-{request.node.name}")
+    if request.param == "redis-cluster":
+        return redis_kit(request.getfixturevalue("redis_cluster_url"), cluster=True)
     url = request.getfixturevalue("redis_url")
     return redis_kit(url) if request.param == "redis" else django_redis_kit(url)
 
@@ -284,7 +287,7 @@ def test_redis_keys_carry_the_prefix_and_expire(redis_url: str, raw_redis: redis
     store.hit("mint:alice", 10, 60)
     keys = raw_redis.keys("*")
     assert keys and all(key.startswith("app-a:") for key in keys)
-    assert all(0 < raw_redis.ttl(key) <= 61 for key in keys)  # nothing lives forever
+    assert all(0 < raw_redis.ttl(key) <= 61 + MEMBER_MARGIN for key in keys)  # none forever
     store.begin_logout(ALICE)
     assert 0 < raw_redis.ttl("app-a:logout:alice") <= LOGOUT_MARK_TTL
 
@@ -298,6 +301,107 @@ def test_a_dead_redis_is_an_error_at_every_use() -> None:
     ):
         with pytest.raises(redis.exceptions.ConnectionError):
             use()
+
+
+# -- Redis Cluster, a bind cut in half, the earlier layout ------------------------------------
+
+
+@pytest.fixture(params=["redis", "redis-cluster"])
+def any_redis(request: pytest.FixtureRequest) -> RedisStore:
+    if request.param == "redis":
+        return RedisStore(request.getfixturevalue("redis_url"), prefix="app-a")
+    return RedisStore(request.getfixturevalue("redis_cluster_url"), prefix="app-a", cluster=True)
+
+
+class Killed(Exception):
+    """The process 'dies' here."""
+
+
+def test_a_bind_killed_between_its_two_writes_leaves_nothing_logout_would_miss(
+    any_redis: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, handed_out, cut = any_redis, session_id(), session_id()
+    store.bind(handed_out, ALICE, 60)
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store._redis, "set", die)  # the second write: the binding
+        with pytest.raises(Killed):
+            store.bind(cut, ALICE, 60)
+    # The cut session was never handed out (bind raised), has no owner, and the member
+    # it left behind is harmless: logout lists only live bindings.
+    assert store.owner(cut) is None
+    assert store.sessions_of(ALICE) == [handed_out]
+    # Whatever a crash leaves, every binding is in its user's set: logout finds it.
+    store.add_member(cut, ALICE, 60)  # the first half alone, as a process dying there
+    store.bind(cut, ALICE, 60)  # a later bind of the same session completes it
+    assert sorted(store.sessions_of(ALICE)) == sorted([handed_out, cut])
+
+
+def test_unbind_drops_the_binding_first(
+    any_redis: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, session = any_redis, session_id()
+    store.bind(session, ALICE, 60)
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store._redis, "zrem", die)  # dies after deleting the binding
+        with pytest.raises(Killed):
+            store.unbind(session)
+    assert store.owner(session) is None  # the owner check never answers for it
+    assert store.sessions_of(ALICE) == []
+
+
+def test_each_redis_command_touches_one_slot(redis_cluster_url: str) -> None:
+    # Users and sessions whose keys hash to different slots: a CROSSSLOT error would show.
+    store = RedisStore(redis_cluster_url, cluster=True)
+    users = [f"user-{n}" for n in range(20)]
+    sessions = {user: [session_id() for _ in range(3)] for user in users}
+    for user, ids in sessions.items():
+        for session in ids:
+            store.bind(session, user, 60)
+    for user, ids in sessions.items():
+        assert store.sessions_of(user) == sorted(ids)
+        store.begin_logout(user)
+        assert store.logout_mark(user) == 1
+        for session in ids:
+            store.unbind(session)
+        assert store.sessions_of(user) == []
+
+
+#: What the store wrote before it ran on Redis Cluster: one script, two keys.
+EARLIER_BIND_LUA = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[3]) then
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+return 1
+"""
+
+
+def test_bindings_of_the_earlier_layout_are_found_after_an_upgrade(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    before, gone_since, after = session_id(), session_id(), session_id()
+    for session in (before, gone_since):
+        raw_redis.eval(
+            EARLIER_BIND_LUA, 2, f"app-a:session:{session}", "app-a:user:alice", ALICE, session, 60
+        )
+    raw_redis.delete(f"app-a:session:{gone_since}")  # expired before the upgrade
+    store = RedisStore(redis_url, prefix="app-a")
+    store.bind(after, ALICE, 60)
+    assert store.owner(before) == ALICE
+    assert store.sessions_of(ALICE) == sorted([before, after])  # logout revokes both
+    assert raw_redis.smembers("app-a:user:alice") == {before}  # the stale one swept
+    store.unbind(before)
+    assert store.sessions_of(ALICE) == [after]
+    assert not raw_redis.exists("app-a:user:alice")
 
 
 # -- across OS processes -------------------------------------------------------------------

@@ -20,8 +20,10 @@ environment variable (``MESHES_ORG_ID``, ..., ``MESHES_BRIDGE_USER_KEY``), then,
 section 2 settings, in the environment variable itself; None counts as not given. Any
 key may be left out: `DEFAULTS` (or MeshesSettings' own defaults) apply.
 
-* ``REDIS_URL`` (MESHES_BRIDGE_REDIS_URL) is unused by Django: point ``CACHE`` at a
-  Redis cache instead.
+* ``REDIS_URL`` (MESHES_BRIDGE_REDIS_URL) and ``REDIS_CLUSTER``
+  (MESHES_BRIDGE_REDIS_CLUSTER) are unused by Django: point ``CACHE`` at a Redis cache
+  instead. On Redis Cluster that cache backend must speak cluster and split
+  ``get_many`` / ``set_many`` / ``delete_many`` by slot (not tested by meshes-bridge).
 * ``POLICY``: a MintPolicy, or a callable / dotted path to a callable
   (user, request) -> MintPolicy (default: MintPolicy()).
 * ``USER_KEY``: a callable / dotted path (user) -> str | int | UUID, the id sent to Meshes
@@ -45,7 +47,13 @@ from django.utils.module_loading import import_string
 
 from meshes_bridge.server import identity
 from meshes_bridge.server.service import MintPolicy, PolicySource
-from meshes_bridge.server.settings import ENVIRONMENT, ConfigurationError, MeshesSettings
+from meshes_bridge.server.settings import (
+    ENVIRONMENT,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    ConfigurationError,
+    MeshesSettings,
+)
 
 SETTING = "MESHES_BRIDGE"
 CACHE_SETTING = "MESHES_BRIDGE_CACHE"
@@ -84,6 +92,12 @@ def _from_django(field: str, name: str, value: Any) -> Any:
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return tuple(value)
         raise ValueError(f"{name} must be a list of origins or a comma-separated string")
+    if field == "redis_cluster":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS
+        raise ValueError(f"{name} must be True or False")
     if field in _INT_FIELDS:
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -554,21 +554,75 @@ class EmbedService:
 
 
 def default_store(settings: MeshesSettings) -> BindingStore:
-    """Redis when MESHES_BRIDGE_REDIS_URL is set, else in-process (with a warning)."""
+    """Redis when MESHES_BRIDGE_REDIS_URL is set (a Redis Cluster when
+    MESHES_BRIDGE_REDIS_CLUSTER is true), else in-process (with a warning). Reaches Redis
+    now and checks that it is a cluster exactly when the settings say so: a wrong URL or
+    mode fails the start, not the first request (with a MOVED or CROSSSLOT error)."""
     if settings.redis_url:
-        store = RedisStore(settings.redis_url)
-        try:
-            store.ping()  # a wrong URL fails the start, not the first request
-        except Exception as exc:
-            raise ConfigurationError(
-                [f"MESHES_BRIDGE_REDIS_URL: cannot reach Redis ({type(exc).__name__})"]
-            ) from None
-        return store
+        return _checked_redis_store(settings.redis_url, cluster=settings.redis_cluster)
     log.warning(
         "meshes-bridge keeps session bindings and rate limits in this process only: fine "
         "for development and one worker; set MESHES_BRIDGE_REDIS_URL for several processes"
     )
     return MemoryStore()
+
+
+def _checked_redis_store(url: str, *, cluster: bool) -> RedisStore:
+    # The node the URL names is asked first, as a plain Redis: whether it is a cluster
+    # node (INFO cluster) decides between the two clear errors below.
+    probe = RedisStore(url)
+    try:
+        probe.ping()
+        is_cluster = probe.cluster_enabled()
+        state = probe.cluster_state() if is_cluster and cluster else "ok"
+    except Exception as exc:
+        raise ConfigurationError(
+            [f"MESHES_BRIDGE_REDIS_URL: cannot reach Redis ({_redis_failure(exc)})"]
+        ) from None
+    finally:
+        probe.close()
+    if cluster and not is_cluster:
+        raise ConfigurationError(
+            [
+                "MESHES_BRIDGE_REDIS_CLUSTER is true but MESHES_BRIDGE_REDIS_URL names a "
+                "Redis that is not a cluster node (INFO cluster: cluster_enabled:0): set "
+                "MESHES_BRIDGE_REDIS_CLUSTER=false"
+            ]
+        )
+    if is_cluster and not cluster:
+        raise ConfigurationError(
+            [
+                "MESHES_BRIDGE_REDIS_URL names a node of a Redis Cluster (INFO cluster: "
+                "cluster_enabled:1) but MESHES_BRIDGE_REDIS_CLUSTER is not true: set "
+                "MESHES_BRIDGE_REDIS_CLUSTER=true"
+            ]
+        )
+    if not cluster:
+        return RedisStore(url)
+    if state != "ok":
+        raise ConfigurationError(
+            [
+                f"MESHES_BRIDGE_REDIS_URL names a node of a Redis Cluster that is not "
+                f"serving (CLUSTER INFO: cluster_state:{state}): fix the cluster first"
+            ]
+        )
+    try:
+        store = RedisStore(url, cluster=True)  # reads the cluster's slots from that node
+        store.ping()
+    except Exception as exc:
+        raise ConfigurationError(
+            [f"MESHES_BRIDGE_REDIS_URL: cannot use the Redis Cluster ({_redis_failure(exc)})"]
+        ) from None
+    return store
+
+
+def _redis_failure(exc: BaseException) -> str:
+    """The error's type, and its text when that cannot hold the URL's password."""
+    name = type(exc).__name__
+    text = str(exc).splitlines()[0][:160] if str(exc) else ""
+    if not text or "@" in text or "redis://" in text or "rediss://" in text:
+        return name
+    return f"{name}: {text}"
 
 
 __all__ = [

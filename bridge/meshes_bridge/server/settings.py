@@ -45,9 +45,13 @@ ENVIRONMENT = {
     "embed_origin": "MESHES_EMBED_ORIGIN",
     "allowed_origins": "MESHES_ALLOWED_ORIGINS",
     "redis_url": "MESHES_BRIDGE_REDIS_URL",
+    "redis_cluster": "MESHES_BRIDGE_REDIS_CLUSTER",
     "mint_limit": "MESHES_BRIDGE_MINT_LIMIT",
     "refresh_limit": "MESHES_BRIDGE_REFRESH_LIMIT",
 }
+#: The spellings of a boolean variable (any case).
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 REQUIRED = ("org_id", "access_key", "secret_key", "workspace_id", "allowed_origins")
 
 
@@ -123,6 +127,7 @@ class MeshesSettings:
     embed_origin: str = DEFAULT_EMBED_ORIGIN
     allowed_origins: tuple[str, ...] = ()
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    redis_cluster: bool = False  # redis_url names one node of a Redis Cluster
     mint_limit: int = DEFAULT_MINT_LIMIT
     refresh_limit: int = DEFAULT_REFRESH_LIMIT
 
@@ -147,6 +152,12 @@ class MeshesSettings:
                 continue
             if name == "allowed_origins":
                 values[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
+            elif name == "redis_cluster":
+                word = raw.lower()
+                if word in TRUE_WORDS | FALSE_WORDS:
+                    values[name] = word in TRUE_WORDS
+                else:
+                    problems.append(f"{variable} must be true or false, not {raw!r}")
             elif name in ("mint_limit", "refresh_limit"):
                 try:
                     values[name] = int(raw)
@@ -199,6 +210,14 @@ class MeshesSettings:
         if not _secure_url(self.api_url):
             # The machine JWT rides on every call: never over cleartext to another host.
             problems.append("MESHES_API_URL must be an https URL (http only on a loopback host)")
+        cluster: object = self.redis_cluster  # as set: perhaps not a bool
+        if not isinstance(cluster, bool):
+            problems.append("MESHES_BRIDGE_REDIS_CLUSTER must be true or false")
+        elif cluster and not self.redis_url:
+            problems.append(
+                "MESHES_BRIDGE_REDIS_CLUSTER is true but MESHES_BRIDGE_REDIS_URL is not set: "
+                "set it to one node of the cluster"
+            )
         for name in ("mint_limit", "refresh_limit"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -29,7 +29,14 @@ _HELPERS = (
     "revoke_session",
     "slow_meshes_calls",
 )
-_PROCESSES = ("AppProcess", "ProcessStartError", "RedisServer", "free_port")
+_PROCESSES = (
+    "AppProcess",
+    "ProcessStartError",
+    "RedisClusterServer",
+    "RedisSentinelServer",
+    "RedisServer",
+    "free_port",
+)
 _DOUBLES = ("Servers", "start_servers")
 
 __all__ = [*_HELPERS, *_PROCESSES, *_DOUBLES]
