@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
-from meshes_bridge.testing.chromium import find_chromium, launch_args
 from meshes_bridge.testing.processes import free_port, port_open
 from tests.fresh_venv import FreshVenv
 
@@ -185,28 +185,15 @@ def start_fake_meshes(shell: Shell, lines: list[str], page_port: str, app_port: 
     shell.wait_for(written, f"meshes-bridge dev writing {env_file}")
 
 
-def sign_in_and_see_the_embed(shell: Shell, url: str, login_path: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def sign_in_and_see_the_embed(page: Page, shell: Shell, url: str, login_path: str) -> None:
     from meshes_bridge.testing import expect_embed_authenticated, log_in
 
-    with sync_playwright() as playwright:
-        executable = find_chromium(
-            playwright_executable=lambda: playwright.chromium.executable_path
-        )
-        browser = playwright.chromium.launch(**launch_args({}, executable))
-        try:
-            page = browser.new_page()
-            try:
-                log_in(page, url + login_path, "alice", "demo-password")
-                expect_embed_authenticated(page)
-            except AssertionError as error:
-                raise AssertionError(f"{error}\n{shell.output()}") from None
-            assert page.locator("[data-meshes-embed]").get_attribute("data-state") == (
-                "authenticated"
-            )
-        finally:
-            browser.close()
+    try:
+        log_in(page, url + login_path, "alice", "demo-password")
+        expect_embed_authenticated(page)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{shell.output()}") from None
+    assert page.locator("[data-meshes-embed]").get_attribute("data-state") == "authenticated"
 
 
 def run_the_pages_test(shell: Shell) -> None:
@@ -235,34 +222,34 @@ def start_the_app(shell: Shell, page: Path, page_port: str, app_port: int) -> No
     shell.wait_for(lambda: port_open(app_port), f"the app answering on {app_port}")
 
 
-def test_the_flask_page_word_for_word(shell: Shell) -> None:
-    page = PAGES / "flask.md"
-    written = write_files(page, shell.cwd)
+def test_the_flask_page_word_for_word(shell: Shell, page: Page) -> None:
+    doc = PAGES / "flask.md"
+    written = write_files(doc, shell.cwd)
     assert {"app.py", "templates/index.html", "tests/test_embed.py"} <= set(written)
-    lines = shell_lines(page)
+    lines = shell_lines(doc)
     app_port = free_port()
     start_fake_meshes(shell, lines, "5000", app_port)
-    start_the_app(shell, page, "5000", app_port)
-    sign_in_and_see_the_embed(shell, f"http://127.0.0.1:{app_port}", "/login")
+    start_the_app(shell, doc, "5000", app_port)
+    sign_in_and_see_the_embed(page, shell, f"http://127.0.0.1:{app_port}", "/login")
     shell.stop()
 
     assert the_line(lines, "python -m pytest") == "python -m pytest tests"
     run_the_pages_test(shell)
 
 
-def test_the_django_page_word_for_word(shell: Shell) -> None:
-    page = PAGES / "django.md"
-    lines = shell_lines(page)
+def test_the_django_page_word_for_word(shell: Shell, page: Page) -> None:
+    doc = PAGES / "django.md"
+    lines = shell_lines(doc)
     startproject = the_line(lines, "django-admin startproject")
     subprocess.run(
         ["bash", "-c", startproject], cwd=shell.cwd, env=shell.env, check=True, timeout=60
     )
-    written = write_files(page, shell.cwd)
+    written = write_files(doc, shell.cwd)
     assert {"mysite/urls.py", "mysite/views.py", "tests/test_embed.py"} <= set(written)
     app_port = free_port()
     start_fake_meshes(shell, lines, "8000", app_port)
-    start_the_app(shell, page, "8000", app_port)
-    sign_in_and_see_the_embed(shell, f"http://127.0.0.1:{app_port}", "/accounts/login/")
+    start_the_app(shell, doc, "8000", app_port)
+    sign_in_and_see_the_embed(page, shell, f"http://127.0.0.1:{app_port}", "/accounts/login/")
     shell.stop()
 
     assert the_line(lines, "python -m pytest") == "python -m pytest tests"
