@@ -18,8 +18,7 @@ import re
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
@@ -152,20 +151,6 @@ def deploy_messages(check_id_prefix: str = "meshes_bridge.") -> list[checks.Chec
 
 def ids(found: list[checks.CheckMessage]) -> list[str]:
     return sorted(str(m.id) for m in found)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll `condition` until it is truthy (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
 
 
 # -- settings and system checks ------------------------------------------------------------

@@ -317,20 +317,31 @@ def second_example(
         yield app
 
 
-def test_two_app_processes_share_bindings_and_limits(
-    app: AppProcess, second_example: AppProcess, meshes: Servers
+def assert_two_processes_share_bindings_and_limits(
+    app: AppProcess, second: AppProcess, meshes: Servers
 ) -> None:
-    with Visitor(app) as on_a, Visitor(second_example) as on_b:
+    """Alice mints on one process and refreshes on the other; Bob may not refresh her
+    session; her per-user limit counts across both; her logout on one revokes every session
+    either minted for her, and none of Bob's."""
+    with Visitor(app) as on_a, Visitor(second) as on_b:
         assert on_a.login("alice").status_code in (302, 303)
         assert on_b.login("alice").status_code in (302, 303)
         session_id = on_a.mint().json()["session_id"]
         assert on_b.refresh(session_id).status_code == 200  # bound where B sees it
-        with Visitor(second_example) as bob:
+        with Visitor(second) as bob:
             bob.login("bob")
-            assert_error(bob.refresh(session_id), 404, "not-found")
+            assert_error(bob.refresh(session_id), 404, "not-found")  # only the owner
+            bobs = bob.mint().json()["session_id"]
         for visitor in [on_b] * 5 + [on_a] * 4:  # with the first, 10 mints across both
             assert visitor.mint().status_code == 200
         assert_error(on_b.mint(), 429, "rate-limited")
         assert_error(on_a.mint(), 429, "rate-limited")
         assert on_b.logout().status_code in (302, 303)  # revokes what A minted too
-    assert len(meshes.api.revoked_ids()) == 10
+    revoked = meshes.api.revoked_ids()
+    assert len(revoked) == 10 and session_id in revoked and bobs not in revoked
+
+
+def test_two_app_processes_share_bindings_and_limits(
+    app: AppProcess, second_example: AppProcess, meshes: Servers
+) -> None:
+    assert_two_processes_share_bindings_and_limits(app, second_example, meshes)

@@ -6,7 +6,6 @@ limits and logout. (The store contract itself runs on the cluster in test_stores
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -26,9 +25,9 @@ from meshes_bridge.testing.processes import (
     RedisServer,
     free_cluster_port,
 )
-from tests.server.test_examples_http import Visitor, assert_error
+from tests.server.test_examples_http import assert_two_processes_share_bindings_and_limits
 from tests.server.test_settings import GOOD
-from tests.support import start_example
+from tests.support import start_example, wait_for
 
 CLUSTER = "MESHES_BRIDGE_REDIS_CLUSTER"
 
@@ -147,15 +146,6 @@ def sentinel() -> Iterator[RedisSentinelServer]:
         yield servers
 
 
-def until(condition: object, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_store_behind_sentinel_keeps_its_bindings_through_a_failover(
     sentinel: RedisSentinelServer,
 ) -> None:
@@ -168,12 +158,12 @@ def test_a_store_behind_sentinel_keeps_its_bindings_through_a_failover(
     store.begin_logout("alice")
     assert store.hit("mint:alice", 2, 60) is None
     # Written to the replica too before the failover (a failover may lose what is not).
-    assert until(lambda: client.execute_command("WAIT", 1, 1000) == 1)
+    wait_for(lambda: client.execute_command("WAIT", 1, 1000) == 1, what="the replica's copy")
     old_master = sentinel.master_port()
     new_master = sentinel.failover()
     assert new_master != old_master and new_master == sentinel.replica.port
     # The same store object, through the same Sentinel client, now on the new master.
-    assert until(lambda: _answers(lambda: store.owner(before)) == "alice")
+    wait_for(lambda: _answers(lambda: store.owner(before)) == "alice", what="the new master")
     assert store.sessions_of("alice") == [before]
     assert store.logout_mark("alice") == 1
     assert store.hit("mint:alice", 2, 60) is None
@@ -217,22 +207,7 @@ def test_two_example_processes_on_a_cluster_share_bindings_limits_and_logout(
 ) -> None:
     redis_cluster.flush()
     app, second = cluster_examples
-    with Visitor(app) as on_a, Visitor(second) as on_b:
-        assert on_a.login("alice").status_code in (302, 303)
-        assert on_b.login("alice").status_code in (302, 303)
-        session_id = on_a.mint().json()["session_id"]
-        assert on_b.refresh(session_id).status_code == 200  # bound where B sees it
-        with Visitor(second) as bob:
-            bob.login("bob")
-            assert_error(bob.refresh(session_id), 404, "not-found")  # only the owner
-            bobs = bob.mint().json()["session_id"]
-        for visitor in [on_b] * 5 + [on_a] * 4:  # with the first, 10 mints across both
-            assert visitor.mint().status_code == 200
-        assert_error(on_b.mint(), 429, "rate-limited")
-        assert_error(on_a.mint(), 429, "rate-limited")
-        assert on_b.logout().status_code in (302, 303)  # revokes what A minted too
-    revoked = meshes.api.revoked_ids()
-    assert len(revoked) == 10 and session_id in revoked and bobs not in revoked
+    assert_two_processes_share_bindings_and_limits(app, second, meshes)
     for process in (app, second):
         assert "CROSSSLOT" not in process.output() and "MOVED" not in process.output()
 
