@@ -43,7 +43,7 @@ from meshes_bridge.server.client import NO_RETRY, MeshesClient
 from meshes_bridge.server.settings import MeshesSettings
 from meshes_bridge.server.stores import MemoryStore
 from meshes_bridge.testing.doubles.fake_meshes import FakeMeshes
-from meshes_bridge.testing.doubles.faults import BODILESS_STATUSES, Failure, Faults, Hung
+from meshes_bridge.testing.doubles.faults import Failure, Faults, Hung
 from meshes_bridge.testing.doubles.transcript import Transcript
 from tests.host.pages import SESSION_PATH, STATIC_PREFIX, mime_type
 
@@ -471,10 +471,9 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _failure_response(failure: Failure, default_body: Mapping[str, Any]) -> Response:
-    headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
-    if failure.status in BODILESS_STATUSES:
+    text, headers = failure.answer(default_body)
+    if text is None:
         return Response(status_code=failure.status, headers=headers)
-    text = json.dumps(dict(default_body)) if failure.body is None else failure.body
     return Response(
         text, status_code=failure.status, media_type="application/json", headers=headers
     )

@@ -31,16 +31,21 @@ class Failure:
     body: str | None = None
     retry_after: str | None = None
 
-    def response(self, default_body: Mapping[str, Any]) -> web.Response:
-        """This failure as a response; `default_body` is the JSON answered when no body
-        was given. A 204, 205 or 304 answer has no body at all."""
+    def answer(self, default_body: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+        """The JSON text to answer (`default_body` when no body was given; None: a 204, 205
+        or 304 has no body at all) and the headers, for any server to send."""
         headers = {"Retry-After": self.retry_after} if self.retry_after else {}
         if self.status in BODILESS_STATUSES:
+            return None, headers
+        return (json.dumps(dict(default_body)) if self.body is None else self.body), headers
+
+    def response(self, default_body: Mapping[str, Any]) -> web.Response:
+        """This failure as an aiohttp response (see :meth:`answer`)."""
+        text, headers = self.answer(default_body)
+        if text is None:
             return web.Response(status=self.status, headers=headers)
-        if self.body is None:
-            return web.json_response(dict(default_body), status=self.status, headers=headers)
         return web.Response(
-            status=self.status, text=self.body, content_type="application/json", headers=headers
+            status=self.status, text=text, content_type="application/json", headers=headers
         )
 
 
