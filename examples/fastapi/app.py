@@ -28,6 +28,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from meshes_bridge.fastapi import MeshesBridge, MeshesSettings
+from meshes_bridge.server import RedisStore
 
 log = logging.getLogger("example")
 
@@ -117,10 +118,26 @@ def check_form_token(request: Request, csrf_token: Annotated[str, Form()] = "") 
         raise HTTPException(403, "The form is stale or came from another site; reload it.")
 
 
+def sentinel_store() -> RedisStore | None:
+    """Bindings and limits behind Redis Sentinel when REDIS_SENTINEL is set, as
+    "host:port[,host:port...]/service"; None (MESHES_BRIDGE_REDIS_URL, else in-process)
+    otherwise. The store follows the master through a failover."""
+    if not (where := os.environ.get("REDIS_SENTINEL")):
+        return None
+    from redis.sentinel import Sentinel  # the [redis] extra, needed only here
+
+    hosts, service = where.rsplit("/", 1)
+    sentinels = [
+        (host, int(port)) for host, _, port in (h.rpartition(":") for h in hosts.split(","))
+    ]
+    master = Sentinel(sentinels, socket_timeout=2).master_for(service, decode_responses=True)
+    return RedisStore(client=master)
+
+
 def create_app(settings: MeshesSettings | None = None) -> FastAPI:
     # MESHES_* read here: a missing variable stops the app at start, not at the first mint.
     # --8<-- [start:bridge]
-    bridge = MeshesBridge(settings, get_user=current_user)
+    bridge = MeshesBridge(settings, get_user=current_user, store=sentinel_store())
     templates = Jinja2Templates(directory=HERE / "templates")
     bridge.install_templates(templates)
     # --8<-- [end:bridge]

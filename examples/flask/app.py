@@ -31,6 +31,7 @@ from flask_login import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from meshes_bridge.flask import MeshesBridge
+from meshes_bridge.server import RedisStore
 
 RUNTIMES = ("micropython", "pyodide")
 DEMO_PASSWORD = "demo-password"
@@ -93,11 +94,29 @@ class LiveLogins:
 USERS = {"alice": User("alice", "Alice"), "bob": User("bob", "Bob")}
 LOGINS = LiveLogins(SESSION_LIFETIME)
 
+
+def sentinel_store() -> RedisStore | None:
+    """Bindings and limits behind Redis Sentinel when REDIS_SENTINEL is set, as
+    "host:port[,host:port...]/service"; None (MESHES_BRIDGE_REDIS_URL, else in-process)
+    otherwise. The store follows the master through a failover."""
+    if not (where := os.environ.get("REDIS_SENTINEL")):
+        return None
+    from redis.sentinel import Sentinel  # the [redis] extra, needed only here
+
+    hosts, service = where.rsplit("/", 1)
+    sentinels = [
+        (host, int(port)) for host, _, port in (h.rpartition(":") for h in hosts.split(","))
+    ]
+    master = Sentinel(sentinels, socket_timeout=2).master_for(service, decode_responses=True)
+    return RedisStore(client=master)
+
+
 # --8<-- [start:extensions]
 login_manager = LoginManager()
 login_manager.login_view = "login"
 csrf = CSRFProtect()  # every POST needs the session's form token, except the bridge's below
-bridge = MeshesBridge()  # MESHES_* from app.config, else the environment
+# MESHES_* from app.config, else the environment; store: see sentinel_store().
+bridge = MeshesBridge(store=sentinel_store())
 # --8<-- [end:extensions]
 
 

@@ -1,8 +1,8 @@
 """Redis Cluster and Sentinel: MESHES_BRIDGE_REDIS_CLUSTER in every place settings are
 given, the start-up check that the URL is a cluster node exactly when the flag says so,
 a store behind Sentinel that keeps its bindings through a failover, and the Flask and
-FastAPI examples on a real 3-node cluster, two processes of one app sharing bindings,
-limits and logout. (The store contract itself runs on the cluster in test_stores.py.)"""
+FastAPI examples on a real 3-node cluster and behind a real Sentinel (through a failover),
+two processes of one app sharing bindings, limits and logout. (The store contract itself runs on the cluster in test_stores.py.)"""
 
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ from meshes_bridge.testing.processes import (
     RedisServer,
     free_cluster_port,
 )
-from tests.server.test_examples_http import assert_two_processes_share_bindings_and_limits
+from tests.server.test_examples_http import (
+    assert_error,
+    assert_two_processes_share_bindings_and_limits,
+)
 from tests.server.test_settings import GOOD
-from tests.support import start_example, wait_for
+from tests.support import Visitor, start_example, wait_for
 
 CLUSTER = "MESHES_BRIDGE_REDIS_CLUSTER"
 
@@ -221,3 +224,50 @@ def test_an_example_refuses_to_start_on_a_cluster_without_the_flag(
         with pytest.raises(ProcessStartError) as info:
             start_example(framework, meshes_fake, MESHES_BRIDGE_REDIS_URL=redis_cluster.url)
         assert "MESHES_BRIDGE_REDIS_CLUSTER=true" in str(info.value), framework
+
+
+# -- the examples behind Sentinel ----------------------------------------------------------
+
+
+@pytest.fixture(params=["flask", "fastapi"])
+def sentinel_examples(
+    request: pytest.FixtureRequest, meshes_fake: Servers, sentinel: RedisSentinelServer
+) -> Iterator[tuple[AppProcess, AppProcess]]:
+    """Two processes of one example app, both finding the master through the Sentinel
+    (the examples' REDIS_SENTINEL, which gives the adapter a Sentinel-backed RedisStore)."""
+    ((host, port),) = sentinel.sentinels
+    where = f"{host}:{port}/{sentinel.service_name}"
+    with start_example(request.param, meshes_fake, REDIS_SENTINEL=where) as a:
+        with start_example(request.param, meshes_fake, REDIS_SENTINEL=where) as b:
+            yield a, b
+
+
+def test_two_example_processes_behind_sentinel_share_bindings_limits_and_logout(
+    sentinel_examples: tuple[AppProcess, AppProcess],
+    meshes: Servers,
+    sentinel: RedisSentinelServer,
+) -> None:
+    app, second = sentinel_examples
+    assert_two_processes_share_bindings_and_limits(app, second, meshes)
+    # A failover between a mint on one process and a refresh on the other keeps the binding,
+    # and the logout after it still finds the session.
+    with Visitor(app) as on_a, Visitor(second) as on_b:
+        on_a.login("bob")
+        on_b.login("bob")
+        session_id = on_a.mint().json()["session_id"]
+        with redis.Redis("127.0.0.1", sentinel.master_port()) as master:
+            assert master.execute_command("WAIT", 1, 1000) == 1  # on the replica too
+        old_master = sentinel.master_port()
+        assert sentinel.failover() != old_master
+        wait_for(
+            lambda: on_b.refresh(session_id).status_code == 200,
+            timeout=20,
+            what="a refresh through the promoted master",
+        )
+        with Visitor(second) as alice:
+            alice.login("alice")
+            assert_error(alice.refresh(session_id), 404, "not-found")
+        assert on_b.logout().status_code in (302, 303)
+    assert session_id in meshes.api.revoked_ids()
+    for process in (app, second):
+        assert process.running, process.output()
