@@ -2,7 +2,8 @@
 given, the start-up check that the URL is a cluster node exactly when the flag says so,
 a store behind Sentinel that keeps its bindings through a failover, and the Flask and
 FastAPI examples on a real 3-node cluster and behind a real Sentinel (through a failover),
-two processes of one app sharing bindings, limits and logout. (The store contract itself runs on the cluster in test_stores.py.)"""
+two processes of one app sharing bindings, limits and logout. (The store contract itself
+runs on the cluster in test_stores.py.)"""
 
 from __future__ import annotations
 
