@@ -1,7 +1,8 @@
 """The `BindingStore` contract, run against every store: `MemoryStore` and
 `DjangoCacheStore` over a LocMemCache (both on a clock the test moves), `RedisStore` (on a
 private redis-server and on a private 3-node Redis Cluster) and `DjangoCacheStore` over
-Django's RedisCache (Redis expires keys on its own clock); then what only Redis promises:
+Django's RedisCache, on one Redis and on the cluster (Redis expires keys on its own
+clock); then what only Redis promises:
 bindings and rate limits shared by separate OS processes, a bind cut between its two
 writes, and the earlier key layout read after an upgrade."""
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 from meshes_bridge.django.store import DjangoCacheStore
 from meshes_bridge.server import BindingStore, MemoryStore, RedisStore
@@ -91,11 +92,51 @@ def django_locmem_kit(name: str) -> StoreKit:
     return StoreKit(DjangoCacheStore(cache, clock=clock), clock.advance, real_time=False)
 
 
-def django_redis_kit(url: str) -> StoreKit:
-    return StoreKit(DjangoCacheStore(RedisCache(url, {})), time.sleep, real_time=True)
+def django_redis_kit(url: str, cluster: bool = False) -> StoreKit:
+    cache = ClusterRedisCache(url, {}) if cluster else RedisCache(url, {})
+    return StoreKit(DjangoCacheStore(cache), time.sleep, real_time=True)
 
 
-@pytest.fixture(params=["memory", "redis", "redis-cluster", "django-locmem", "django-redis"])
+class _ClusterCacheClient(RedisCacheClient):
+    """Django's Redis cache client with one `RedisCluster` for every key: Django's own
+    backend speaks to single servers only, so a Django site on Redis Cluster uses a backend
+    that routes each key to its node, as this one does."""
+
+    def __init__(self, servers: list[str], **options: object) -> None:
+        super().__init__(servers, **options)
+        self._cluster = redis.RedisCluster.from_url(servers[0])
+
+    def get_client(self, key: object = None, *, write: bool = False) -> redis.RedisCluster:
+        return self._cluster
+
+    # Django's own versions send one MGET / MSET for keys of several slots.
+    def get_many(self, keys: list[str]) -> dict[str, object]:
+        values = self._cluster.mget_nonatomic(keys)
+        return {
+            k: self._serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None
+        }
+
+    def set_many(self, data: dict[str, object], timeout: int | None) -> None:
+        for key, value in data.items():
+            self.set(key, value, timeout)
+
+
+class ClusterRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, object]) -> None:
+        super().__init__(server, params)
+        self._class = _ClusterCacheClient
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        "redis",
+        "redis-cluster",
+        "django-locmem",
+        "django-redis",
+        "django-redis-cluster",
+    ]
+)
 def kit(request: pytest.FixtureRequest) -> StoreKit:
     if request.param == "memory":
         return memory_kit()
@@ -103,6 +144,8 @@ def kit(request: pytest.FixtureRequest) -> StoreKit:
         return django_locmem_kit(f"meshes-bridge-contract-{request.node.name}")
     if request.param == "redis-cluster":
         return redis_kit(request.getfixturevalue("redis_cluster_url"), cluster=True)
+    if request.param == "django-redis-cluster":
+        return django_redis_kit(request.getfixturevalue("redis_cluster_url"), cluster=True)
     url = request.getfixturevalue("redis_url")
     return redis_kit(url) if request.param == "redis" else django_redis_kit(url)
 
