@@ -40,6 +40,7 @@ class Metric:
 METRICS: tuple[Metric, ...] = (
     Metric("ttfa_instant", "time to first auth, instant", "ms"),
     Metric("ttfa_realistic", "time to first auth, realistic", "ms"),
+    Metric("ttfa_embed", "time to first auth, embed 300 ms, mint instant", "ms"),
     Metric("ttfa_warm", "time to first auth, warm reload (instant)", "ms"),
     Metric("refresh_rtt", f"refresh round trip (median of {REFRESH_ROUND_TRIPS})", "ms"),
     Metric("storm_main_thread", f"resize storm ({STORM_MESSAGES}): main-thread CPU time", "ms"),

@@ -23,7 +23,7 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Frame, Page
 
 from bench.metrics import FLOOD_MESSAGES, MOUNT_CYCLES, REFRESH_ROUND_TRIPS, STORM_MESSAGES
-from bench.profiles import INSTANT, REALISTIC, Profile, Variant
+from bench.profiles import EMBED_ONLY, INSTANT, PROFILES, REALISTIC, Profile, Variant
 from bench.servers import BenchServers
 from bench.trace import Tracer
 from bench.traffic import HostTraffic
@@ -305,15 +305,16 @@ class Scenario:
         finally:
             opened.context.close()
 
-        self._set_profile(REALISTIC)
-        opened = self._open()
-        try:
-            out["ttfa_realistic"] = self._load(opened, url)
-        finally:
-            opened.context.close()
-            self._set_profile(INSTANT)
+        for profile in (REALISTIC, EMBED_ONLY):
+            self._set_profile(profile)
+            opened = self._open()
+            try:
+                out[f"ttfa_{profile.key}"] = self._load(opened, url)
+            finally:
+                opened.context.close()
+                self._set_profile(INSTANT)
         return {key: float(value) for key, value in out.items()}
 
 
 def describe_profiles() -> dict[str, Any]:
-    return {p.key: p.describe() for p in (INSTANT, REALISTIC)}
+    return {p.key: p.describe() for p in PROFILES}

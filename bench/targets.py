@@ -1,4 +1,4 @@
-"""Issue 9's targets, checked against the medians of one run of the suite. A target that
+"""The targets, checked against the medians of one run of the suite. A target that
 does not hold is reported, never an error: the benchmark does not fail on a figure."""
 
 from __future__ import annotations
@@ -71,18 +71,19 @@ def targets_for(variant: str, cycles: int) -> list[Target]:
     """The targets that apply to `variant` ("micropython" or "pyodide"), after `cycles`
     mount/unmount cycles."""
     if variant == "pyodide":
-        return [Target(variant, "ttfa_realistic", "<= 5x", _ratio(variant, "ttfa_realistic", 5))]
+        return [Target(variant, "ttfa_realistic", "<= 3x", _ratio(variant, "ttfa_realistic", 3))]
     if variant != "micropython":
         return []
     v = variant
     return [
-        Target(v, "ttfa_realistic", "<= 1.10x", _ratio(v, "ttfa_realistic", 1.10)),
+        Target(v, "ttfa_realistic", "<= 1.00x", _ratio(v, "ttfa_realistic", 1.00)),
+        Target(v, "ttfa_embed", "<= 1.40x", _ratio(v, "ttfa_embed", 1.40)),
         Target(v, "ttfa_instant", "<= 2x", _ratio(v, "ttfa_instant", 2.0)),
         Target(v, "refresh_rtt", "<= 1.3x", _ratio(v, "refresh_rtt", 1.3)),
         Target(v, "storm_main_thread", "<= 2x", _ratio(v, "storm_main_thread", 2.0)),
         Target(v, "flood_main_thread", "<= 3x", _ratio(v, "flood_main_thread", 3.0)),
         Target(v, "storm_longest_task", "no task over 50 ms (storm / flood)", _longest(v)),
-        Target(v, "cold_bytes", "<= 300 KB gzip", _at_most(v, "cold_bytes", 300 * KB, KB, "KB")),
+        Target(v, "cold_bytes", "<= 305 KB gzip", _at_most(v, "cold_bytes", 305 * KB, KB, "KB")),
         Target(v, "warm_bytes", "<= 5 KB", _at_most(v, "warm_bytes", 5 * KB, KB, "KB")),
         Target(
             v,
