@@ -149,16 +149,18 @@ def run_doctor(
     as_json: bool = True,
     cwd: Path = REPO,
     command: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> DoctorRun:
     """`meshes-bridge doctor URL ARGS` (or `command`) in a subprocess; with `as_json`, the
     report as JSON and the HTML page written too."""
     html = tmp_path / "report.html"
     argv = command or [sys.executable, "-m", "meshes_bridge", "doctor", url]
+    env = {**doctor_env(), **(extra_env or {})}
     argv = [*argv, *args, "--timeout", str(DOCTOR_TIMEOUT)]
     if as_json:
         argv += ["--json", "--html", str(html)]
     done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=doctor_env(), cwd=cwd
+        argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env, cwd=cwd
     )
     return DoctorRun(
         done.returncode,

@@ -64,8 +64,9 @@ def allows(sources: list[str], origin: str, page_origin: str) -> bool:
         scheme_ok = want_scheme == scheme or (want_scheme == "http" and scheme == "https")
         if not scheme_ok or not _host_matches(want_host, host):
             continue
-        default = DEFAULT_PORTS.get(want_scheme, "")
-        if want_port == "*" or (want_port or default) == port:
+        # No port: the source scheme's default, or the upgraded scheme's (http -> https).
+        defaults = (DEFAULT_PORTS.get(want_scheme, ""), DEFAULT_PORTS.get(scheme, ""))
+        if want_port == "*" or want_port == port or (not want_port and port in defaults):
             return True
     return False
 
