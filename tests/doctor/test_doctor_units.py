@@ -5,8 +5,10 @@ exit code, and the redaction of the endpoints' answers."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +154,19 @@ def test_an_endpoint_answer_is_shown_without_its_credentials() -> None:
     scrubbed = red.scrub({"text": line})["text"]
     assert "SECRET" not in scrubbed
     assert "eyJ" not in red.known("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc_DEF-ghi")
+
+
+def test_every_finding_code_is_documented() -> None:
+    """Each code a check can give is in docs/doctor.md (the endpoint answers as a pattern)."""
+    checks = Path(__file__).resolve().parents[2] / "bridge/meshes_bridge/doctor/checks"
+    page = (Path(__file__).resolve().parents[2] / "docs/doctor.md").read_text()
+    codes: set[str] = set()
+    for source in checks.glob("*.py"):
+        codes.update(
+            re.findall(r"add\(\s*(?:OK|WARNING|PROBLEM),\s*\"([a-z0-9-]+)\"", source.read_text())
+        )
+    assert len(codes) > 30
+    for code in sorted(codes):
+        assert f"`{code}`" in page, f"docs/doctor.md lacks finding {code}"
+    for answer in ("origin-not-allowed", "csrf-failed", "rate-limited", "meshes-credentials"):
+        assert f"`endpoint-{answer}`" in page
