@@ -170,3 +170,12 @@ def test_every_finding_code_is_documented() -> None:
         assert f"`{code}`" in page, f"docs/doctor.md lacks finding {code}"
     for answer in ("origin-not-allowed", "csrf-failed", "rate-limited", "meshes-credentials"):
         assert f"`endpoint-{answer}`" in page
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_probe_and_the_schema(built_wheel: Path) -> None:
+    import zipfile
+
+    names = set(zipfile.ZipFile(built_wheel).namelist())
+    for name in ("probe.js", "schema.json", "checks/csp.py", "session.py"):
+        assert f"meshes_bridge/doctor/{name}" in names

@@ -53,6 +53,7 @@ class Observation:
     login: dict[str, Any] | None = None  # how the login went, when one was asked for
     stopped: str = ""
     duration_ms: int = 0
+    page_ms: float | None = None  # the page's performance.now() when the doctor stopped
 
     @property
     def containers(self) -> list[dict[str, Any]]:

@@ -18,7 +18,8 @@ h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em}
 .finding{margin:.3em 0 .3em 1em}.fix{margin-left:2em;color:#333}
 table{border-collapse:collapse;font-size:12px}td,th{padding:2px 8px;text-align:left;
 border-bottom:1px solid #eee;vertical-align:top}
-.wf{position:relative;height:16px;background:#f6f6f6;min-width:30em}
+table.waterfall{width:100%}table.waterfall td:first-child{white-space:nowrap;width:1%}
+.wf{position:relative;height:16px;background:#f6f6f6}
 .bar{position:absolute;top:2px;height:12px;border-radius:2px;opacity:.85}
 .bar.state{background:#7aa7d8}.bar.authenticated{background:#3c9a5f}
 .bar.error{background:#d9534f}.bar.mint,.bar.refresh{background:#9b6bd3}
@@ -64,7 +65,7 @@ def render_html(data: dict[str, Any]) -> str:
 def _rows(data: dict[str, Any]) -> list[tuple[str, list[tuple[float, float, str]], list[float]]]:
     """(label, bars (start, end, css class), marks) per row, in ms."""
     sections = {s["id"]: s for s in data["sections"]}
-    end = float(data["duration_ms"] or 0)
+    end = float(data["page_ms"] or 0)
     rows: list[tuple[str, list[tuple[float, float, str]], list[float]]] = []
     for item in sections["containers"]["items"]:
         states = item["states"]
@@ -102,7 +103,7 @@ def _waterfall(data: dict[str, Any]) -> str:
     scale = max(
         [1.0] + [b[1] for _, bars, _ in rows for b in bars] + [m for *_, ms in rows for m in ms]
     )
-    out = [f"<p>0 to {scale:.0f} ms after navigation start</p><table>"]
+    out = [f'<p>0 to {scale:.0f} ms after navigation start</p><table class="waterfall">']
     for label, bars, marks in rows:
         cells = []
         for start, stop, kind in bars:

@@ -106,6 +106,7 @@ class Report:
     framework: str | None = None
     started_at: str = ""
     duration_ms: int = 0
+    page_ms: float | None = None  # since navigation start, when the doctor stopped
     stopped: str = ""  # why the doctor stopped waiting
     containers_total: int = 0
     containers_authenticated: int = 0
@@ -172,6 +173,7 @@ class Report:
             "framework": self.framework,
             "started_at": self.started_at,
             "duration_ms": self.duration_ms,
+            "page_ms": None if self.page_ms is None else round(self.page_ms, 1),
             "stopped": self.stopped,
             "verdict": {
                 "status": self.verdict,

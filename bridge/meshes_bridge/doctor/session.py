@@ -205,6 +205,7 @@ def _watch(
 
 def _gather(seen: Observation, page: Page, network: _Network, context: Any) -> None:
     seen.final_url = page.url
+    seen.page_ms = _safe(lambda: page.evaluate("() => performance.now()"), None)
     seen.probe = _safe(lambda: page.evaluate(_READ_PROBE), {}) or {}
     seen.meta_csp = _safe(lambda: page.evaluate(_META_CSP), [])
     seen.dom = _safe(lambda: page.evaluate(_DOM, CONTAINER_SELECTOR), "")

@@ -44,6 +44,7 @@ def build_report(
         framework="django" if ctx.django else None,
         started_at=(started_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         duration_ms=obs.duration_ms,
+        page_ms=obs.page_ms,
         stopped=obs.stopped,
     )
     for key, check in CHECKS:
