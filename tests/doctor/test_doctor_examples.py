@@ -25,7 +25,7 @@ from tests.doctor.conftest import (
     assert_no_secret,
     run_doctor,
 )
-from tests.doctor.faulty_proxy import HOOKS_PATH
+from tests.doctor.faulty_proxy import HOOKS_PATH, TIMINGS
 from tests.support import Visitor
 
 SCHEMA = Path(__file__).resolve().parents[2] / "bridge/meshes_bridge/doctor/schema.json"
@@ -218,3 +218,19 @@ def test_a_misconfigured_app_is_named_with_its_fix(
     assert run.data["verdict"]["line"].startswith("PROBLEM: 0 of 1 container authenticated")
     assert title in run.data["verdict"]["line"]  # the cause, not the container's end
     assert_no_secret(fake, *_outputs(run))
+
+
+def test_the_timeline_reads_the_bridges_timings_event(
+    examples: Examples, fake: Servers, tmp_path: Path
+) -> None:
+    """`meshes-bridge:timings` (dispatched here by a hook, as the bridge will) is read by
+    its exact name, kept per container, and drawn on the waterfall."""
+    example = examples.get("flask")
+    example.proxy.fault = "timings-hook"
+    run = run_doctor(example.origin + "/", *example.login_args(), tmp_path=tmp_path)
+    assert run.exit_code == 0, run.stdout[-3000:]
+    [container] = run.section("containers")["items"]
+    assert container["timings"] == TIMINGS
+    assert "timings" not in [e["name"] for e in container["events"]]
+    assert run.html.count('class="mark"') == len(TIMINGS)
+    assert "timings: runtime 6 ms, loader 12 ms," in _outputs(run)[-1]
