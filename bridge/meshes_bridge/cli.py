@@ -161,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev":
         return dev.run(args.origin, args.port, args.env_file)
     if args.command == "doctor":
-        from meshes_bridge.doctor import EXIT_USAGE, run
+        from meshes_bridge.doctor.report import EXIT_USAGE
+        from meshes_bridge.doctor.run import run
 
         try:
             options = options_from_args(args)

@@ -179,3 +179,18 @@ def test_the_wheel_ships_the_probe_and_the_schema(built_wheel: Path) -> None:
     names = set(zipfile.ZipFile(built_wheel).namelist())
     for name in ("probe.js", "schema.json", "checks/csp.py", "session.py"):
         assert f"meshes_bridge/doctor/{name}" in names
+
+
+def test_the_command_line_loads_neither_the_server_half_nor_playwright() -> None:
+    """`meshes-bridge static` runs with no dependency installed: the doctor's arguments
+    are there, its machinery is loaded only when it runs."""
+    code = (
+        "import sys, meshes_bridge.cli as cli; cli.build_parser(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'playwright') "
+        "or m.startswith(('meshes_bridge.server', 'meshes_bridge.doctor.session'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=doctor_env(), timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -11,20 +11,31 @@ form). Nothing printed or written holds a token, a launch URL, a JWT or a secret
 Exit codes: 0 every container authenticated and nothing to report; 1 a problem (or a
 container that did not authenticate); 2 bad usage, or the doctor could not run
 (no Playwright, no Chromium); 3 every container authenticated, with warnings.
+
+Names are loaded on first use (PEP 562): the command line imports this package for its
+arguments, and `meshes-bridge static` must not need the server half or Playwright.
 """
 
-from meshes_bridge.doctor.options import DoctorOptions, UsageError, parse_cookie
-from meshes_bridge.doctor.report import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_WARNING
-from meshes_bridge.doctor.run import report_data, run
+from __future__ import annotations
 
-__all__ = [
-    "EXIT_OK",
-    "EXIT_PROBLEM",
-    "EXIT_USAGE",
-    "EXIT_WARNING",
-    "DoctorOptions",
-    "UsageError",
-    "parse_cookie",
-    "report_data",
-    "run",
-]
+import importlib
+from typing import Any
+
+_NAMES = {
+    "DoctorOptions": "meshes_bridge.doctor.options",
+    "UsageError": "meshes_bridge.doctor.options",
+    "parse_cookie": "meshes_bridge.doctor.options",
+    "EXIT_OK": "meshes_bridge.doctor.report",
+    "EXIT_PROBLEM": "meshes_bridge.doctor.report",
+    "EXIT_USAGE": "meshes_bridge.doctor.report",
+    "EXIT_WARNING": "meshes_bridge.doctor.report",
+    "report_data": "meshes_bridge.doctor.run",
+    "run": "meshes_bridge.doctor.run",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module 'meshes_bridge.doctor' has no attribute {name!r}")
+    return getattr(importlib.import_module(_NAMES[name]), name)

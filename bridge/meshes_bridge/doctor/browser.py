@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from meshes_bridge.doctor.options import INSTALL_HINT
 from meshes_bridge.testing.chromium import (
     ENV_VAR,
     NOT_FOUND,
@@ -23,7 +24,6 @@ from meshes_bridge.testing.chromium import (
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
-INSTALL_HINT = 'pip install "meshes-bridge[doctor]"'
 NO_CHROMIUM = (
     "no Chromium found: apt-get install chromium (Debian, Ubuntu), or "
     f"playwright install chromium; or set {ENV_VAR} to a Chromium executable"

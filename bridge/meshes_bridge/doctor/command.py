@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from meshes_bridge.doctor.browser import INSTALL_HINT
-from meshes_bridge.doctor.options import DEFAULT_TIMEOUT, RUNTIMES, DoctorOptions, parse_cookie
+from meshes_bridge.doctor.options import (
+    DEFAULT_TIMEOUT,
+    INSTALL_HINT,
+    RUNTIMES,
+    DoctorOptions,
+    parse_cookie,
+)
 
 DESCRIPTION = """\
 Open URL (a page of your app with the embed) in headless Chromium and report what is

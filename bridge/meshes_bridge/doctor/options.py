@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_TIMEOUT = 60.0
+INSTALL_HINT = 'pip install "meshes-bridge[doctor]"'
 RUNTIMES = ("micropython", "pyodide")
 
 

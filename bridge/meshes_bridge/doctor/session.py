@@ -29,6 +29,7 @@ POLL_MS = 100
 SETTLE_S = 1.0  # after every container settled: a hook raising after ready, the timings
 QUIET_S = 3.0  # after a failure, this long with nothing new: nothing more will happen
 NO_CONTAINER_S = 3.0  # after the load event
+HEARTBEAT_S = 5.0  # a progress line at least this often while nothing changes
 FINAL = (State.AUTHENTICATED, State.ERROR)
 
 _READ_STATES = """() => {
@@ -164,6 +165,7 @@ def _watch(
     changed = time.monotonic()
     settled: float | None = None
     shown: list[str | None] = []
+    spoke = time.monotonic()
     while True:
         page.wait_for_timeout(POLL_MS)
         now = time.monotonic()
@@ -177,6 +179,12 @@ def _watch(
                 if index >= len(shown) or shown[index] != state:
                     name = f" ({snap['ids'][index]})" if snap["ids"][index] else ""
                     progress(f"container #{index}{name}: {state} at {snap['now'] / 1000:.1f} s")
+            if states != shown:
+                spoke = now
+            elif now - spoke >= HEARTBEAT_S:
+                spoke = now
+                waiting = ", ".join(f"#{i} {s}" for i, s in enumerate(states)) or "no container yet"
+                progress(f"still waiting ({now - started:.0f} s): {waiting}")
             shown = list(states)
             signature = (tuple(states), len(network.requests), snap["errors"], snap["violations"])
             if signature != last:

@@ -57,7 +57,7 @@ def doctor(
     """Open URL (default: this app's own page) in headless Chromium and report what is
     wrong with its embeds, with the fix for each problem. Exit codes as `meshes-bridge
     doctor`: 0 healthy, 1 a problem, 2 could not run, 3 warnings only."""
-    from meshes_bridge.doctor import run
+    from meshes_bridge.doctor.run import run
 
     try:
         cookies = [parse_cookie(text) for text in cookie]

@@ -76,4 +76,8 @@ def check_messages(ctx: Context, section: Section) -> None:
             "Fix the script that threw it (an uncaught error may stop others on the page).",
         )
     if not section.findings:
-        section.add(OK, "messages-ok", "no rejected message, console error or uncaught exception")
+        title = "no rejected message, console error or uncaught exception"
+        if section.items:  # console lines of a failed download or a refusal named above
+            title = "no rejected message or uncaught exception; the console errors listed are "
+            title += "the ones the sections above explain"
+        section.add(OK, "messages-ok", title)
