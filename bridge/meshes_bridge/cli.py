@@ -1,9 +1,10 @@
-"""Command line: `meshes-bridge static DIR` and `meshes-bridge dev` (also
-`python -m meshes_bridge ...`).
+"""Command line: `meshes-bridge static DIR`, `meshes-bridge dev` and `meshes-bridge doctor
+URL` (also `python -m meshes_bridge ...`).
 
 `static` exit codes: 0 written, 1 could not write (runtime files missing, DIR not ours, I/O
 error), 2 bad usage. `dev` (meshes_bridge.dev): 0 stopped by Ctrl-C or SIGTERM, 1 could not
-start, 2 bad usage or the [testing] extra missing.
+start, 2 bad usage or the [testing] extra missing. `doctor` (meshes_bridge.doctor): 0
+healthy, 1 a problem, 2 bad usage or could not run, 3 warnings only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from meshes_bridge import __version__, assets, dev
+from meshes_bridge.doctor.command import add_doctor_parser, options_from_args
+from meshes_bridge.doctor.options import UsageError
 
 RUNTIME_CHOICES = (*assets.RUNTIMES, "all")
 
@@ -66,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     static.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     add_dev_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 
@@ -156,6 +160,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _static(args.dir, args.runtime, args.quiet)
     if args.command == "dev":
         return dev.run(args.origin, args.port, args.env_file)
+    if args.command == "doctor":
+        from meshes_bridge.doctor.report import EXIT_USAGE
+        from meshes_bridge.doctor.run import run
+
+        try:
+            options = options_from_args(args)
+        except UsageError as exc:
+            print(f"meshes-bridge doctor: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return run(options)
     return 2  # unreachable: argparse requires a known command
 
 

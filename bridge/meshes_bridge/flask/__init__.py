@@ -23,7 +23,8 @@ environment, and registers the blueprint ``meshes_bridge``:
 * ``POST {url_prefix}/session`` and ``POST {url_prefix}/session/<session_id>/refresh``;
 * ``GET {static_url_path}/<path:filename>``: the asset tree from the installed package;
 * the Jinja global ``meshes_embed(...)``;
-* with Flask-Login, logout (its ``user_logged_out`` signal) revokes the user's sessions.
+* with Flask-Login, logout (its ``user_logged_out`` signal) revokes the user's sessions;
+* the CLI command ``flask meshes doctor [URL]`` (``meshes_bridge.flask.cli``).
 
 The logged-in user is Flask-Login's ``current_user`` (its ``get_id()`` is the key Meshes
 sees as ``external_user_id``; an anonymous user is refused 401), or the key a
@@ -52,6 +53,7 @@ from markupsafe import Markup
 from werkzeug.routing import BaseConverter
 
 from meshes_bridge.flask import signals
+from meshes_bridge.flask.cli import meshes_cli
 from meshes_bridge.flask.signals import session_minted, session_refreshed, sessions_revoked
 from meshes_bridge.flask.static import serve_asset
 from meshes_bridge.flask.views import answer, app_object, to_response
@@ -173,6 +175,7 @@ class MeshesBridge:
         app.extensions[EXTENSION_KEY] = service
         _connect_signals(service, app)
         self._connect_logout(app)
+        app.cli.add_command(meshes_cli)  # flask meshes doctor [URL]
         log.info(
             "meshes-bridge ready: endpoints under %s, assets under %s, API %s, embed origin "
             "%s, allowed origins %s",
