@@ -33,6 +33,7 @@ EVENT_NAMES = (
     "token-expired",
     "rejected",
     "error",
+    "timings",
 )
 
 # The policy every page `HostPage.open` serves carries unless a test names another one

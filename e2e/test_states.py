@@ -21,6 +21,7 @@ from e2e.harness import (
     record_lifecycle,
     states,
 )
+from meshes_bridge.core.timings import STEPS
 from meshes_bridge.core.wire import FALLBACK_ATTRIBUTE
 from meshes_bridge.server.render import FALLBACK_TEXT, embed_html
 from tests.host.pages import LOADER_URL, REFRESH_PATH, SESSION_PATH, STATIC_PREFIX
@@ -35,6 +36,7 @@ DETAIL_KEYS: dict[str, list[str]] = {
     "token-expired": [],
     "rejected": ["origin", "reason"],
     "error": ["code", "message"],
+    "timings": sorted(["runtime", *STEPS]),
 }
 BOOT = ["booting", "minting", "mounted", "authenticated"]
 

@@ -9,6 +9,10 @@
 // one thing done here ahead of Python is to send each container's mint request (section
 // "Early mint"), whose answer Python alone reads, adopts or throws away.
 
+// First of all, when it began: the `timings` event's `loader` step (see the relay's boot()).
+const LOADER_AT = performance.now();
+let runtimeReadyAt = null; // when the interpreter was up: its `runtime_ready` step
+
 // Filled in by `meshes-bridge static`: where everything is, relative to this file (every
 // folder but this file's is named after its content, so it can be cached for good), and
 // the Python run first (writing out the bridge's files, then static/main.py).
@@ -68,6 +72,7 @@ function settings(tag) {
     runtime,
     hooks: attr("data-hooks"),
     debug: flag(attr("data-debug"), false),
+    timingsUrl: attr("data-timings-url"), // Python checks it, as every other attribute
     earlyMint: flag(attr("data-early-mint"), true),
   };
 }
@@ -345,6 +350,11 @@ const relay = {
     if (state !== WIRE.State.BOOTING && state !== WIRE.State.MINTING) dropFallback(el);
     stateChanged();
   },
+  // When this module began and when the interpreter was up (ms), for the `timings` event:
+  // JSON text, so that Python reads no whole number as a 32-bit one.
+  boot() {
+    return JSON.stringify({ loader: LOADER_AT, runtime_ready: runtimeReadyAt });
+  },
   // A bubbling CustomEvent with plain-object detail, in one crossing.
   emit(el, name, detailJson) {
     el.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: JSON.parse(detailJson) }));
@@ -447,14 +457,21 @@ function preloadAll(opts) {
   preload(BASE + TREE.python[opts.runtime], "fetch");
 }
 
-function pyscriptConfig({ runtime, hooks, debug }) {
+function pyscriptConfig({ runtime, hooks, debug, timingsUrl }) {
   const interp = TREE.interpreters[runtime];
   return {
     interpreter: BASE + interp.dir + interp.module,
     plugins: PLUGINS,
     // The bridge's Python files in one file, which MAIN writes out before it imports them.
     files: { [BASE + TREE.python[runtime]]: `./${TREE.bundle}` },
-    meshes_bridge: { runtime, hooks, debug, base: BASE, page: location.href },
+    meshes_bridge: {
+      runtime,
+      hooks,
+      debug,
+      base: BASE,
+      page: location.href,
+      timings_url: timingsUrl,
+    },
   };
 }
 
@@ -600,6 +617,7 @@ async function start() {
     // The interpreter and the bridge's files are in: from here on Python reports its
     // own failures.
     started = true;
+    runtimeReadyAt = performance.now();
     watching = false;
     removeEventListener("unhandledrejection", onRejection);
   };

@@ -86,8 +86,11 @@ class URL:
     def canParse(url: str, base: str = ...) -> bool: ...
 
 class AbortSignal:
+    aborted: bool
     @staticmethod
     def timeout(time: int) -> AbortSignal: ...
+    @staticmethod
+    def any(signals: object) -> AbortSignal: ...
 
 class AbortController:
     signal: AbortSignal

@@ -31,6 +31,7 @@ from meshes_bridge.core.actions import (
     Log,
     MountIframe,
     PostAuth,
+    PostTimings,
     RemoveIframe,
     RequestFrame,
     SetHeight,
@@ -59,6 +60,7 @@ from meshes_bridge.core.redact import REDACTED, redact
 from meshes_bridge.core.resize import clamp_height
 from meshes_bridge.core.responses import ResponseError, parse_refresh, parse_session
 from meshes_bridge.core.session import EmbedSession
+from meshes_bridge.core.timings import STEPS
 from meshes_bridge.core.transitions import DROPPED, TABLE
 
 PAGE = "https://host.example"
@@ -83,6 +85,7 @@ EVENT_NAMES = {
     "token-expired",
     "rejected",
     "error",
+    "timings",
 }
 # The moves the model allows, written here on their own: the session's table must never
 # take a move outside them.
@@ -450,7 +453,7 @@ class EmbedMachine(RuleBasedStateMachine):
         attrs["data-embed-origin"] = embed_attr
         attrs["data-max-height"] = max_height
         self.config = parse_container(attrs, PAGE)
-        self.session = EmbedSession(self.config, debug)
+        self.session = EmbedSession(self.config, debug, "micropython", "/timings")
         self.now = 0.0
         self.counter = 0
         self.state = "booting"
@@ -466,6 +469,8 @@ class EmbedMachine(RuleBasedStateMachine):
         self.frame_pending = False
         self.closed = False
         self.answering = None  # (token, session_id) of the answer being fed
+        self.mount_authed = False  # has the current mount posted its first auth
+        self.timings_due = None  # the timings the current input reported, for the POST
         self._feed(Start())
         assert self.state == "minting"
 
@@ -530,6 +535,7 @@ class EmbedMachine(RuleBasedStateMachine):
                 self.documents = []
                 self._check_height(action.height)
                 self.current_token, self.session_id = self.answering
+                self.mount_authed = False
             elif isinstance(action, RemoveIframe):
                 assert self.iframe
                 self.iframe = False
@@ -541,6 +547,11 @@ class EmbedMachine(RuleBasedStateMachine):
                 assert action.message == {"type": "meshes:auth", "token": self.current_token}
                 assert self.current_token not in self.expired_tokens
                 assert self._ready_credited(), self.documents
+                first_auth = not self.mount_authed
+                self.mount_authed = True
+                # The timings of a mount go out with its first auth, and only then.
+                reported = [a for a in out if isinstance(a, Emit) and a.name == "timings"]
+                assert len(reported) == (1 if first_auth else 0), out
             elif isinstance(action, RequestFrame):
                 assert not self.frame_pending
                 self.frame_pending = True
@@ -562,10 +573,25 @@ class EmbedMachine(RuleBasedStateMachine):
                 if action.name == "rejected":
                     assert set(action.detail) == {"reason", "origin"}
                     assert action.detail["reason"] in REASONS
+                if action.name == "timings":
+                    self._check_timings(action.detail)
+                    self.timings_due = action.detail
+            elif isinstance(action, PostTimings):
+                assert action.url == "/timings" and action.timings == self.timings_due
+                self.timings_due = None
             else:
                 assert isinstance(action, Log), action
                 assert action.level in ("debug", "info", "warn", "error")
+        assert self.timings_due is None, out  # every report POSTed to data-timings-url
         assert self.state == self.session.state
+
+    def _check_timings(self, detail):
+        assert sorted(detail) == sorted(["runtime", *STEPS]) and detail["runtime"] == "micropython"
+        stamps = [detail[step] for step in STEPS if detail[step] is not None]
+        assert stamps == sorted(stamps), detail
+        assert detail["auth"] == round(self.now * 1000.0, 3), detail
+        for step in ("mint_sent", "mint_answered", "iframe_created", "ready"):
+            assert detail[step] is not None, detail
 
     def _check_secrets(self, action):
         texts = [repr(action)]

@@ -22,6 +22,7 @@ from meshes_bridge.core.actions import (
 from meshes_bridge.core.config import parse_container
 from meshes_bridge.core.inputs import HttpAnswered, IframeLoaded, MessageReceived, Start
 from meshes_bridge.core.session import EmbedSession
+from meshes_bridge.core.timings import STEPS
 
 PAGE = "https://host.example"
 EMBED = "https://embed.meshes.io"
@@ -39,6 +40,14 @@ SESSION_URL = "/meshes/session"
 REFRESH_URL = "/meshes/session/{session_id}/refresh"
 REFRESH_FILLED = "/meshes/session/" + SID_QUOTED + "/refresh"
 READY_TIMEOUT = 15
+
+
+def timings(runtime=None, **stamps):
+    """A `timings` event's detail: `stamps` (step -> ms), every other step None."""
+    detail = {"runtime": runtime}
+    for step in STEPS:
+        detail[step] = stamps.get(step)
+    return detail
 
 
 def raises(exc_type, fn, *args):

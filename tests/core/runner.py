@@ -18,6 +18,7 @@ NAMES = (
     "test_retry",
     "test_session",
     "test_session_teardown",
+    "test_timings",
     "test_transitions",
     "test_values",
     "test_watchdog",

@@ -50,8 +50,19 @@ from tests.core.helpers import (
     scan_for_secrets,
     session_json,
     started,
+    timings,
     token_expired,
     token_refresh,
+)
+
+# Started at 0, minted at 1, ready (before any load event) and auth at 2.
+AUTH_AT_2 = timings(
+    mint_sent=0.0,
+    mint_answered=1000.0,
+    iframe_created=1000.0,
+    iframe_loaded=2000.0,
+    ready=2000.0,
+    auth=2000.0,
 )
 
 
@@ -63,6 +74,7 @@ def test_ready_posts_the_token_to_the_embed_origin():
         auth(TOKEN),
         SetState("authenticated"),
         Emit("authenticated", {}),
+        Emit("timings", AUTH_AT_2),
     ]
     assert out[1].message == {"type": "meshes:auth", "token": TOKEN}
     assert out[1].target_origin == EMBED
@@ -121,11 +133,15 @@ def test_token_refresh_before_ready_waits_for_ready():
     out = run.feed(HttpAnswered(2, 200, refresh_json()), 3.0)
     assert no_logs(out) == [Emit("token-refreshed", {"expires_at": EXPIRES2}), SetState("mounted")]
     out = run.feed(ready(), 4.0)
+    loaded = {"iframe_loaded": 1500.0, "ready": 4000.0, "auth": 4000.0}
     assert out == [
         Emit("ready", {}),
         auth(TOKEN2),
         SetState("authenticated"),
         Emit("authenticated", {}),
+        Emit(
+            "timings", timings(mint_sent=0.0, mint_answered=1000.0, iframe_created=1000.0, **loaded)
+        ),
     ]
 
 

@@ -9,6 +9,9 @@ tests and the benchmark.
   the :class:`MintPolicy` (:attr:`HostOrigin.policy`).
 * ``GET /static/meshes-bridge/...``: the asset tree written by ``meshes-bridge static``.
 * ``GET /set-csrf``: sets the ``csrftoken`` cookie.
+* ``POST /monitoring/timings``: a host's collector for ``data-timings-url``: records each
+  POST (:meth:`HostOrigin.timings_posts`) and answers :attr:`HostOrigin.timings_status`,
+  or 403 when ``csrf`` is on and the CSRF header is missing or wrong.
 * any other ``GET``: a page or file registered with :meth:`HostOrigin.add_page` /
   :meth:`HostOrigin.add_file`.
 
@@ -45,7 +48,7 @@ from meshes_bridge.server.stores import MemoryStore
 from meshes_bridge.testing.doubles.fake_meshes import FakeMeshes
 from meshes_bridge.testing.doubles.faults import Failure, Faults, Hung
 from meshes_bridge.testing.doubles.transcript import Transcript
-from tests.host.pages import SESSION_PATH, STATIC_PREFIX, mime_type
+from tests.host.pages import SESSION_PATH, STATIC_PREFIX, TIMINGS_PATH, mime_type
 
 Endpoint = Literal["mint", "refresh"]
 ENDPOINTS: tuple[Endpoint, ...] = ("mint", "refresh")
@@ -80,6 +83,17 @@ class RecordedRequest:
         """Request line, headers and body as one string (to scan for leaked tokens)."""
         head = "\n".join(f"{k}: {v}" for k, v in self.headers.items())
         return f"{self.method} {self.path}\n{head}\n\n{self.body}"
+
+
+@dataclass
+class TimingsPost:
+    """A POST to the timings collector: its headers (names lower case), its body, the
+    status it was answered with, and when it came."""
+
+    headers: dict[str, str]
+    body: str
+    status: int
+    time: float
 
 
 @dataclass
@@ -126,9 +140,11 @@ class HostOrigin:
         self.csrf = False
         self.csrf_cookie = "csrftoken"
         self.csrf_header = "X-CSRFToken"
+        self.timings_status = 204
         self.bridge: MeshesBridge | None = None
         self._lock = threading.Lock()
         self._calls: list[RecordedRequest] = []
+        self._timings: list[TimingsPost] = []
         self._faults = Faults(ENDPOINTS)
         self._pages: dict[str, _Page] = {}
         self._files: dict[str, _File] = {}
@@ -176,6 +192,9 @@ class HostOrigin:
         self.csrf = False
         self.csrf_cookie = "csrftoken"
         self.csrf_header = "X-CSRFToken"
+        self.timings_status = 204
+        with self._lock:
+            self._timings.clear()
         if self.bridge is not None:
             self.bridge.service.store = MemoryStore()
             self.bridge.service.settings = self.settings
@@ -184,6 +203,11 @@ class HostOrigin:
         """Every request received by `endpoint` (or by both), oldest first."""
         with self._lock:
             return [c for c in self._calls if endpoint is None or c.endpoint == endpoint]
+
+    def timings_posts(self) -> list[TimingsPost]:
+        """Every POST to the timings collector, oldest first."""
+        with self._lock:
+            return list(self._timings)
 
     def clear_calls(self) -> None:
         """Forget the recorded requests."""
@@ -248,6 +272,7 @@ class HostOrigin:
         app.include_router(bridge.router)
         app.add_api_route("/favicon.ico", _no_favicon, methods=["GET"])
         app.add_api_route("/set-csrf", self._set_csrf, methods=["GET"])
+        app.add_api_route(TIMINGS_PATH, self._timings_post, methods=["POST"])
         app.add_api_route(STATIC_PREFIX + "{path:path}", self._static, methods=["GET", "HEAD"])
         app.add_api_route("/{path:path}", self._registered, methods=["GET"])
         return _EndpointWrapper(app, self)
@@ -273,6 +298,19 @@ class HostOrigin:
         response = JSONResponse({"cookie": self.csrf_cookie})
         response.set_cookie(self.csrf_cookie, value, path="/", samesite="lax")
         return response
+
+    async def _timings_post(self, request: Request) -> Response:
+        body = await request.body()
+        status = self.timings_status
+        if self.csrf:
+            cookie = request.cookies.get(self.csrf_cookie)
+            if not cookie or request.headers.get(self.csrf_header) != cookie:
+                status = 403
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        post = TimingsPost(headers, body.decode("utf-8", "replace"), status, time.time())
+        with self._lock:
+            self._timings.append(post)
+        return Response(status_code=status)
 
     async def _registered(self, request: Request, path: str) -> Response:
         path = "/" + path
@@ -490,5 +528,5 @@ async def _no_favicon() -> Response:
 def _check_path(path: str) -> None:
     if not path.startswith("/") or "?" in path or "#" in path:
         raise ValueError("a path starts with / and has no query or fragment")
-    if path.startswith(STATIC_PREFIX) or path.startswith(SESSION_PATH) or path == "/set-csrf":
+    if path.startswith((STATIC_PREFIX, SESSION_PATH)) or path in ("/set-csrf", TIMINGS_PATH):
         raise ValueError(f"{path} is served by the host origin itself")

@@ -13,6 +13,8 @@ from meshes_bridge.server.static_files import mime_type as asset_mime_type
 SESSION_PATH = "/meshes/session"
 REFRESH_PATH = "/meshes/session/{session_id}/refresh"
 STATIC_PREFIX = "/static/meshes-bridge/"
+#: The test host's collector for `data-timings-url` (HostOrigin.timings_posts).
+TIMINGS_PATH = "/monitoring/timings"
 LOADER_URL = STATIC_PREFIX + "loader.js"
 
 #: Types for test files the asset tree never holds (the tree's own: the product's map).

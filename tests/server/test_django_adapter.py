@@ -353,7 +353,8 @@ def render(source: str, **context: Any) -> str:
 
 def test_the_tag_renders_urls_csrf_pair_and_launch_page(configured: Servers) -> None:
     html = render(
-        '{% meshes_embed launch_page="connections" runtime="micropython" min_height=600 %}'
+        '{% meshes_embed launch_page="connections" runtime="micropython" min_height=600'
+        ' timings_url="/monitoring/embed-timings" %}'
     )
     assert 'data-session-url="/meshes/session"' in html
     assert 'data-refresh-url="/meshes/session/{session_id}/refresh"' in html
@@ -363,6 +364,7 @@ def test_the_tag_renders_urls_csrf_pair_and_launch_page(configured: Servers) -> 
     assert f'data-embed-origin="{configured.embed_url}"' in html
     assert 'data-session-body="{&quot;launch_page&quot;: &quot;connections&quot;}"' in html
     assert 'data-min-height="600"' in html
+    assert 'data-timings-url="/monitoring/embed-timings"' in html.split("<script")[1]
 
 
 def test_the_tag_renders_the_first_state_with_a_visible_fallback(configured: Servers) -> None:

@@ -366,7 +366,8 @@ def test_jinja_global_renders_the_container_with_the_blueprint_urls(meshes: Serv
     app, bridge = make_app(meshes)
     template = (
         "{{ meshes_embed(launch_page='rules', runtime='pyodide', min_height=300,"
-        " max_height=900, element_id=element_id, hooks_url='/static/hooks.py?a=1&b=2') }}"
+        " max_height=900, element_id=element_id, hooks_url='/static/hooks.py?a=1&b=2',"
+        " timings_url='/monitoring/timings?a=1&b=2') }}"
     )
     hostile_id = 'x"><script>alert(1)</script>'
     with app.test_request_context("/"):
@@ -384,6 +385,7 @@ def test_jinja_global_renders_the_container_with_the_blueprint_urls(meshes: Serv
     assert '<script type="module" src="/static/meshes-bridge/loader.js"' in out
     assert 'data-runtime="pyodide"' in out
     assert 'data-hooks="/static/hooks.py?a=1&amp;b=2"' in out
+    assert 'data-timings-url="/monitoring/timings?a=1&amp;b=2"' in out
 
     with app.test_request_context("/"):
         second = render_template_string("{{ meshes_embed(include_script=False) }}")

@@ -31,6 +31,9 @@ class Bridge:
         self._on_batch = ffi.create_proxy(self._batch)
         self._on_mutation = ffi.create_proxy(self._mutated)
         self._observer: js.MutationObserver | None = None
+        # The loader's stamps, for the containers of the first scan only: a container
+        # added later was not waiting for the runtime.
+        self._boot: inp.BootTimes | None = ffi.boot_times()
 
     def listen(self) -> None:
         # Before any container mints: no meshes:ready may arrive unheard. Through the
@@ -69,10 +72,18 @@ class Bridge:
                 # The same machine carries on: its remount cap and mint budget hold.
                 embed.feed(inp.IframeLost())
         self.embeds = kept
+        boot = self._boot
+        self._boot = None
         for element in js.document.querySelectorAll(SELECTOR):
             if not self._known(element):
                 embed = BrowserEmbed(
-                    element, self.options.debug, self.console, self.hooks, self.pump
+                    element,
+                    self.options.debug,
+                    self.console,
+                    self.hooks,
+                    self.pump,
+                    self.options.timings_url,
+                    boot,
                 )
                 self.embeds.append(embed)
                 embed.start()

@@ -8,6 +8,7 @@ from meshes_bridge.browser import ffi
 from meshes_bridge.browser.hooks import Hooks
 from meshes_bridge.browser.http import post_json, read_cookie
 from meshes_bridge.browser.log import Console
+from meshes_bridge.browser.timings import post_timings
 from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.config import CONTAINER_ATTRIBUTES
@@ -47,8 +48,12 @@ class BrowserEmbed:
         console: Console,
         hooks: "Hooks | None",
         pump: object,
+        timings_url: "str | None" = None,
+        boot: "inp.BootTimes | None" = None,
     ) -> None:
         self.element = element
+        self._timings_url = timings_url
+        self._boot = boot  # the loader's stamps, for a container found at boot
         # Hands the core the messages that came first (Bridge.pump). A callable: no type says
         # so here (MicroPython has no `typing`), hence the ignore where it is called.
         self._pump = pump
@@ -68,6 +73,7 @@ class BrowserEmbed:
         self._frame: int | None = None
         # By request id: our fetches' AbortControllers, and an adopted early mint record.
         self._controllers: dict[int, js.AbortController | js.Object] = {}
+        self._reports: list[js.AbortController] = []  # timings POSTs under way
         self._on_load = ffi.create_proxy(self._loaded)
         self._on_timer = ffi.create_proxy(self._timer_fired)
         self._on_frame = ffi.create_proxy(self._frame_fired)
@@ -78,8 +84,9 @@ class BrowserEmbed:
         attrs = {}
         for name in CONTAINER_ATTRIBUTES:
             attrs[name] = ffi.attribute(self.element, name)
-        self.machine = EmbedSession(None, self.debug)
-        self.feed(inp.Start(attrs, str(js.location.origin), self._take_early()))
+        self.machine = EmbedSession(None, self.debug, ffi.RUNTIME, self._timings_url)
+        early = self._take_early()
+        self.feed(inp.Start(attrs, str(js.location.origin), early, self._boot))
 
     def _take_early(self) -> "inp.EarlyMint | None":
         """The mint request the loader started for this element at page load, if any: the
@@ -109,6 +116,9 @@ class BrowserEmbed:
             self.feed(inp.Teardown())
         self._discard_early()
         self._unwatch()
+        for controller in self._reports:
+            controller.abort()
+        self._reports = []
         if self._timer is not None:
             js.clearTimeout(self._timer)
             self._timer = None
@@ -213,6 +223,8 @@ class BrowserEmbed:
             self._adopt_early(action.request_id)
         elif isinstance(action, act.DiscardEarlyMint):
             self._discard_early()
+        elif isinstance(action, act.PostTimings):
+            self._post_timings(action)
         elif isinstance(action, act.AbortRequest):
             controller = self._controllers.pop(action.request_id, None)
             if controller is not None:
@@ -334,6 +346,32 @@ class BrowserEmbed:
         self._early = None
         if record is not None:
             record.abort()
+
+    def _post_timings(self, action: act.PostTimings) -> None:
+        # Resolved against the page's own URL, as the core's same-origin check did.
+        if not js.URL.canParse(action.url, js.location.href):
+            self.console.write("warn", "timings not posted: data-timings-url does not parse")
+            return
+        url = str(js.URL.new(action.url, js.location.href).href)
+        controller = js.AbortController.new()
+        self._reports.append(controller)
+        asyncio.create_task(self._report(url, action, controller))
+
+    async def _report(
+        self, url: str, action: act.PostTimings, controller: "js.AbortController"
+    ) -> None:
+        try:
+            await post_timings(
+                url,
+                action.timings,
+                action.csrf_cookie,
+                action.csrf_header,
+                controller,
+                self.console,
+            )
+        finally:
+            # By identity: JS proxies need not compare equal.
+            self._reports = [c for c in self._reports if c is not controller]
 
     # -- output to the host -------------------------------------------------------
 

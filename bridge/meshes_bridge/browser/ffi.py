@@ -156,6 +156,22 @@ def early_mint(element: object) -> "js.Object | None":
     return None if is_null(record) else record
 
 
+def boot_times() -> "inp.BootTimes | None":
+    """When loader.js began and when the interpreter was up, as the loader noted them (its
+    relay's `boot()`: JSON text, so that no whole number wraps on MicroPython), in seconds
+    on the core's clock; None from a loader that notes neither."""
+    boot = js.Reflect.get(_RELAY, "boot") if not is_null(_RELAY) else None
+    if is_null(boot):
+        return None
+    times = json.loads(str(_RELAY.boot()))
+    loader = times.get("loader")
+    runtime = times.get("runtime_ready")
+    return inp.BootTimes(
+        loader / 1000.0 if isinstance(loader, (int, float)) else None,
+        runtime / 1000.0 if isinstance(runtime, (int, float)) else None,
+    )
+
+
 def attribute(element: "js.Element", name: str) -> "str | None":
     """An attribute's value; Pyodide gives JsNull (not None) for a missing one."""
     value = element.getAttribute(name)

@@ -37,6 +37,7 @@ HOOKS = {
     Event.RESIZE: ("on_resize", _height),
     Event.TOKEN_EXPIRED: ("on_token_expired", _none),
     Event.ERROR: ("on_error", _code_message),
+    Event.TIMINGS: ("on_timings", _detail),
 }
 
 

@@ -20,14 +20,16 @@ from meshes_bridge.core.limits import (
 from meshes_bridge.core.mint import is_same_request
 from meshes_bridge.core.origins import quote_component
 from meshes_bridge.core.outbox import Outbox
+from meshes_bridge.core.timings import MINT_SENT, Timings
 from meshes_bridge.core.transitions import StateError
 
 
 class Backend:
-    def __init__(self, out: Outbox) -> None:
+    def __init__(self, out: Outbox, timings: Timings) -> None:
         self.mint = Flight(MINT_BUDGET, BUDGET_WINDOW, MINT_TIMEOUT)
         self.refresh = Flight(REFRESH_BUDGET, BUDGET_WINDOW, REFRESH_TIMEOUT)
         self._out = out
+        self._timings = timings
         self._next_id = 0
         self._loop_reported = False
 
@@ -38,6 +40,7 @@ class Backend:
             if is_same_request(early, config):
                 self._next_id += 1
                 self.mint.send(self._next_id, now)
+                self._timings.mark(MINT_SENT, now)
                 self._out.add(act.AdoptEarlyMint(self._next_id))
                 return
             self._out.add(act.DiscardEarlyMint())
@@ -95,4 +98,6 @@ class Backend:
     ) -> None:
         self._next_id += 1
         flight.send(self._next_id, now)
+        if flight is self.mint:
+            self._timings.mark(MINT_SENT, now)
         self._out.add(kind(self._next_id, url, body, config.csrf_cookie, config.csrf_header))

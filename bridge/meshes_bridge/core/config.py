@@ -45,15 +45,21 @@ class ConfigError(ValueError):
 
 
 class LoaderOptions(Value):
-    _fields = ("runtime", "hooks", "debug", "warnings")
+    _fields = ("runtime", "hooks", "debug", "warnings", "timings_url")
 
     def __init__(
-        self, runtime: str, hooks: "str | None", debug: bool, warnings: "list[str]"
+        self,
+        runtime: str,
+        hooks: "str | None",
+        debug: bool,
+        warnings: "list[str]",
+        timings_url: "str | None" = None,
     ) -> None:
         self.runtime = runtime
         self.hooks = hooks
         self.debug = debug
         self.warnings = warnings
+        self.timings_url = timings_url
 
 
 def parse_flag(value: object) -> bool:
@@ -63,6 +69,21 @@ def parse_flag(value: object) -> bool:
     if value is True:
         return True
     return str(value).strip().lower() not in _FALSE_WORDS
+
+
+def _timings_url(options: "dict[str, object]", warnings: "list[str]") -> "str | None":
+    """`data-timings-url`: a URL on the page's own origin (`page` is the page's URL), or
+    None. Another origin is refused: the timings are the host's, and its CSRF header goes
+    with them."""
+    raw = options.get("timings_url")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        check_same_origin_ref(raw.strip(), parse_origin(options.get("page")))
+    except OriginError as exc:
+        warnings.append("data-timings-url: " + exc.message + "; timings are not posted")
+        return None
+    return raw.strip()
 
 
 def parse_loader_options(options: "dict[str, object]") -> LoaderOptions:
@@ -75,7 +96,8 @@ def parse_loader_options(options: "dict[str, object]") -> LoaderOptions:
     hooks = options.get("hooks")
     if not isinstance(hooks, str) or not hooks.strip():
         hooks = None
-    return LoaderOptions(runtime, hooks, parse_flag(options.get("debug")), warnings)
+    timings_url = _timings_url(options, warnings)
+    return LoaderOptions(runtime, hooks, parse_flag(options.get("debug")), warnings, timings_url)
 
 
 class ContainerConfig(Value):

@@ -85,22 +85,36 @@ class EarlyMint(Value):
         return "EarlyMint(url=" + repr(self.url) + ", csrf=[redacted])"
 
 
+class BootTimes(Value):
+    """What only the loader knows of the `timings` event's steps: when loader.js began and
+    when the interpreter was up (seconds on the core's clock; None: not known)."""
+
+    _fields = ("loader", "runtime_ready")
+
+    def __init__(self, loader: "float | None", runtime_ready: "float | None") -> None:
+        self.loader = loader
+        self.runtime_ready = runtime_ready
+
+
 class Start(Input):
     """The container was found; begin. `attributes` (name -> string or None, for every
     name in config.CONTAINER_ATTRIBUTES) and `page_origin` are parsed by the core; a session
-    built with a config already may be started with neither."""
+    built with a config already may be started with neither. `boot`: the loader's stamps,
+    for a container found when the bridge started (one added later has none)."""
 
-    _fields = ("attributes", "page_origin", "early")
+    _fields = ("attributes", "page_origin", "early", "boot")
 
     def __init__(
         self,
         attributes: "dict[str, str | None] | None" = None,
         page_origin: "str | None" = None,
         early: "EarlyMint | None" = None,
+        boot: "BootTimes | None" = None,
     ) -> None:
         self.attributes = attributes
         self.page_origin = page_origin
         self.early = early
+        self.boot = boot
 
 
 class MessageReceived(Input):

@@ -24,6 +24,7 @@ every later input.
 from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core import messages as msg
+from meshes_bridge.core import timings as tm
 from meshes_bridge.core import transitions as tr
 from meshes_bridge.core.backend import Backend
 from meshes_bridge.core.config import ConfigError, ContainerConfig, parse_container
@@ -46,9 +47,18 @@ _TIMER = inp.Input()
 class EmbedSession:
     _table = tr.TABLE  # an attribute, so that a test can give one session a cell less
 
-    def __init__(self, config: "ContainerConfig | None" = None, debug: bool = False) -> None:
+    def __init__(
+        self,
+        config: "ContainerConfig | None" = None,
+        debug: bool = False,
+        runtime: "str | None" = None,
+        timings_url: "str | None" = None,
+    ) -> None:
         self._config = config
         self.debug = debug
+        # The script tag's data-timings-url (checked same-origin): each mount's timings are
+        # POSTed there too.
+        self.timings_url = timings_url
         self.state = tr.BOOTING
         self.session_id: str | None = None
         self.expires_at: str | None = None
@@ -56,7 +66,8 @@ class EmbedSession:
         self._tokens = Tokens()
         self._out = Outbox(self._tokens)
         self._closed = False
-        self._backend = Backend(self._out)
+        self._timings = tm.Timings(runtime)
+        self._backend = Backend(self._out, self._timings)
         self._gate = MessageGate(self._out)
         self._early_open = False  # the loader's early mint is neither adopted nor discarded
         self._remounts = 0
@@ -133,6 +144,7 @@ class EmbedSession:
         elif isinstance(event, inp.IframeLoaded):
             if self._move(tr.LOADED):
                 self._watchdog.loaded(now)
+                self._timings.mark(tm.IFRAME_LOADED, now)
         elif isinstance(event, inp.IframeLost):
             if self._next(tr.LOST) != DROPPED:
                 # Its launch URL is spent: only a new session can bring it back. The same
@@ -178,6 +190,8 @@ class EmbedSession:
                 return
         self._enter(target)
         self._early_open = False
+        if event.boot is not None:
+            self._timings.boot(event.boot.loader, event.boot.runtime_ready)
         self._backend.first_mint(event.early, self.config, now)
 
     def _on_http_failed(self, request_id: int, reason: str, now: float) -> None:
@@ -211,8 +225,9 @@ class EmbedSession:
 
     def _on_ready(self, now: float) -> None:
         self._watchdog.ready(now)
+        self._timings.mark(tm.READY, now)
         self._out.emit("ready", {})
-        self._settle(tr.READY)
+        self._settle(tr.READY, now)
 
     def _on_token_refresh(self, now: float) -> None:
         self._move(tr.REFRESH_ASKED)
@@ -237,6 +252,7 @@ class EmbedSession:
             self._fail(exc.code, exc.message)
             return
         self._backend.mint.attempt = 0
+        self._timings.mark(tm.MINT_ANSWERED, now)
         self.session_id = session.session_id
         self.expires_at = session.expires_at
         self._tokens.hold(session.access_token)
@@ -244,6 +260,7 @@ class EmbedSession:
         self._watchdog.mounted(now, config.ready_timeout)
         height = clamp_height(0, config.min_height, config.max_height)
         self._out.add(act.MountIframe(session.launch_url, height))
+        self._timings.mark(tm.IFRAME_CREATED, now)
         self._move(tr.MINTED)
         self._out.log("info", "minted session " + session.session_id + "; iframe mounted")
 
@@ -268,7 +285,7 @@ class EmbedSession:
         self.expires_at = refreshed.expires_at
         self._out.log("info", "refreshed session " + str(self.session_id))
         self._out.emit("token-refreshed", {"expires_at": refreshed.expires_at})
-        self._settle(tr.REFRESHED if self._watchdog.can_post() else tr.REFRESHED_UNREADY)
+        self._settle(tr.REFRESHED if self._watchdog.can_post() else tr.REFRESHED_UNREADY, now)
 
     def _refresh_failed(self, status: "int | None", text: str, now: float) -> None:
         if status in SESSION_GONE:
@@ -293,8 +310,9 @@ class EmbedSession:
         self._enter(target)
         return True
 
-    def _settle(self, kind: str) -> None:
-        """Take the move for `kind`; one to authenticated is the token posted."""
+    def _settle(self, kind: str, now: float) -> None:
+        """Take the move for `kind`; one to authenticated is the token posted (the first
+        time in a mount, its timings go out too)."""
         target = self._next(kind)
         if target != tr.AUTHENTICATED:
             self._enter(target)
@@ -309,6 +327,16 @@ class EmbedSession:
         self._remounts = 0
         self._enter(tr.AUTHENTICATED)
         self._out.emit("authenticated", {})
+        timings = self._timings.authenticated(now)
+        if timings is not None:
+            self._out.emit("timings", timings)
+            if self.timings_url is not None:
+                config = self.config
+                self._out.add(
+                    act.PostTimings(
+                        self.timings_url, dict(timings), config.csrf_cookie, config.csrf_header
+                    )
+                )
 
     def _enter(self, state: str) -> None:
         """The one place `state` changes."""
@@ -323,6 +351,7 @@ class EmbedSession:
             self._fail("remount-limit", "gave up after " + str(MAX_REMOUNTS) + " fresh sessions")
             return
         self._stop()
+        self._timings.mount_again()
         self.session_id = None
         self.expires_at = None
         self.embed_origin = None

@@ -342,7 +342,7 @@ class MeshesBridge:
     def embed(self, **options: Unpack[render.EmbedOptions]) -> Markup:
         """The container and the loader's script tag, escaped (the Jinja global
         ``meshes_embed``): `render.EmbedOptions` (launch_page, runtime, min_height,
-        max_height, element_id, css_class, hooks_url, ready_timeout, debug,
+        max_height, element_id, css_class, hooks_url, timings_url, ready_timeout, debug,
         include_script=False for a second embed on the same page)."""
         urls = self.urls()
         return Markup(

@@ -46,6 +46,7 @@ class EmbedOptions(TypedDict, total=False):
     element_id: str | None
     css_class: str | None
     hooks_url: str | None
+    timings_url: str | None  # data-timings-url: where the bridge POSTs each embed's timings
     ready_timeout: float | None
     debug: bool
     include_script: bool  # False for a second embed on the same page
@@ -64,6 +65,7 @@ def embed_html(
     csrf_cookie: str | None = None,
     csrf_header: str | None = None,
     hooks_url: str | None = None,
+    timings_url: str | None = None,
     ready_timeout: float | None = None,
     element_id: str | None = None,
     css_class: str | None = None,
@@ -107,6 +109,7 @@ def embed_html(
             "src": loader_url,
             "data-runtime": runtime,
             "data-hooks": hooks_url,
+            "data-timings-url": timings_url,
             "data-debug": True if debug else None,
         }
         out += f"\n<script{_attrs(script)}></script>"
