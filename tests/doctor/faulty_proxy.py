@@ -12,7 +12,6 @@ passed through, so the app (and Django's CSRF origin check) sees the proxy's ori
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import threading
 from collections.abc import Iterator
@@ -28,26 +27,6 @@ HOOKS_PATH = "/doctor-hooks/raising.py"
 RAISING_HOOKS = """\
 def on_ready(embed):
     raise ValueError("the host's hook is broken")
-"""
-# What the bridge will dispatch once it measures its timings (host-interface.md section 6),
-# sent here by a hook so that the doctor's reading of the event is tested before then.
-TIMINGS = {
-    "runtime": 5.5,
-    "loader": 12.0,
-    "runtime_ready": 180.5,
-    "mint_sent": 20.0,
-    "mint_answered": 150.0,
-    "iframe_created": 185.0,
-    "iframe_loaded": 260.0,
-    "ready": 270.0,
-    "auth": 271.5,
-}
-TIMINGS_HOOKS = f"""\
-import js
-
-def on_ready(embed):
-    init = js.JSON.parse('{{"bubbles": true, "detail": {json.dumps(TIMINGS)}}}')
-    embed.element.dispatchEvent(js.CustomEvent.new("meshes-bridge:timings", init))
 """
 # Hop-by-hop headers, and what the proxy recomputes.
 _DROPPED = {
@@ -67,9 +46,8 @@ FAULTS = (
     "coop-same-origin",
     "csrf-missing",
     "hooks-raise",
-    "timings-hook",
 )
-HOOKS = {"hooks-raise": RAISING_HOOKS, "timings-hook": TIMINGS_HOOKS}
+HOOKS = {"hooks-raise": RAISING_HOOKS}
 
 
 def _csp(policy: str, fault: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from meshes_bridge.core.timings import STEPS
 from meshes_bridge.testing.doubles import Servers
 from tests.doctor.conftest import (
     WRONG_SECRET,
@@ -25,7 +26,7 @@ from tests.doctor.conftest import (
     assert_no_secret,
     run_doctor,
 )
-from tests.doctor.faulty_proxy import HOOKS_PATH, TIMINGS
+from tests.doctor.faulty_proxy import HOOKS_PATH
 from tests.support import Visitor
 
 SCHEMA = Path(__file__).resolve().parents[2] / "bridge/meshes_bridge/doctor/schema.json"
@@ -223,14 +224,18 @@ def test_a_misconfigured_app_is_named_with_its_fix(
 def test_the_timeline_reads_the_bridges_timings_event(
     examples: Examples, fake: Servers, tmp_path: Path
 ) -> None:
-    """`meshes-bridge:timings` (dispatched here by a hook, as the bridge will) is read by
-    its exact name, kept per container, and drawn on the waterfall."""
+    """The bridge's `meshes-bridge:timings` is read by its exact name, kept per container,
+    listed in the text report in the interface's order and drawn on the waterfall."""
     example = examples.get("flask")
-    example.proxy.fault = "timings-hook"
     run = run_doctor(example.origin + "/", *example.login_args(), tmp_path=tmp_path)
     assert run.exit_code == 0, run.stdout[-3000:]
     [container] = run.section("containers")["items"]
-    assert container["timings"] == TIMINGS
+    timings = container["timings"]
+    assert timings["runtime"] == "micropython"
+    steps = [timings[step] for step in STEPS]
+    assert all(isinstance(value, float | int) for value in steps), timings
+    assert steps == sorted(steps) and steps[0] > 0
     assert "timings" not in [e["name"] for e in container["events"]]
-    assert run.html.count('class="mark"') == len(TIMINGS)
-    assert "timings: runtime 6 ms, loader 12 ms," in _outputs(run)[-1]
+    assert run.html.count('class="mark"') == len(STEPS)
+    line = next(x for x in _outputs(run)[-1].splitlines() if "timings (micropython):" in x)
+    assert re.findall(r"(\w+) \d+ ms", line) == list(STEPS)

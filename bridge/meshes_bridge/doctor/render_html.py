@@ -8,6 +8,7 @@ import json
 from html import escape
 from typing import Any
 
+from meshes_bridge.core.timings import STEPS as TIMING_STEPS
 from meshes_bridge.doctor.render_text import MARKS
 
 STYLE = """
@@ -75,7 +76,8 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, list[tuple[float, float, str]
             start = float(step["t_ms"])
             kind = step["state"] if step["state"] in ("authenticated", "error") else "state"
             bars.append((start, float(stop) if stop is not None else max(start, end), kind))
-        marks = [float(v) for v in (item["timings"] or {}).values() if v is not None]
+        timings = item["timings"] or {}
+        marks = [float(timings[k]) for k in TIMING_STEPS if timings.get(k) is not None]
         label = " → ".join(s["state"] for s in states) or "(no state)"
         rows.append((f"container #{item['index']}: {label}", bars, marks))
         for request in sections["requests"]["items"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from meshes_bridge.core.timings import STEPS as TIMING_STEPS
 from meshes_bridge.doctor.report import OK, PROBLEM, WARNING
 
 MARKS = {OK: "ok", WARNING: "WARNING", PROBLEM: "PROBLEM"}
@@ -35,6 +36,13 @@ def _ms(value: Any) -> str:
     return "-" if value is None else f"{float(value):.0f} ms"
 
 
+def _in_order(timings: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The steps in the order the host interface lists them (MicroPython's dicts keep no
+    order), then any other key."""
+    known = [(key, timings[key]) for key in TIMING_STEPS if key in timings]
+    return known + [(k, v) for k, v in timings.items() if k not in TIMING_STEPS]
+
+
 def _details(section: dict[str, Any]) -> list[str]:
     out: list[str] = []
     items = section["items"]
@@ -57,8 +65,10 @@ def _details(section: dict[str, Any]) -> list[str]:
             for error in item["errors"]:
                 out.append(f"    error {error['code']} at {_ms(error['t_ms'])}: {error['message']}")
             if item["timings"]:
-                steps = ", ".join(f"{k} {_ms(v)}" for k, v in item["timings"].items())
-                out.append(f"    timings: {steps}")
+                timings = dict(item["timings"])
+                runtime = timings.pop("runtime", None) or "?"
+                steps = ", ".join(f"{k} {_ms(v)}" for k, v in _in_order(timings))
+                out.append(f"    timings ({runtime}): {steps}")
     elif section["id"] == "requests":
         for item in items:
             out.append(

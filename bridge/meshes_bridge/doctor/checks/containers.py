@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_bridge.core.wire import ErrorCode, State
+from meshes_bridge.core.timings import RUNTIME, STEPS
+from meshes_bridge.core.wire import RUNTIMES, ErrorCode, State
 from meshes_bridge.doctor.checks.context import Context
 from meshes_bridge.doctor.report import OK, PROBLEM, Section
 
@@ -153,11 +154,17 @@ def _error(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _timings(detail: Any) -> dict[str, float | None] | None:
+def _timings(detail: Any) -> dict[str, str | float | None] | None:
+    """The event's detail as the report keeps it: the steps the host interface names
+    (numbers or null) and the runtime's name; anything else the page sent is left out."""
     if not isinstance(detail, dict):
         return None
-    out: dict[str, float | None] = {}
-    for key, value in detail.items():
-        if isinstance(key, str) and (value is None or isinstance(value, (int, float))):
+    out: dict[str, str | float | None] = {}
+    runtime = detail.get(RUNTIME)
+    if isinstance(runtime, str):
+        out[RUNTIME] = runtime if runtime in RUNTIMES else "?"
+    for key in STEPS:
+        value = detail.get(key)
+        if value is None or isinstance(value, int | float) and not isinstance(value, bool):
             out[key] = None if value is None else round(float(value), 1)
     return out
