@@ -1,0 +1,144 @@
+"""Precompile Pyodide's python_stdlib.zip to bytecode, with Pyodide's own CPython under Node.
+
+Pyodide's npm package ships its standard library as source only, so every cold start
+compiled the ~150 modules Pyodide's boot imports (asyncio, inspect, typing, ...) in
+WebAssembly: most of its start-up time. The zip written here holds a `.pyc` in place of
+each `.py`, which zipimport loads as it is.
+
+- Compiled by the exact CPython Pyodide runs (its wasm, under Node), so the magic number
+  and the bytecode are the ones it expects, whatever Python runs this script.
+- Unchecked-hash pycs: zipimport loads them without a source to compare against, and they
+  carry no timestamp. With a fixed hash seed and the input entries' own dates, order and
+  modes, the output is byte-for-byte the same on every run and machine.
+- No sources kept: they would more than double the download (the zip goes out as it is,
+  already deflated), and a stdlib frame in a traceback then shows its file and line but
+  not the line's text. The code's file names are those compiling from source gives
+  (`/lib/python314.zip/...`). Column positions are left out (PYTHONNODEBUGRANGES): they only
+  place the `^^^` markers under a source line, which is not there.
+
+`precompile()` caches its result in build/vendor-cache/, keyed by everything that decides
+it, so re-vendoring is quick when the zip has not changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent.parent / "build" / "vendor-cache"
+# Node runs Pyodide; the job (paths, the Python below) comes as JSON on stdin.
+NODE_SCRIPT = r"""
+import fs from "node:fs";
+import { pathToFileURL } from "node:url";
+const job = JSON.parse(fs.readFileSync(0, "utf8"));
+const { loadPyodide } = await import(pathToFileURL(job.pyodide_dir + "/pyodide.mjs").href);
+const py = await loadPyodide({
+  indexURL: job.pyodide_dir + "/",
+  env: { PYTHONHASHSEED: "0", PYTHONNODEBUGRANGES: "1" },
+  stdout: (line) => process.stderr.write(line + "\n"),
+  stderr: (line) => process.stderr.write(line + "\n"),
+});
+py.FS.writeFile("/tmp/stdlib-in.zip", fs.readFileSync(job.src));
+py.globals.set("COMPILE_ARGS", py.toPy(["/tmp/stdlib-in.zip", "/tmp/stdlib-out.zip"]));
+const count = py.runPython(job.python);
+fs.writeFileSync(job.dest, py.FS.readFile("/tmp/stdlib-out.zip"));
+process.stdout.write(JSON.stringify({ compiled: count }) + "\n");
+"""
+# Run inside Pyodide: every .py of the zip replaced by its .pyc, everything else as it is.
+COMPILE_PY = r"""
+def _precompile(src, dest):
+    import os, py_compile, sys, zipfile
+
+    assert sys.flags.optimize == 0 and not sys.flags.hash_randomization, sys.flags
+    assert all(c is None for _, _, c, _ in compile("x", "", "eval").co_positions())
+    (archive,) = [p for p in sys.path if p.endswith(".zip")]  # where Pyodide puts this zip
+    work = "/tmp/stdlib-pyc"
+    os.makedirs(work, exist_ok=True)
+    source, pyc = work + "/module.py", work + "/module.pyc"
+    count = 0
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if not info.filename.endswith(".py"):
+                zout.writestr(info, data, compresslevel=9)
+                continue
+            with open(source, "wb") as f:
+                f.write(data)
+            py_compile.compile(
+                source,
+                cfile=pyc,
+                dfile=f"{archive}/{info.filename}",
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+            out = zipfile.ZipInfo(info.filename + "c", info.date_time)
+            out.compress_type = info.compress_type
+            out.external_attr = info.external_attr
+            out.create_system = info.create_system
+            with open(pyc, "rb") as f:
+                zout.writestr(out, f.read(), compresslevel=9)
+            count += 1
+    return count
+
+
+_precompile(*COMPILE_ARGS)
+"""
+
+
+class PrecompileError(RuntimeError):
+    """Node is missing, or Pyodide could not compile the zip."""
+
+
+def _cache_key(src: Path, pyodide_dir: Path) -> str:
+    h = hashlib.sha256()
+    for part in (
+        src.read_bytes(),
+        (pyodide_dir / "pyodide.asm.wasm").read_bytes(),
+        NODE_SCRIPT.encode(),
+        COMPILE_PY.encode(),
+    ):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()[:24]
+
+
+def _compile(src: Path, dest: Path, pyodide_dir: Path) -> int:
+    node = shutil.which("node")
+    if node is None:
+        raise PrecompileError(
+            "node is not on PATH: Node.js 18+ runs Pyodide to precompile python_stdlib.zip"
+        )
+    job = {
+        "pyodide_dir": str(pyodide_dir.resolve()),
+        "src": str(src.resolve()),
+        "dest": str(dest.resolve()),
+        "python": COMPILE_PY,
+    }
+    r = subprocess.run(
+        [node, "--input-type=module", "-e", NODE_SCRIPT],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if r.returncode != 0:
+        tail = "\n".join(r.stderr.strip().splitlines()[-15:])
+        raise PrecompileError(f"precompiling python_stdlib.zip under Node failed:\n{tail}")
+    return int(json.loads(r.stdout.strip().splitlines()[-1])["compiled"])
+
+
+def precompile(src: Path, dest: Path, pyodide_dir: Path) -> None:
+    """Write to `dest` the zip `src` with each .py replaced by its .pyc, compiled by the
+    Pyodide in `pyodide_dir` (an installed `pyodide` npm package)."""
+    cached = CACHE / f"python_stdlib-{_cache_key(src, pyodide_dir)}.zip"
+    if not cached.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial")
+        count = _compile(src, partial, pyodide_dir)
+        if count == 0:
+            raise PrecompileError(f"no .py files in {src}")
+        partial.replace(cached)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, dest)
