@@ -25,9 +25,9 @@ UNCHECKED_HASH = 0b01  # a pyc's flags word (PEP 552): hash-based, source not ch
 # Pyodide under Node, from the vendored files, says which CPython it is and where a few
 # modules came from: some its boot imports, one (email.parser) imported afterwards.
 PROBE = r"""
-import fs from "node:fs";
 import { pathToFileURL } from "node:url";
-const dir = fs.readFileSync(0, "utf8");
+let dir = "";  // read as a stream: a sync read of a pipe can fail with EAGAIN
+for await (const chunk of process.stdin) dir += chunk;
 const { loadPyodide } = await import(pathToFileURL(dir + "/pyodide.mjs").href);
 const py = await loadPyodide({ indexURL: dir + "/" });
 process.stdout.write(py.runPython(`
@@ -133,3 +133,12 @@ def test_precompiling_again_gives_the_same_bytes(
     out = tmp_path / STDLIB
     tool.precompile(NPM_PYODIDE / STDLIB, out, NPM_PYODIDE)
     assert out.read_bytes() == (VENDORED / STDLIB).read_bytes()
+
+
+def test_without_node_vendoring_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = _load_tool()
+    monkeypatch.setattr(tool, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(tool.shutil, "which", lambda name: None)
+    with pytest.raises(tool.PrecompileError, match="node is not on PATH"):
+        tool.precompile(NPM_PYODIDE / STDLIB, tmp_path / STDLIB, NPM_PYODIDE)
+    assert not (tmp_path / STDLIB).exists()

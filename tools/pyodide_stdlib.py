@@ -33,7 +33,9 @@ CACHE = Path(__file__).resolve().parent.parent / "build" / "vendor-cache"
 NODE_SCRIPT = r"""
 import fs from "node:fs";
 import { pathToFileURL } from "node:url";
-const job = JSON.parse(fs.readFileSync(0, "utf8"));
+let input = "";  // read as a stream: a sync read of a pipe can fail with EAGAIN
+for await (const chunk of process.stdin) input += chunk;
+const job = JSON.parse(input);
 const { loadPyodide } = await import(pathToFileURL(job.pyodide_dir + "/pyodide.mjs").href);
 const py = await loadPyodide({
   indexURL: job.pyodide_dir + "/",
@@ -140,5 +142,8 @@ def precompile(src: Path, dest: Path, pyodide_dir: Path) -> None:
         if count == 0:
             raise PrecompileError(f"no .py files in {src}")
         partial.replace(cached)
+        for stale in CACHE.glob("python_stdlib-*.zip"):
+            if stale != cached:
+                stale.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached, dest)
