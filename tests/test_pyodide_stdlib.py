@@ -142,3 +142,16 @@ def test_without_node_vendoring_says_so(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(tool.PrecompileError, match="node is not on PATH"):
         tool.precompile(NPM_PYODIDE / STDLIB, tmp_path / STDLIB, NPM_PYODIDE)
     assert not (tmp_path / STDLIB).exists()
+
+
+def test_a_vendored_zip_from_the_same_inputs_is_reused_without_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh copy of a checkout (the wheel build's) keeps its vendored zip: no Node run."""
+    tool = _load_tool()
+    monkeypatch.setattr(tool, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(tool.shutil, "which", lambda name: None)
+    out = tmp_path / STDLIB
+    how = tool.precompile(NPM_PYODIDE / STDLIB, out, NPM_PYODIDE, VENDORED / STDLIB)
+    assert how == "reused"
+    assert out.read_bytes() == (VENDORED / STDLIB).read_bytes()

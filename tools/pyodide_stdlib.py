@@ -16,8 +16,10 @@ each `.py`, which zipimport loads as it is.
   (`/lib/python314.zip/...`). Column positions are left out (PYTHONNODEBUGRANGES): they only
   place the `^^^` markers under a source line, which is not there.
 
-`precompile()` caches its result in build/vendor-cache/, keyed by everything that decides
-it, so re-vendoring is quick when the zip has not changed.
+Everything that decides the result (the source zip, Pyodide's wasm, the code below) is
+hashed into a key, which the zip's comment records. `precompile()` reuses a zip with the
+same key, the one in build/vendor-cache/ or the one already vendored (a wheel built from
+a fresh copy of a checkout), so re-vendoring is quick when nothing changed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 CACHE = Path(__file__).resolve().parent.parent / "build" / "vendor-cache"
@@ -44,14 +47,14 @@ const py = await loadPyodide({
   stderr: (line) => process.stderr.write(line + "\n"),
 });
 py.FS.writeFile("/tmp/stdlib-in.zip", fs.readFileSync(job.src));
-py.globals.set("COMPILE_ARGS", py.toPy(["/tmp/stdlib-in.zip", "/tmp/stdlib-out.zip"]));
+py.globals.set("COMPILE_ARGS", py.toPy(["/tmp/stdlib-in.zip", "/tmp/stdlib-out.zip", job.comment]));
 const count = py.runPython(job.python);
 fs.writeFileSync(job.dest, py.FS.readFile("/tmp/stdlib-out.zip"));
 process.stdout.write(JSON.stringify({ compiled: count }) + "\n");
 """
 # Run inside Pyodide: every .py of the zip replaced by its .pyc, everything else as it is.
 COMPILE_PY = r"""
-def _precompile(src, dest):
+def _precompile(src, dest, comment):
     import os, py_compile, sys, zipfile
 
     assert sys.flags.optimize == 0 and not sys.flags.hash_randomization, sys.flags
@@ -62,6 +65,7 @@ def _precompile(src, dest):
     source, pyc = work + "/module.py", work + "/module.pyc"
     count = 0
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        zout.comment = comment.encode()
         for info in zin.infolist():
             data = zin.read(info)
             if not info.filename.endswith(".py"):
@@ -106,7 +110,19 @@ def _cache_key(src: Path, pyodide_dir: Path) -> str:
     return h.hexdigest()[:24]
 
 
-def _compile(src: Path, dest: Path, pyodide_dir: Path) -> int:
+def _comment(key: str) -> str:
+    return f"meshes-bridge: bytecode compiled by Pyodide itself, key {key}"
+
+
+def _has_comment(path: Path, comment: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.comment == comment.encode()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _compile(src: Path, dest: Path, pyodide_dir: Path, comment: str) -> int:
     node = shutil.which("node")
     if node is None:
         raise PrecompileError(
@@ -117,6 +133,7 @@ def _compile(src: Path, dest: Path, pyodide_dir: Path) -> int:
         "src": str(src.resolve()),
         "dest": str(dest.resolve()),
         "python": COMPILE_PY,
+        "comment": comment,
     }
     r = subprocess.run(
         [node, "--input-type=module", "-e", NODE_SCRIPT],
@@ -131,19 +148,29 @@ def _compile(src: Path, dest: Path, pyodide_dir: Path) -> int:
     return int(json.loads(r.stdout.strip().splitlines()[-1])["compiled"])
 
 
-def precompile(src: Path, dest: Path, pyodide_dir: Path) -> None:
+def precompile(src: Path, dest: Path, pyodide_dir: Path, previous: Path | None = None) -> str:
     """Write to `dest` the zip `src` with each .py replaced by its .pyc, compiled by the
-    Pyodide in `pyodide_dir` (an installed `pyodide` npm package)."""
-    cached = CACHE / f"python_stdlib-{_cache_key(src, pyodide_dir)}.zip"
-    if not cached.is_file():
+    Pyodide in `pyodide_dir` (an installed `pyodide` npm package). `previous`: an earlier
+    result (the vendored zip), reused when it was made from the same inputs. Says which
+    happened: "compiled", "cached" or "reused"."""
+    key = _cache_key(src, pyodide_dir)
+    comment = _comment(key)
+    cached = CACHE / f"python_stdlib-{key}.zip"
+    how = "cached"
+    if not _has_comment(cached, comment):
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(".partial")
-        count = _compile(src, partial, pyodide_dir)
-        if count == 0:
+        if previous is not None and _has_comment(previous, comment):
+            shutil.copyfile(previous, partial)
+            how = "reused"
+        elif _compile(src, partial, pyodide_dir, comment) == 0:
             raise PrecompileError(f"no .py files in {src}")
+        else:
+            how = "compiled"
         partial.replace(cached)
         for stale in CACHE.glob("python_stdlib-*.zip"):
             if stale != cached:
                 stale.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached, dest)
+    return how

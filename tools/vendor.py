@@ -94,7 +94,7 @@ def _pyodide_http_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _precompile_stdlib(pyodide_dir: Path, dest: Path) -> None:
+def _precompile_stdlib(pyodide_dir: Path, dest: Path, previous: Path) -> None:
     # Loaded by path: setup.py loads this file by path too, with tools/ not on sys.path.
     spec = importlib.util.spec_from_file_location(
         "_meshes_pyodide_stdlib", Path(__file__).resolve().parent / "pyodide_stdlib.py"
@@ -106,11 +106,11 @@ def _precompile_stdlib(pyodide_dir: Path, dest: Path) -> None:
     src = pyodide_dir / PYODIDE_STDLIB
     if not src.is_file():
         raise VendorError(f"missing file: {src}")
-    print("vendor: precompiling Pyodide's standard library (Pyodide under Node)", file=sys.stderr)
     try:
-        module.precompile(src, dest, pyodide_dir)
+        how = module.precompile(src, dest, pyodide_dir, previous)
     except (module.PrecompileError, subprocess.TimeoutExpired) as e:
         raise VendorError(str(e)) from e
+    print(f"vendor: Pyodide's standard library precompiled ({how})", file=sys.stderr)
 
 
 # The tree ships no source maps, so its scripts must not name any: a missing .map breaks
@@ -132,7 +132,8 @@ def _copy(src: Path, dest: Path) -> None:
         shutil.copyfile(src, dest)
 
 
-def _populate(out: Path) -> dict[str, str]:
+def _populate(out: Path, previous: Path) -> dict[str, str]:
+    """Fill `out`; `previous` is the tree it replaces (its precompiled stdlib may be reused)."""
     dist = NODE_MODULES / PYSCRIPT / "dist"
     pyscript_files = sorted(
         p for p in dist.iterdir() if p.is_file() and p.suffix in (".js", ".css")
@@ -146,7 +147,9 @@ def _populate(out: Path) -> dict[str, str]:
         _copy(NODE_MODULES / MICROPYTHON / name, out / "micropython" / name)
     for name in PYODIDE_FILES:
         if name == PYODIDE_STDLIB:
-            _precompile_stdlib(NODE_MODULES / PYODIDE, out / "pyodide" / name)
+            _precompile_stdlib(
+                NODE_MODULES / PYODIDE, out / "pyodide" / name, previous / "pyodide" / name
+            )
         else:
             _copy(NODE_MODULES / PYODIDE / name, out / "pyodide" / name)
 
@@ -178,7 +181,7 @@ def vendor(dest: Path = RUNTIME) -> dict[str, str]:
         shutil.rmtree(leftover, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        versions = _populate(tmp)
+        versions = _populate(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
