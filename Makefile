@@ -70,7 +70,7 @@ $(NPM_STAMP): package.json package-lock.json
 	$(NPM) ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-$(RUNTIME_STAMP): $(NPM_STAMP) tools/vendor.py static/loader.js static/main.py
+$(RUNTIME_STAMP): $(NPM_STAMP) tools/vendor.py tools/pyodide_stdlib.py static/loader.js static/main.py
 	$(PYTHON) tools/vendor.py
 
 # Debian packages the tests need: chromium (browser tests) and redis-server (the Redis

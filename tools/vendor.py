@@ -7,6 +7,9 @@ Sources, all pinned:
 - the installed pyodide-http distribution (its .py files),
 - static/loader.js and static/main.py.
 
+Pyodide's python_stdlib.zip is precompiled to bytecode on the way (tools/pyodide_stdlib.py:
+Pyodide itself under Node compiles it, so Node.js is needed here, never at run time).
+
 The wheel carries the result, so that installing and running meshes-bridge never needs
 npm or the network. Run it as `python tools/vendor.py` (or `make runtime`).
 """
@@ -40,6 +43,7 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+PYODIDE_STDLIB = "python_stdlib.zip"
 PYODIDE_HTTP_DIST = "pyodide-http"
 
 
@@ -90,6 +94,25 @@ def _pyodide_http_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def _precompile_stdlib(pyodide_dir: Path, dest: Path, previous: Path) -> None:
+    # Loaded by path: setup.py loads this file by path too, with tools/ not on sys.path.
+    spec = importlib.util.spec_from_file_location(
+        "_meshes_pyodide_stdlib", Path(__file__).resolve().parent / "pyodide_stdlib.py"
+    )
+    if spec is None or spec.loader is None:
+        raise VendorError("tools/pyodide_stdlib.py is missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    src = pyodide_dir / PYODIDE_STDLIB
+    if not src.is_file():
+        raise VendorError(f"missing file: {src}")
+    try:
+        how = module.precompile(src, dest, pyodide_dir, previous)
+    except (module.PrecompileError, subprocess.TimeoutExpired) as e:
+        raise VendorError(str(e)) from e
+    print(f"vendor: Pyodide's standard library precompiled ({how})", file=sys.stderr)
+
+
 # The tree ships no source maps, so its scripts must not name any: a missing .map breaks
 # hashing static storages (Django's ManifestStaticFilesStorage, WhiteNoise) and makes
 # browsers' devtools request files that are not there.
@@ -109,7 +132,8 @@ def _copy(src: Path, dest: Path) -> None:
         shutil.copyfile(src, dest)
 
 
-def _populate(out: Path) -> dict[str, str]:
+def _populate(out: Path, previous: Path) -> dict[str, str]:
+    """Fill `out`; `previous` is the tree it replaces (its precompiled stdlib may be reused)."""
     dist = NODE_MODULES / PYSCRIPT / "dist"
     pyscript_files = sorted(
         p for p in dist.iterdir() if p.is_file() and p.suffix in (".js", ".css")
@@ -122,7 +146,12 @@ def _populate(out: Path) -> dict[str, str]:
     for name in MICROPYTHON_FILES:
         _copy(NODE_MODULES / MICROPYTHON / name, out / "micropython" / name)
     for name in PYODIDE_FILES:
-        _copy(NODE_MODULES / PYODIDE / name, out / "pyodide" / name)
+        if name == PYODIDE_STDLIB:
+            _precompile_stdlib(
+                NODE_MODULES / PYODIDE, out / "pyodide" / name, previous / "pyodide" / name
+            )
+        else:
+            _copy(NODE_MODULES / PYODIDE / name, out / "pyodide" / name)
 
     http_dir = _pyodide_http_dir()
     http_files = sorted(http_dir.rglob("*.py"))
@@ -152,7 +181,7 @@ def vendor(dest: Path = RUNTIME) -> dict[str, str]:
         shutil.rmtree(leftover, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        versions = _populate(tmp)
+        versions = _populate(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
