@@ -42,6 +42,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("ttfa_realistic", "time to first auth, realistic", "ms"),
     Metric("ttfa_embed", "time to first auth, embed 300 ms, mint instant", "ms"),
     Metric("ttfa_warm", "time to first auth, warm reload (instant)", "ms"),
+    Metric("cpu_first_auth", "cold load: main-thread CPU to first auth (instant)", "ms"),
     Metric("refresh_rtt", f"refresh round trip (median of {REFRESH_ROUND_TRIPS})", "ms"),
     Metric("storm_main_thread", f"resize storm ({STORM_MESSAGES}): main-thread CPU time", "ms"),
     Metric("storm_style_writes", "resize storm: style writes", "count"),

@@ -62,7 +62,14 @@ def check_quick_results(text: str, output: str) -> None:
             assert isinstance(value, int | float) and math.isfinite(value), (variant, metric.key)
             assert summary["min"] == value == summary["max"]
         # Figures that are zero only if the measurement did not happen.
-        for key in ("ttfa_instant", "ttfa_realistic", "ttfa_embed", "ttfa_warm", "refresh_rtt"):
+        for key in (
+            "ttfa_instant",
+            "ttfa_realistic",
+            "ttfa_embed",
+            "ttfa_warm",
+            "cpu_first_auth",
+            "refresh_rtt",
+        ):
             assert figures[key]["median"] > 0, (variant, key)
         for key in ("cold_bytes", "cold_requests", "warm_requests", "memory_authenticated"):
             assert figures[key]["median"] > 0, (variant, key)
