@@ -384,9 +384,9 @@ function bootFailed(message) {
   }
 }
 
-// PyScript reports none of its download failures: a missing interpreter module, .wasm,
-// or Pyodide file leaves a rejected promise nobody awaits (or, for some of
-// Pyodide's files, nothing at all). Both are caught here, until the runtime is up:
+// PyScript reports none of its download failures: a missing interpreter module, .wasm or
+// Pyodide file leaves a rejected promise nobody awaits (or, for some of Pyodide's files,
+// nothing at all). Both are caught here, until the runtime is up:
 // - an unhandled rejection whose text names a URL of this tree;
 // - a preload link below that failed (a 404, a refused MIME type).
 let watching = true;
