@@ -453,7 +453,7 @@ function preloadAll(opts) {
 // data-debug, MicroPython gets the sources instead of the bytecode: tracebacks with line
 // numbers.
 async function fetchBundle(opts) {
-  const href = BASE + TREE[opts.debug ? "source" : "python"][opts.runtime];
+  const href = BASE + (opts.debug ? TREE.source : TREE.python)[opts.runtime];
   try {
     const response = await fetch(href);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
