@@ -662,7 +662,8 @@ async function start() {
     if (first) await bridgeFirst(wrap.interpreter);
   });
   // PyScript reads the script's text right after this event: should the hook above ever
-  // have missed its moment, the bridge still runs, only after PyScript's package.
+  // have missed its moment, main.py still runs, finds none of the bridge's files (only the
+  // hook writes them) and says on every container that the bridge could not start.
   script.addEventListener(`${type}:ready`, () => {
     if (started) return;
     up();
