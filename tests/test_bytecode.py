@@ -4,6 +4,7 @@ the bundle format the loader unpacks."""
 
 from __future__ import annotations
 
+import ast
 import gzip
 from pathlib import Path
 
@@ -84,3 +85,13 @@ def test_bundle_format_round_trips() -> None:
     assert assets.unpack_bundle(gzip.compress(raw)) == files
     with pytest.raises(ValueError):
         assets.unpack_bundle(raw[:-1])
+
+
+def test_the_browser_code_has_no_asserts() -> None:
+    """-O3 compiles asserts away: the bridge's checks must be real code."""
+    for rel in assets.python_files("micropython"):
+        path = assets.package_dir() / rel.removeprefix("meshes_bridge/")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        names = [node.id for node in ast.walk(tree) if isinstance(node, ast.Name)]
+        assert not found and "__debug__" not in names, (rel, found)

