@@ -56,9 +56,13 @@ def _probe(host: HostPage, debug: bool) -> dict[str, Any]:
     attrs: dict[str, Any] = {"data-hooks": path}
     if debug:
         attrs["data-debug"] = True
+    failed: list[str] = []
+    host.page.on("requestfailed", lambda request: failed.append(request.url))
     host.open(script_attrs=attrs)
     host.page.wait_for_selector("body[data-probe]", state="attached", timeout=BOOT_TIMEOUT_MS)
     host.wait_authenticated()  # the bridge runs on the files it was given
+    # The bundle's request completes: nothing cancels it once its gzip data has ended.
+    assert failed == []
     found: dict[str, Any] = json.loads(host.page.get_attribute("body", "data-probe") or "")
     return found
 

@@ -457,7 +457,10 @@ async function fetchBundle(opts) {
   try {
     const response = await fetch(href);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const inflated = response.body.pipeThrough(new DecompressionStream("gzip"));
+    // Read whole first: piped straight from the response, the inflater cancels the body
+    // once the gzip data ends, and the browser reports the request as aborted.
+    const packed = new Blob([await response.arrayBuffer()]);
+    const inflated = packed.stream().pipeThrough(new DecompressionStream("gzip"));
     const bytes = new Uint8Array(await new Response(inflated).arrayBuffer());
     const end = bytes.indexOf(10); // the index's closing newline
     const index = JSON.parse(new TextDecoder().decode(bytes.subarray(0, end)));
