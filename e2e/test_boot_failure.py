@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,22 +45,26 @@ def _tree_path(static_dir: Path, folder: str, name: str) -> str:
 def _bundle_with(
     static_dir: Path, runtime: str, changes: dict[str, str | None]
 ) -> dict[str, bytes | None]:
-    """The tree's Python bundle for `runtime` with some files replaced (None: left out)."""
+    """The tree's Python bundle for `runtime` with some modules replaced (None: left out),
+    named as `meshes_bridge/core/session` (MicroPython's bundle holds their bytecode, .mpy,
+    Pyodide's their sources, .py)."""
     rel = _tree_path(static_dir, "python", f"{runtime}.bin")
-    files = json.loads(gzip.decompress((static_dir / rel).read_bytes()))
-    for name, text in changes.items():
+    files = assets.unpack_bundle((static_dir / rel).read_bytes())
+    suffix = ".mpy" if runtime == "micropython" else ".py"
+    for module, text in changes.items():
+        name = module + suffix
         assert name in files, name
         if text is None:
             del files[name]
         else:
-            files[name] = text
-    return {rel: gzip.compress(json.dumps(files).encode())}
+            files[name] = text.encode()
+    return {rel: gzip.compress(assets.pack_bundle(files))}
 
 
 def test_a_broken_bridge_file_is_reported(
     host: HostPage, serve_tree: Serve, static_dir: Path
 ) -> None:
-    changes = _bundle_with(static_dir, host.runtime, {"meshes_bridge/browser/boot.py": "def (:\n"})
+    changes = _bundle_with(static_dir, host.runtime, {"meshes_bridge/browser/boot": "def (:\n"})
     loader = serve_tree("/broken-python/", changes)
     host.open(script_attrs={"src": loader}, containers=2)
     host.wait_state("error", index=1)
@@ -86,7 +89,7 @@ def test_a_missing_python_file_is_reported(
     host: HostPage, serve_tree: Serve, static_dir: Path
 ) -> None:
     # A bundle without one module: main.py's import fails and says so at once.
-    changes = _bundle_with(static_dir, host.runtime, {"meshes_bridge/core/session.py": None})
+    changes = _bundle_with(static_dir, host.runtime, {"meshes_bridge/core/session": None})
     loader = serve_tree("/missing-python/", changes)
     host.open(script_attrs={"src": loader})
     host.wait_state("error")

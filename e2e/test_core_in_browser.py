@@ -11,19 +11,18 @@ it, as the bridge's loader does, so PyScript never composes them with Function()
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
 from playwright.sync_api import Page
 
 from e2e.harness import BOOT_TIMEOUT_MS, RECORDER, strict_csp
+from meshes_bridge import assets
 from tests.host.servers import HostServers
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE_TESTS = ROOT / "tests" / "core"
 RUNNER = """
-import gzip
 import json
 import js
 from tests.core import runner
@@ -48,10 +47,11 @@ def _tree_path(static_dir: Path, folder: str, name: str) -> str:
     return found.relative_to(static_dir).as_posix()
 
 
-def _bundle(static_dir: Path, runtime: str) -> dict[str, str]:
-    """The bridge's Python files as the tree ships them for `runtime`: {path: text}."""
+def _bundle(static_dir: Path, runtime: str) -> dict[str, bytes]:
+    """The bridge's Python files as the tree ships them for `runtime` ({path: content}):
+    MicroPython's compiled to bytecode (.mpy), Pyodide's the sources."""
     (found,) = static_dir.glob(f"python/*/{runtime}.bin")
-    return json.loads(gzip.decompress(found.read_bytes()))
+    return assets.unpack_bundle(found.read_bytes())
 
 
 def _test_files() -> list[str]:
@@ -67,7 +67,7 @@ def _page(static_dir: Path, runtime: str) -> str:
     for rel in _test_files():
         files[f"/portable/{rel}"] = f"./{rel}"
     # The core exactly as shipped: the files of the tree's Python bundle for this runtime,
-    # each served on its own (the bundle is written out by the loader's Python, not here).
+    # each served on its own (the bundle is unpacked by the loader, not here).
     for rel in sorted(_bundle(static_dir, runtime)):
         if not rel.startswith("meshes_bridge/browser/") and rel.startswith("meshes_bridge/"):
             files[f"/portable/{rel}"] = f"./{rel}"
@@ -91,8 +91,8 @@ def test_core_unit_tests_pass_in_the_browser(
 ) -> None:
     for rel in _test_files():
         servers.backend.add_file(f"/portable/{rel}", (ROOT / rel).read_text())
-    for rel, text in _bundle(static_dir, runtime).items():
-        servers.backend.add_file(f"/portable/{rel}", text)
+    for rel, content in _bundle(static_dir, runtime).items():
+        servers.backend.add_file(f"/portable/{rel}", content, "application/octet-stream")
     core = BASE + _tree_path(static_dir, "pyscript", "core.js")
     servers.backend.add_file(BOOT_PATH, BOOT.replace("CORE_URL", core))
     page.add_init_script(RECORDER)

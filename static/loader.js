@@ -15,7 +15,7 @@ let runtimeReadyAt = null; // when the interpreter was up: its `runtime_ready` s
 
 // Filled in by `meshes-bridge static`: where everything is, relative to this file (every
 // folder but this file's is named after its content, so it can be cached for good), and
-// the Python run first (writing out the bridge's files, then static/main.py).
+// the Python run first (static/main.py), once the bridge's files are written out.
 const TREE = /*MESHES_BRIDGE_TREE*/null;
 const MAIN = /*MESHES_BRIDGE_MAIN*/"";
 // Every name and number shared with Python (states, events, error codes, the relay's
@@ -394,9 +394,9 @@ function bootFailed(message) {
   }
 }
 
-// PyScript reports none of its download failures: a missing interpreter module, .wasm,
-// Python bundle or Pyodide file leaves a rejected promise nobody awaits (or, for some of
-// Pyodide's files, nothing at all). Both are caught here, until the runtime is up:
+// PyScript reports none of its download failures: a missing interpreter module, .wasm or
+// Pyodide file leaves a rejected promise nobody awaits (or, for some of Pyodide's files,
+// nothing at all). Both are caught here, until the runtime is up:
 // - an unhandled rejection whose text names a URL of this tree;
 // - a preload link below that failed (a 404, a refused MIME type).
 let watching = true;
@@ -454,7 +454,57 @@ function preloadAll(opts) {
   preload(dir + interp.module, "module");
   for (const name of interp.modules) preload(dir + name, "module");
   for (const name of interp.fetch) preload(dir + name, "fetch");
-  preload(BASE + TREE.python[opts.runtime], "fetch");
+}
+
+// The bridge's Python files, fetched and unpacked here while the interpreter loads
+// (the browser inflates far faster than Python in WebAssembly does): [[path, bytes], ...],
+// or null once the failure is reported. The bundle is a line of JSON, [[path, size], ...],
+// then the files' bytes one after another (meshes_bridge/assets.py, pack_bundle). With
+// data-debug, MicroPython gets the sources instead of the bytecode: tracebacks with line
+// numbers.
+async function fetchBundle(opts) {
+  const href = BASE + (opts.debug ? TREE.source : TREE.python)[opts.runtime];
+  try {
+    const response = await fetch(href);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    // Read whole first: piped straight from the response, the inflater cancels the body
+    // once the gzip data ends, and the browser reports the request as aborted.
+    const packed = new Blob([await response.arrayBuffer()]);
+    const inflated = packed.stream().pipeThrough(new DecompressionStream("gzip"));
+    const bytes = new Uint8Array(await new Response(inflated).arrayBuffer());
+    const end = bytes.indexOf(10); // the index's closing newline
+    const index = JSON.parse(new TextDecoder().decode(bytes.subarray(0, end)));
+    const files = [];
+    let at = end + 1;
+    for (const [path, size] of index) {
+      files.push([path, bytes.subarray(at, at + size)]);
+      at += size;
+    }
+    if (at !== bytes.length) throw new Error("truncated");
+    return files;
+  } catch (e) {
+    bootFailed(`could not load ${href}: ${(e && e.message) || e}`);
+    return null;
+  }
+}
+
+// Into the interpreter's working directory (where its imports look first), as PyScript's
+// own `files` config would put them.
+function writeFiles(interpreter, files) {
+  if (!files) return false;
+  try {
+    const FS = interpreter.FS;
+    const cwd = FS.cwd().replace(/\/$/, "");
+    for (const [path, bytes] of files) {
+      const full = `${cwd}/${path}`;
+      FS.mkdirTree(full.slice(0, full.lastIndexOf("/")));
+      FS.writeFile(full, bytes);
+    }
+    return true;
+  } catch (e) {
+    bootFailed(`could not write the bridge's Python files: ${(e && e.message) || e}`);
+    return false;
+  }
 }
 
 function pyscriptConfig({ runtime, hooks, debug, timingsUrl }) {
@@ -462,8 +512,6 @@ function pyscriptConfig({ runtime, hooks, debug, timingsUrl }) {
   return {
     interpreter: BASE + interp.dir + interp.module,
     plugins: PLUGINS,
-    // The bridge's Python files in one file, which MAIN writes out before it imports them.
-    files: { [BASE + TREE.python[runtime]]: `./${TREE.bundle}` },
     meshes_bridge: {
       runtime,
       hooks,
@@ -587,6 +635,7 @@ async function start() {
   const core = BASE + TREE.pyscript + TREE.core;
   const loading = import(core); // first: everything else waits for it
   preloadAll(opts);
+  const bundle = fetchBundle(opts);
 
   // Still the last resort: Python's first act is to give every container a state, so one
   // without much later means Python never ran. Pyodide is 13 MB:
@@ -624,11 +673,18 @@ async function start() {
   hooks.main.onReady.add(async function ready(wrap, element) {
     if (element !== script) return;
     hooks.main.onReady.delete(ready);
+    // PyScript awaits this hook before it reads the script's text: MAIN finds the files.
+    const written = writeFiles(wrap.interpreter, await bundle);
     up();
+    if (!written) {
+      script.textContent = ""; // reported already: nothing of the bridge's can run
+      return;
+    }
     if (first) await bridgeFirst(wrap.interpreter);
   });
   // PyScript reads the script's text right after this event: should the hook above ever
-  // have missed its moment, the bridge still runs, only after PyScript's package.
+  // have missed its moment, main.py still runs, finds none of the bridge's files (only the
+  // hook writes them) and says on every container that the bridge could not start.
   script.addEventListener(`${type}:ready`, () => {
     if (started) return;
     up();

