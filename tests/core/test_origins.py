@@ -148,6 +148,9 @@ def test_quote_component():
     assert quote_component("{session_id}") == "%7Bsession_id%7D"
     assert quote_component("") == ""
     assert quote_component(SID) == SID_QUOTED
+    # Unreserved text is returned as it is; one character more and all is encoded.
+    assert quote_component("abc\n") == "abc%0A"
+    assert quote_component("a[]^\\`") == "a%5B%5D%5E%5C%60"
 
 
 def test_check_same_origin_ref():
