@@ -355,6 +355,14 @@ const relay = {
   emit(el, name, detailJson) {
     el.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: JSON.parse(detailJson) }));
   },
+  // A message to a container's iframe, addressed as Python addressed it (the core's embed
+  // origin, never "*"), in one crossing; false when the iframe has no window any more.
+  post(iframe, messageJson, targetOrigin) {
+    const win = iframe.contentWindow;
+    if (!win) return false;
+    win.postMessage(JSON.parse(messageJson), targetOrigin);
+    return true;
+  },
   // The bridge's requests (see "Requests" below).
   request,
   adopt,

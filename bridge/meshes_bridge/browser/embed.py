@@ -225,11 +225,9 @@ class BrowserEmbed:
             raise TypeError("unknown action " + type(action).__name__)
 
     def _post(self, action: act.PostAuth) -> None:
-        window = self.iframe.contentWindow if self.iframe is not None else None
-        if window is None or ffi.is_null(window):
+        iframe = self.iframe
+        if iframe is None or not ffi.post(iframe, action.message, action.target_origin):
             self.console.write("warn", "iframe gone before meshes:auth could be sent")
-            return
-        window.postMessage(ffi.to_plain(action.message), action.target_origin)
 
     def _mount(self, action: act.MountIframe) -> None:
         iframe = js.document.createElement("iframe")
