@@ -25,6 +25,7 @@ from meshes_bridge.core.retry import backoff_delay
 from tests.core.helpers import (
     LAUNCH,
     LAUNCH2,
+    READY_TIMEOUT,
     REFRESH_FILLED,
     SESSION_URL,
     TOKEN,
@@ -36,6 +37,7 @@ from tests.core.helpers import (
     auth,
     authenticated,
     error_codes,
+    mounted,
     no_logs,
     only,
     ready,
@@ -138,6 +140,19 @@ def test_refresh_429_and_408_retry():
         run = refreshing()
         run.feed(HttpAnswered(2, status, ""), 6.0)
         assert run.deadline() == 6.5 and run.state == "refreshing"
+
+
+def test_a_retry_due_in_the_step_that_remounts_is_never_sent():
+    # Asked before the iframe's document said ready; its retry and the ready watchdog
+    # fall due together: the fresh mint goes first, the retry neither out nor aborted.
+    run = mounted()
+    run.feed(token_refresh(), 2.0)
+    run.feed(HttpAnswered(2, 502, ""), 2.5)
+    out = run.timer(1.0 + READY_TIMEOUT)
+    assert error_codes(out) == ["ready-timeout"]
+    assert_remounted(out, 4)
+    assert not only(out, StartRefresh) and not only(out, AbortRequest), out
+    assert run.feed(HttpAnswered(3, 200, refresh_json()), 17.0) == []
 
 
 def test_refresh_timeout_aborts_and_retries():

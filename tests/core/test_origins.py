@@ -54,6 +54,8 @@ def test_parse_origin_refuses_backslashes_and_whitespace():
         "https://embed.\tmeshes.io",
         "https://embed.meshes.io\n",
         "https://embed.meshes.io/\x00",
+        "https://embed.meshes.io/\x01",
+        "https://embed.meshes.io/\x1f",
         "https://embed.meshes.io/\x7f",
     ):
         assert raises(OriginError, parse_origin, url).reason == "url", url

@@ -22,12 +22,16 @@ class OriginError(ValueError):
         self.message = message
 
 
+# Whitespace, a control character other than NUL (MicroPython's `re` cannot hold NUL in a
+# pattern), DEL or a backslash.
+_UNSAFE = re.compile("[\x01-\x20\x7f\\\\]")
+
+
 def _has_unsafe_chars(text: str) -> bool:
     # Browsers strip tabs/newlines and treat "\" as "/" in http(s) URLs; refuse them.
-    for ch in text:
-        if ord(ch) <= 0x20 or ord(ch) == 0x7F or ch == "\\":
-            return True
-    return False
+    # A pattern, not a loop: MicroPython takes microseconds a character in a Python loop,
+    # a millisecond for a long launch URL.
+    return "\x00" in text or _UNSAFE.search(text) is not None
 
 
 def _is_decimal(text: str) -> bool:

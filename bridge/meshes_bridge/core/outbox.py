@@ -28,6 +28,17 @@ class Outbox:
         else:
             self.actions.append(action)
 
+    def abort(self, request_id: int) -> None:
+        """Abort a request. One this same step started is not sent at all: both go (a
+        retry due in the step that remounts, say), as the request would go out first."""
+        first = self.first
+        for i in range(len(first)):
+            action = first[i]
+            if isinstance(action, act.StartRequest) and action.request_id == request_id:
+                del first[i]
+                return
+        self.actions.append(act.AbortRequest(request_id))
+
     def clear(self) -> None:
         """Drop whatever is planned."""
         self.first = []

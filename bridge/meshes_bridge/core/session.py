@@ -333,7 +333,7 @@ class EmbedSession:
     def _stop(self) -> None:
         """Abort the requests, remove the iframe (its frame and watchdog with it), drop
         the token."""
-        self._backend.cancel(self._out.actions)
+        self._backend.cancel()
         if self._resize.frame_requested:
             self._resize.take()
             self._out.add(act.CancelFrame())
@@ -360,7 +360,7 @@ class EmbedSession:
         out = self._out.actions
         if self._early_open:
             out.append(act.DiscardEarlyMint())
-        self._backend.cancel(out)
+        self._backend.cancel()
         out.append(act.CancelFrame())
         if self._watchdog.present:
             out.append(act.RemoveIframe())
