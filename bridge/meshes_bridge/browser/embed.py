@@ -64,6 +64,10 @@ class BrowserEmbed:
         self._timer: int | None = None
         self._timer_at: float | None = None  # the core deadline self._timer is set for
         self._frame: int | None = None
+        # The actions of a step after its PostAuth, carried out a task later (_perform_all),
+        # and that task's timer.
+        self._rest: list[act.Action] = []
+        self._rest_timer: int | None = None
         # By request id: the relay's ticket for each request out (ours, or the adopted
         # early mint), for aborting it; gone once answered.
         self._tickets: dict[int, int] = {}
@@ -72,6 +76,7 @@ class BrowserEmbed:
         self._on_answer = ffi.create_proxy(self._answered)
         self._on_timer = ffi.create_proxy(self._timer_fired)
         self._on_frame = ffi.create_proxy(self._frame_fired)
+        self._on_rest = ffi.create_proxy(self._rest_due)
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -117,13 +122,18 @@ class BrowserEmbed:
             js.clearTimeout(self._timer)
             self._timer = None
             self._timer_at = None
-        for proxy in (self._on_load, self._on_timer, self._on_frame, self._on_answer):
+        if self._rest_timer is not None:
+            js.clearTimeout(self._rest_timer)
+            self._rest_timer = None
+        proxies = (self._on_load, self._on_timer, self._on_frame, self._on_answer, self._on_rest)
+        for proxy in proxies:
             ffi.release(proxy)
         # MicroPython's proxies have no destroy(): each stays alive while this object
         # holds it, and keeps this object alive from the interpreter's table of callables
         # JS may call, a cycle across the two heaps that neither collector can break (each
         # torn-down container would stay in memory, its element and its machine with it).
         self._on_load = self._on_timer = self._on_frame = self._on_answer = None
+        self._on_rest = None
 
     def embed_origin(self) -> "str | None":
         return self.machine.embed_origin if self.machine is not None else None
@@ -175,10 +185,37 @@ class BrowserEmbed:
     # -- actions ------------------------------------------------------------------
 
     def _perform_all(self, actions: "list[act.Action]", schedule: bool = True) -> None:
-        for action in actions:
+        if self._rest:
+            self._perform_rest()  # an earlier step's actions come before this one's
+        last = len(actions) - 1
+        for i in range(len(actions)):
+            action = actions[i]
             self._perform(action)
+            if i < last and isinstance(action, act.PostAuth):
+                # The browser sends a message to another process's frame only once the task
+                # that posted it has ended: the rest of the step (events, state, console,
+                # hooks) waits a task, in order, so the token leaves now.
+                self._rest = actions[i + 1 :]
+                self._rest_timer = js.setTimeout(self._on_rest, 0)
+                break
         if schedule:
             self._schedule_timer()
+
+    def _perform_rest(self) -> None:
+        rest = self._rest
+        self._rest = []
+        if self._rest_timer is not None:
+            js.clearTimeout(self._rest_timer)
+            self._rest_timer = None
+        for action in rest:
+            self._perform(action)
+
+    def _rest_due(self, *args: object) -> None:
+        self._rest_timer = None
+        try:
+            self._perform_rest()
+        except Exception as exc:
+            self._internal_error(exc)
 
     def schedule_timer(self) -> None:
         """After a batch of messages: the timer for the core's next deadline."""
