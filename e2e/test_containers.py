@@ -72,7 +72,7 @@ def test_two_containers_are_independent(host: HostPage) -> None:
     # A refresh in the first: its own session only; the second hears nothing of it.
     host.stub("askRefresh()", 1)
     host.wait_event("token-refreshed", index=1)
-    host.frame(1).wait_for_function("window.stub.status().token_generation === 2")
+    host.frame(1).wait_for_function("() => window.stub.status().token_generation === 2")
     host.wait_state("authenticated", 1)
     [refresh] = servers.backend.calls("refresh")
     assert refresh.session_id == one["session_id"]

@@ -260,7 +260,7 @@ def test_a_hook_that_raises_is_reported_and_the_bridge_keeps_working(host: HostP
     assert errors[2]["detail"] == {"code": "hook", "message": "on_token_expired raised SystemExit"}
     host.wait_event("token-refreshed")
     host.wait_state("authenticated")
-    host.frame().wait_for_function("window.stub.status().token_generation === 2")
+    host.frame().wait_for_function("() => window.stub.status().token_generation === 2")
     assert host.container().get_attribute("data-state") == "authenticated"
     assert len(host.events("error")) == 3
     assert _calls(host, "error", 3)[2] == ["hook", "on_token_expired raised SystemExit"]

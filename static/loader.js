@@ -314,7 +314,13 @@ function received(event) {
   const size = full ? shape.pop() : 1;
   queue.push([event.origin, slot, performance.now() / 1000, ...shape]);
   sizes.push(size + WIRE.ENTRY_CHARS);
+  // A lone message from a container's iframe (a ready, a refresh ask: someone waits on
+  // the answer) goes to Python at once, when nothing is queued before it. The wakeup
+  // scheduled first still runs a task later, so the rest of a burst (already queued
+  // behind this message) waits for it and crosses as one batch.
+  const lone = seen !== undefined && !scheduled && queue.length === 1 && handler !== null;
   schedule();
+  if (lone) handler(take());
 }
 
 const relay = {
@@ -359,7 +365,84 @@ const relay = {
   emit(el, name, detailJson) {
     el.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: JSON.parse(detailJson) }));
   },
+  // A message to a container's iframe, addressed as Python addressed it (the core's embed
+  // origin, never "*"), in one crossing; false when the iframe has no window any more.
+  post(iframe, messageJson, targetOrigin) {
+    const win = iframe.contentWindow;
+    if (!win) return false;
+    win.postMessage(JSON.parse(messageJson), targetOrigin);
+    return true;
+  },
+  // The bridge's requests (see "Requests" below).
+  request,
+  adopt,
+  abort,
 };
+
+// -- Requests --------------------------------------------------------------------------
+// The bridge's POSTs to the host's backend, sent exactly as Python specified them (the
+// wire's "Requests": URL, fetch options, and here only the abort signal added), the body
+// read as soon as the answer comes, and handed to the container's one Python callable
+// with the status: one crossing each way, no Python task per request. What the answer
+// means, whether to retry, and when to give up are Python's.
+
+const requests = new Map(); // ticket -> abort(), while the request is out
+let nextTicket = 0;
+
+// Calls `answer` once, unless the request was aborted (then Python wants nothing).
+function answering(ticket, answer, id) {
+  return (status, text) => {
+    if (requests.delete(ticket)) answer(id, status, text);
+  };
+}
+
+function request(answer, id, url, init) {
+  const ticket = nextTicket++;
+  const done = answering(ticket, answer, id);
+  const failed = () => done(WIRE.Outcome.NETWORK_ERROR, "");
+  let href = null;
+  try {
+    // Against the page's own URL, as Python's same-origin check: never a <base href>.
+    href = new URL(url, location.href).href;
+  } catch {
+    // Reported a task later, like any answer: Python is still carrying out its actions.
+  }
+  const controller = new AbortController();
+  requests.set(ticket, () => controller.abort());
+  if (href === null) {
+    setTimeout(() => done(WIRE.Outcome.BAD_URL, ""));
+    return ticket;
+  }
+  const options = JSON.parse(init);
+  options.signal = controller.signal;
+  let response;
+  try {
+    response = fetch(href, options);
+  } catch {
+    response = Promise.reject();
+  }
+  response.then((r) => r.text().then((text) => done(r.status, text), failed), failed);
+  return ticket;
+}
+
+// The loader's early mint record (its promise never rejects: {status, text}, or the
+// failed shape of mintRequest), followed as a request of Python's own.
+function adopt(record, answer, id) {
+  const ticket = nextTicket++;
+  const done = answering(ticket, answer, id);
+  requests.set(ticket, record.abort);
+  record.response.then((r) =>
+    r.error === undefined ? done(r.status, r.text) : done(WIRE.Outcome.NETWORK_ERROR, ""),
+  );
+  return ticket;
+}
+
+function abort(ticket) {
+  const stop = requests.get(ticket);
+  if (stop === undefined) return;
+  requests.delete(ticket);
+  stop();
+}
 
 // The template helpers' "Loading" text, there for a page whose loader never runs: it stays
 // while the embed is on its way, and goes once the iframe is in or the embed has failed.

@@ -500,7 +500,12 @@ class EmbedMachine(RuleBasedStateMachine):
             assert out == []
             return
         was_error = self.state == "error"
-        for action in out:
+        # What someone waits on (the token posted, a request sent) comes first in a step;
+        # the model reads the step with those last, as the session planned them: after
+        # the iframe removed, the request aborted or the token taken up that they follow.
+        waited = [a for a in out if isinstance(a, (PostAuth, StartMint, StartRefresh))]
+        assert out[: len(waited)] == waited, out
+        for action in out[len(waited) :] + waited:
             self._check_secrets(action)
             if was_error:  # terminal: only rejections, logs and a teardown's cleanup
                 assert isinstance(action, (Log, CancelFrame)) or (

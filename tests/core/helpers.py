@@ -172,14 +172,17 @@ def refreshing(now=5.0):
     """Authenticated; the iframe asked for a refresh at `now` (request id 2)."""
     run = authenticated()
     out = run.feed(token_refresh(), now)
-    assert out == [SetState("refreshing"), StartRefresh(2, REFRESH_FILLED)], out
+    assert out == [StartRefresh(2, REFRESH_FILLED), SetState("refreshing")], out
     return run
 
 
 def assert_remounted(out, mint_id):
-    """The tail of a remount: iframe gone, state minting, one fresh mint request."""
+    """A remount: one fresh mint request, first (someone waits on it); the iframe gone
+    and the state minting last."""
     tail = no_logs(out)
-    assert tail[-3:] == [RemoveIframe(), SetState("minting"), StartMint(mint_id, SESSION_URL, {})]
+    assert tail[0] == StartMint(mint_id, SESSION_URL, {}), out
+    assert only(out, StartMint) == [tail[0]], out
+    assert tail[-2:] == [RemoveIframe(), SetState("minting")], out
     assert not only(out, PostAuth)
 
 

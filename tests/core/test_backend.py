@@ -25,6 +25,7 @@ from meshes_bridge.core.retry import backoff_delay
 from tests.core.helpers import (
     LAUNCH,
     LAUNCH2,
+    READY_TIMEOUT,
     REFRESH_FILLED,
     SESSION_URL,
     TOKEN,
@@ -36,6 +37,7 @@ from tests.core.helpers import (
     auth,
     authenticated,
     error_codes,
+    mounted,
     no_logs,
     only,
     ready,
@@ -52,7 +54,8 @@ from tests.core.helpers import (
 def test_start_sets_minting_and_starts_mint():
     run = Run({"data-session-body": '{"launch_page": "connections"}'})
     out = run.feed(Start(), 0.0)
-    assert out == [SetState("minting"), StartMint(1, SESSION_URL, {"launch_page": "connections"})]
+    # The request first: someone waits on it; the state change only reports it.
+    assert out == [StartMint(1, SESSION_URL, {"launch_page": "connections"}), SetState("minting")]
     assert run.state == "minting"
     assert run.deadline() == MINT_TIMEOUT
 
@@ -104,7 +107,7 @@ def test_mint_request_timeout_aborts_and_retries():
 def test_token_refresh_starts_one_request_with_encoded_session_id():
     run = authenticated()
     out = run.feed(token_refresh(), 5.0)
-    assert out == [SetState("refreshing"), StartRefresh(2, REFRESH_FILLED)]
+    assert out == [StartRefresh(2, REFRESH_FILLED), SetState("refreshing")]
     assert run.deadline() == 5.0 + REFRESH_TIMEOUT
     # Single flight: a second ask, or an expiry, shares the request in flight.
     assert run.feed(token_refresh(), 5.5) == []
@@ -137,6 +140,19 @@ def test_refresh_429_and_408_retry():
         run = refreshing()
         run.feed(HttpAnswered(2, status, ""), 6.0)
         assert run.deadline() == 6.5 and run.state == "refreshing"
+
+
+def test_a_retry_due_in_the_step_that_remounts_is_never_sent():
+    # Asked before the iframe's document said ready; its retry and the ready watchdog
+    # fall due together: the fresh mint goes first, the retry neither out nor aborted.
+    run = mounted()
+    run.feed(token_refresh(), 2.0)
+    run.feed(HttpAnswered(2, 502, ""), 2.5)
+    out = run.timer(1.0 + READY_TIMEOUT)
+    assert error_codes(out) == ["ready-timeout"]
+    assert_remounted(out, 4)
+    assert not only(out, StartRefresh) and not only(out, AbortRequest), out
+    assert run.feed(HttpAnswered(3, 200, refresh_json()), 17.0) == []
 
 
 def test_refresh_timeout_aborts_and_retries():
@@ -174,7 +190,7 @@ def test_refresh_session_gone_remounts_fresh():
     for status in (401, 403, 404):
         run = refreshing()
         out = run.feed(HttpAnswered(2, status, ""), 6.0)
-        assert no_logs(out) == [RemoveIframe(), SetState("minting"), StartMint(3, SESSION_URL, {})]
+        assert no_logs(out) == [StartMint(3, SESSION_URL, {}), RemoveIframe(), SetState("minting")]
         assert run.state == "minting" and run.session.session_id is None
         out = run.feed(HttpAnswered(3, 200, session_json(token=TOKEN3, launch=LAUNCH2)), 7.0)
         assert no_logs(out) == [MountIframe(LAUNCH2, 480), SetState("mounted")]

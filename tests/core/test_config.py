@@ -193,7 +193,7 @@ def test_start_parses_the_attributes():
     session = EmbedSession(None)
     attrs = attrs_with({"data-session-body": '{"launch_page": "rules"}'})
     out = session.handle(Start(attrs, PAGE), 0.0)
-    assert out == [SetState("minting"), StartMint(1, SESSION_URL, {"launch_page": "rules"})], out
+    assert out == [StartMint(1, SESSION_URL, {"launch_page": "rules"}), SetState("minting")], out
     assert session.config.session_body == {"launch_page": "rules"}
 
 

@@ -54,6 +54,8 @@ def test_parse_origin_refuses_backslashes_and_whitespace():
         "https://embed.\tmeshes.io",
         "https://embed.meshes.io\n",
         "https://embed.meshes.io/\x00",
+        "https://embed.meshes.io/\x01",
+        "https://embed.meshes.io/\x1f",
         "https://embed.meshes.io/\x7f",
     ):
         assert raises(OriginError, parse_origin, url).reason == "url", url
@@ -148,6 +150,9 @@ def test_quote_component():
     assert quote_component("{session_id}") == "%7Bsession_id%7D"
     assert quote_component("") == ""
     assert quote_component(SID) == SID_QUOTED
+    # Unreserved text is returned as it is; one character more and all is encoded.
+    assert quote_component("abc\n") == "abc%0A"
+    assert quote_component("a[]^\\`") == "a%5B%5D%5E%5C%60"
 
 
 def test_check_same_origin_ref():

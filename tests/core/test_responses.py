@@ -54,6 +54,17 @@ def test_parse_session_refuses_malformed_answers():
         raises(ResponseError, parse_refresh, text)
 
 
+def test_fields_with_control_characters_or_lone_surrogates_are_refused():
+    # ASCII text takes a quicker check than the rest: both must refuse the same.
+    for prefix in ("tok_", "tok_\u00e9"):
+        for bad in ("\\u0000", "\\u0001", "\\n", "\\u001f", "\\u007f", "\\ud800"):
+            text = '{"access_token": "' + prefix + "abc" + bad + 'def"}'
+            raises(ResponseError, parse_refresh, text)
+        for good in (" ", "~", "\\u0080", "\\u00e9"):
+            text = '{"access_token": "' + prefix + "abc" + good + 'def"}'
+            assert parse_refresh(text).access_token.startswith(prefix + "abc"), text
+
+
 def test_failure_text_shows_only_a_well_formed_code_from_the_body():
     assert failure_text("refresh endpoint", 502, '{"error": "meshes-unavailable"}') == (
         "refresh endpoint answered HTTP 502 meshes-unavailable"

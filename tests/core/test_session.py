@@ -30,6 +30,7 @@ from tests.core.helpers import (
     EXPIRES2,
     LAUNCH2,
     REFRESH_FILLED,
+    SID,
     TOKEN,
     TOKEN2,
     TOKEN3,
@@ -69,15 +70,16 @@ AUTH_AT_2 = timings(
 def test_ready_posts_the_token_to_the_embed_origin():
     run = mounted()
     out = run.feed(ready(), 2.0)
+    # The token first: the embed waits on it; the events and the state only report it.
     assert out == [
-        Emit("ready", {}),
         auth(TOKEN),
+        Emit("ready", {}),
         SetState("authenticated"),
         Emit("authenticated", {}),
         Emit("timings", AUTH_AT_2),
     ]
-    assert out[1].message == {"type": "meshes:auth", "token": TOKEN}
-    assert out[1].target_origin == EMBED
+    assert out[0].message == {"type": "meshes:auth", "token": TOKEN}
+    assert out[0].target_origin == EMBED
     assert run.deadline() is None
     assert run.feed(IframeLoaded(), 2.5) == []
 
@@ -85,7 +87,7 @@ def test_ready_posts_the_token_to_the_embed_origin():
 def test_second_ready_posts_again():
     run = authenticated()
     out = run.feed(ready(), 3.0)
-    assert out == [Emit("ready", {}), auth(TOKEN), Emit("authenticated", {})]
+    assert out == [auth(TOKEN), Emit("ready", {}), Emit("authenticated", {})]
 
 
 def test_no_token_before_ready():
@@ -108,20 +110,22 @@ def test_debug_logs_are_redacted():
 def test_token_refresh_answer_posts_the_new_token():
     run = refreshing()
     out = run.feed(HttpAnswered(2, 200, refresh_json()), 6.0)
-    assert no_logs(out) == [
-        Emit("token-refreshed", {"expires_at": EXPIRES2}),
+    # The new token first, before the console line and the events that report it.
+    assert out == [
         auth(TOKEN2),
+        Log("info", "refreshed session " + SID),
+        Emit("token-refreshed", {"expires_at": EXPIRES2}),
         SetState("authenticated"),
         Emit("authenticated", {}),
     ]
-    assert out[2].message["token"] == TOKEN2
+    assert out[0].message["token"] == TOKEN2
     assert run.deadline() is None
     # Later readies get the new token.
     assert only(run.feed(ready(), 7.0), PostAuth) == [auth(TOKEN2)]
     # A new ask after the answer is a new request.
     assert run.feed(token_refresh(), 8.0) == [
-        SetState("refreshing"),
         StartRefresh(3, REFRESH_FILLED),
+        SetState("refreshing"),
     ]
 
 
@@ -129,14 +133,14 @@ def test_token_refresh_before_ready_waits_for_ready():
     run = mounted()
     run.feed(IframeLoaded(), 1.5)
     out = run.feed(token_refresh(), 2.0)
-    assert out == [SetState("refreshing"), StartRefresh(2, REFRESH_FILLED)]
+    assert out == [StartRefresh(2, REFRESH_FILLED), SetState("refreshing")]
     out = run.feed(HttpAnswered(2, 200, refresh_json()), 3.0)
     assert no_logs(out) == [Emit("token-refreshed", {"expires_at": EXPIRES2}), SetState("mounted")]
     out = run.feed(ready(), 4.0)
     loaded = {"iframe_loaded": 1500.0, "ready": 4000.0, "auth": 4000.0}
     assert out == [
-        Emit("ready", {}),
         auth(TOKEN2),
+        Emit("ready", {}),
         SetState("authenticated"),
         Emit("authenticated", {}),
         Emit(
@@ -149,17 +153,17 @@ def test_token_expired_refreshes_then_authenticates():
     run = authenticated()
     out = run.feed(token_expired(), 5.0)
     assert no_logs(out) == [
+        StartRefresh(2, REFRESH_FILLED),
         SetState("expired"),
         Emit("token-expired", {}),
-        StartRefresh(2, REFRESH_FILLED),
     ]
     assert run.state == "expired"
     # A ready while expired gets no (expired) token.
     assert run.feed(ready(), 5.5) == [Emit("ready", {})]
     out = run.feed(HttpAnswered(2, 200, refresh_json()), 6.0)
     assert no_logs(out) == [
-        Emit("token-refreshed", {"expires_at": EXPIRES2}),
         auth(TOKEN2),
+        Emit("token-refreshed", {"expires_at": EXPIRES2}),
         SetState("authenticated"),
         Emit("authenticated", {}),
     ]

@@ -1,12 +1,11 @@
 """The ready watchdog: which document may get the token, and the fresh session
 minted when a document never says ready; alone and through the session."""
 
-from meshes_bridge.core.actions import PostAuth, RemoveIframe, SetState, StartMint
+from meshes_bridge.core.actions import PostAuth
 from meshes_bridge.core.inputs import HttpAnswered, IframeLoaded
 from meshes_bridge.core.watchdog import ReadyWatchdog
 from tests.core.helpers import (
     READY_TIMEOUT,
-    SESSION_URL,
     TOKEN,
     TOKEN2,
     assert_rejected_only,
@@ -15,7 +14,6 @@ from tests.core.helpers import (
     authenticated,
     error_codes,
     mounted,
-    no_logs,
     only,
     ready,
     refresh_json,
@@ -58,7 +56,7 @@ def test_ready_watchdog_remounts_when_no_ready():
     assert run.timer(1.0 + READY_TIMEOUT - 0.01) == []
     out = run.timer(1.0 + READY_TIMEOUT)
     assert error_codes(out) == ["ready-timeout"]
-    assert no_logs(out)[-3:] == [RemoveIframe(), SetState("minting"), StartMint(2, SESSION_URL, {})]
+    assert_remounted(out, 2)
     assert run.session.embed_origin is None
     assert_rejected_only(run, ready(), "origin")
 

@@ -13,7 +13,7 @@ from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.config import CONTAINER_ATTRIBUTES
 from meshes_bridge.core.session import EmbedSession
-from meshes_bridge.core.wire import EVENT_PREFIX, STATE_ATTRIBUTE, ErrorCode, Event
+from meshes_bridge.core.wire import EVENT_PREFIX, STATE_ATTRIBUTE, ErrorCode, Event, Outcome
 
 
 class EmbedHandle:
@@ -71,12 +71,20 @@ class BrowserEmbed:
         self._timer: int | None = None
         self._timer_at: float | None = None  # the core deadline self._timer is set for
         self._frame: int | None = None
-        # By request id: our fetches' AbortControllers, and an adopted early mint record.
-        self._controllers: dict[int, js.AbortController | js.Object] = {}
+        # The actions of a step after its PostAuth, carried out a task later (_perform_all),
+        # and that task's timer.
+        self._rest: list[act.Action] = []
+        self._rest_timer: int | None = None
+        # By request id: the relay's ticket for each request out (ours, or the adopted
+        # early mint), for aborting it; gone once answered.
+        self._tickets: dict[int, int] = {}
         self._reports: list[js.AbortController] = []  # timings POSTs under way
         self._on_load = ffi.create_proxy(self._loaded)
+        # The one callable the relay answers every request of this container with.
+        self._on_answer = ffi.create_proxy(self._answered)
         self._on_timer = ffi.create_proxy(self._timer_fired)
         self._on_frame = ffi.create_proxy(self._frame_fired)
+        self._on_rest = ffi.create_proxy(self._rest_due)
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -116,6 +124,9 @@ class BrowserEmbed:
             self.feed(inp.Teardown())
         self._discard_early()
         self._unwatch()
+        # The core aborted its requests; none may answer a released callable.
+        for request_id in list(self._tickets):
+            ffi.abort(self._tickets.pop(request_id))
         for controller in self._reports:
             controller.abort()
         self._reports = []
@@ -123,13 +134,18 @@ class BrowserEmbed:
             js.clearTimeout(self._timer)
             self._timer = None
             self._timer_at = None
-        for proxy in (self._on_load, self._on_timer, self._on_frame):
+        if self._rest_timer is not None:
+            js.clearTimeout(self._rest_timer)
+            self._rest_timer = None
+        proxies = (self._on_load, self._on_timer, self._on_frame, self._on_answer, self._on_rest)
+        for proxy in proxies:
             ffi.release(proxy)
         # MicroPython's proxies have no destroy(): each stays alive while this object
         # holds it, and keeps this object alive from the interpreter's table of callables
         # JS may call, a cycle across the two heaps that neither collector can break (each
         # torn-down container would stay in memory, its element and its machine with it).
-        self._on_load = self._on_timer = self._on_frame = None
+        self._on_load = self._on_timer = self._on_frame = self._on_answer = None
+        self._on_rest = None
 
     def embed_origin(self) -> "str | None":
         return self.machine.embed_origin if self.machine is not None else None
@@ -181,10 +197,37 @@ class BrowserEmbed:
     # -- actions ------------------------------------------------------------------
 
     def _perform_all(self, actions: "list[act.Action]", schedule: bool = True) -> None:
-        for action in actions:
+        if self._rest:
+            self._perform_rest()  # an earlier step's actions come before this one's
+        last = len(actions) - 1
+        for i in range(len(actions)):
+            action = actions[i]
             self._perform(action)
+            if i < last and isinstance(action, act.PostAuth):
+                # The browser sends a message to another process's frame only once the task
+                # that posted it has ended: the rest of the step (events, state, console,
+                # hooks) waits a task, in order, so the token leaves now.
+                self._rest = actions[i + 1 :]
+                self._rest_timer = js.setTimeout(self._on_rest, 0)
+                break
         if schedule:
             self._schedule_timer()
+
+    def _perform_rest(self) -> None:
+        rest = self._rest
+        self._rest = []
+        if self._rest_timer is not None:
+            js.clearTimeout(self._rest_timer)
+            self._rest_timer = None
+        for action in rest:
+            self._perform(action)
+
+    def _rest_due(self, *args: object) -> None:
+        self._rest_timer = None
+        try:
+            self._perform_rest()
+        except Exception as exc:
+            self._internal_error(exc)
 
     def schedule_timer(self) -> None:
         """After a batch of messages: the timer for the core's next deadline."""
@@ -226,18 +269,16 @@ class BrowserEmbed:
         elif isinstance(action, act.PostTimings):
             self._post_timings(action)
         elif isinstance(action, act.AbortRequest):
-            controller = self._controllers.pop(action.request_id, None)
-            if controller is not None:
-                controller.abort()
+            ticket = self._tickets.pop(action.request_id, None)
+            if ticket is not None:
+                ffi.abort(ticket)
         else:
             raise TypeError("unknown action " + type(action).__name__)
 
     def _post(self, action: act.PostAuth) -> None:
-        window = self.iframe.contentWindow if self.iframe is not None else None
-        if window is None or ffi.is_null(window):
+        iframe = self.iframe
+        if iframe is None or not ffi.post(iframe, action.message, action.target_origin):
             self.console.write("warn", "iframe gone before meshes:auth could be sent")
-            return
-        window.postMessage(ffi.to_plain(action.message), action.target_origin)
 
     def _mount(self, action: act.MountIframe) -> None:
         iframe = js.document.createElement("iframe")
@@ -295,30 +336,14 @@ class BrowserEmbed:
     # -- requests -----------------------------------------------------------------
 
     def _start_request(self, action: act.StartRequest) -> None:
-        controller = js.AbortController.new()
-        self._controllers[action.request_id] = controller
-        asyncio.create_task(self._request(action, controller))
-
-    async def _request(self, action: act.StartRequest, controller: "js.AbortController") -> None:
-        request_id = action.request_id
-        # Resolve against the page's own URL, as the core's same-origin check did: a
-        # <base href> elsewhere must not carry the POST (and its CSRF header) away.
-        if not js.URL.canParse(action.url, js.location.href):
-            if self._controllers.pop(request_id, None) is not None:
-                self.feed(inp.HttpFailed(request_id, "URL does not parse"))
-            return
-        url = str(js.URL.new(action.url, js.location.href).href)
-        try:
-            status, text = await post_json(
-                url, action.body, action.csrf_cookie, action.csrf_header, controller.signal
-            )
-        except Exception:
-            # An abort we asked for is not news; anything else is a network failure.
-            if self._controllers.pop(request_id, None) is not None:
-                self.feed(inp.HttpFailed(request_id, "network error"))
-            return
-        if self._controllers.pop(request_id, None) is not None:
-            self.feed(inp.HttpAnswered(request_id, status, text))
+        self._tickets[action.request_id] = post_json(
+            self._on_answer,
+            action.request_id,
+            action.url,
+            action.body,
+            action.csrf_cookie,
+            action.csrf_header,
+        )
 
     def _adopt_early(self, request_id: int) -> None:
         record = self._early
@@ -326,20 +351,23 @@ class BrowserEmbed:
         if record is None:
             self.feed(inp.HttpFailed(request_id, "early request gone"))
             return
-        # Its abort() aborts the loader's fetch: AbortRequest works on it as on ours.
-        self._controllers[request_id] = record
-        asyncio.create_task(self._await_early(request_id, record))
+        self._tickets[request_id] = ffi.adopt(record, self._on_answer, request_id)
 
-    async def _await_early(self, request_id: int, record: "js.Object") -> None:
-        # The loader's promise never rejects: {status, text}, or status 0 on failure.
-        result = await record.response
-        status = int(result.status)
-        if self._controllers.pop(request_id, None) is None:
-            return
-        if status == 0:
-            self.feed(inp.HttpFailed(request_id, "network error"))
-        else:
-            self.feed(inp.HttpAnswered(request_id, status, str(result.text)))
+    def _answered(self, request_id: int, status: int, text: str) -> None:
+        """The relay's answer to a request (core/wire.py, "Requests"): a status and the
+        body's text, or an Outcome. One this container no longer waits for is dropped."""
+        try:
+            if self._tickets.pop(request_id, None) is None:
+                return
+            status = int(status)
+            if status == Outcome.NETWORK_ERROR:
+                self.feed(inp.HttpFailed(request_id, "network error"))
+            elif status == Outcome.BAD_URL:
+                self.feed(inp.HttpFailed(request_id, "URL does not parse"))
+            else:
+                self.feed(inp.HttpAnswered(request_id, status, str(text)))
+        except Exception as exc:
+            self._internal_error(exc)
 
     def _discard_early(self) -> None:
         record = self._early

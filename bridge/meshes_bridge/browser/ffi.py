@@ -121,6 +121,27 @@ def message_data(entry: "list[object]") -> inp.MessageData:
     return _SHAPES.get(kind, _UNREADABLE)
 
 
+def post(iframe: object, message: "dict[str, str]", target_origin: str) -> bool:
+    """postMessage a plain object to the iframe's window with exactly `target_origin`;
+    False when the iframe has no window (it left the document)."""
+    return bool(_RELAY.post(iframe, json.dumps(message), target_origin))
+
+
+def request(answer: object, request_id: int, url: str, init: str) -> int:
+    """Have the relay send a request (core/wire.py, "Requests"); the ticket for abort()."""
+    return int(_RELAY.request(answer, request_id, url, init))
+
+
+def adopt(record: object, answer: object, request_id: int) -> int:
+    """Have the relay follow the loader's early mint record as request `request_id`."""
+    return int(_RELAY.adopt(record, answer, request_id))
+
+
+def abort(ticket: int) -> None:
+    """Abort a request: its answer, if one still comes, is not handed over."""
+    _RELAY.abort(ticket)
+
+
 def set_state(element: object, state: str) -> None:
     """The container's `data-state`, written by the relay, which keeps it for the loader."""
     _RELAY.state(element, state)

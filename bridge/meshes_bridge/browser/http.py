@@ -1,10 +1,11 @@
-"""The two POSTs the bridge makes, to the host's own origin: always async fetch."""
+"""The two POSTs the bridge makes, to the host's own origin: sent by the loader's relay
+(core/wire.py, "Requests"), which answers the container's callable."""
 
 import json
 
 import js
 
-from meshes_bridge.browser.ffi import to_plain
+from meshes_bridge.browser import ffi
 
 
 def read_cookie(name: str) -> "str | None":
@@ -15,18 +16,17 @@ def read_cookie(name: str) -> "str | None":
     return None
 
 
-def _init(
-    body: "dict[str, object]",
-    csrf_cookie: "str | None",
-    csrf_header: "str | None",
-    signal: "js.AbortSignal",
-) -> "js.Object":
+def post_init(
+    body: "dict[str, object]", csrf_cookie: "str | None", csrf_header: "str | None"
+) -> str:
+    """The fetch options of a JSON POST, as JSON text: same-origin credentials, no cache;
+    the CSRF cookie's current value in its header when the container names the pair."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if csrf_cookie and csrf_header:
         value = read_cookie(csrf_cookie)
         if value is not None:
             headers[csrf_header] = value
-    init = to_plain(
+    return json.dumps(
         {
             "method": "POST",
             "headers": headers,
@@ -35,18 +35,16 @@ def _init(
             "cache": "no-store",
         }
     )
-    init.signal = signal
-    return init
 
 
-async def post_json(
+def post_json(
+    answer: object,
+    request_id: int,
     url: str,
     body: "dict[str, object]",
     csrf_cookie: "str | None",
     csrf_header: "str | None",
-    signal: "js.AbortSignal",
-) -> "tuple[int, str]":
-    """(status, body text). Raises on network errors and aborts."""
-    response = await js.fetch(url, _init(body, csrf_cookie, csrf_header, signal))
-    text = await response.text()
-    return int(response.status), str(text)
+) -> int:
+    """Send the POST; `answer` (a proxy) gets (request_id, status, text) once, unless
+    aborted. The ticket for ffi.abort."""
+    return ffi.request(answer, request_id, url, post_init(body, csrf_cookie, csrf_header))

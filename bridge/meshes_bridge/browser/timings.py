@@ -3,12 +3,10 @@
 never retried, nothing waits for it, and a failure is one console line that changes
 nothing (no URL in it, nor anything the host's endpoint answered)."""
 
-import json
-
 import js
 
 from meshes_bridge.browser.ffi import to_plain
-from meshes_bridge.browser.http import read_cookie
+from meshes_bridge.browser.http import post_init
 from meshes_bridge.browser.log import Console
 
 # A host endpoint that hangs must not keep the request (and its task) forever.
@@ -23,20 +21,9 @@ async def post_timings(
     controller: "js.AbortController",
     console: Console,
 ) -> None:
-    headers = {"Content-Type": "application/json"}
-    if csrf_cookie and csrf_header:
-        value = read_cookie(csrf_cookie)
-        if value is not None:
-            headers[csrf_header] = value
-    init = to_plain(
-        {
-            "method": "POST",
-            "headers": headers,
-            "body": json.dumps(timings),
-            "credentials": "same-origin",
-            "cache": "no-store",
-        }
-    )
+    # The same JSON POST as the bridge's own (same-origin credentials, no cache, the
+    # CSRF pair), but a fetch of this task's own: the relay's answer goes to the core.
+    init = js.JSON.parse(post_init(timings, csrf_cookie, csrf_header))
     init.signal = js.AbortSignal.any(
         to_plain([]).concat(controller.signal, js.AbortSignal.timeout(TIMEOUT_MS))
     )

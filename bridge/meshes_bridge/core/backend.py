@@ -80,12 +80,12 @@ class Backend:
         url = config.refresh_url.replace("{session_id}", quote_component(session_id))
         self._send(flight, act.StartRefresh, url, {}, config, now)
 
-    def cancel(self, out: "list[act.Action]") -> None:
+    def cancel(self) -> None:
         """Forget both flights; the request out of each, if any, is aborted."""
         for flight in (self.mint, self.refresh):
             request_id = flight.cancel()
             if request_id is not None:
-                out.append(act.AbortRequest(request_id))
+                self._out.abort(request_id)
 
     def _send(
         self,

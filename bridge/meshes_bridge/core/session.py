@@ -2,7 +2,8 @@
 
 `EmbedSession.handle(event, now)` takes an input from `meshes_bridge.core.inputs` and
 the current monotonic time in seconds, and returns the actions
-(`meshes_bridge.core.actions`) the adapter must carry out, in order. `next_deadline()`
+(`meshes_bridge.core.actions`) the adapter must carry out, in order (the `Outbox` puts
+what someone waits on first: the token posted, a request sent). `next_deadline()`
 says when the machine next needs `handle_timer(now)`; it is the earliest of its parts'
 deadlines (the mint and refresh flights, the ready watchdog), so nothing here sleeps or
 reads a clock.
@@ -86,7 +87,7 @@ class EmbedSession:
         """Feed one input; returns the actions to carry out, in order."""
         if self._closed:
             return []
-        self._out.actions = []
+        self._out.clear()
         try:
             if event is _TIMER:
                 self._timers_due(now)
@@ -361,7 +362,7 @@ class EmbedSession:
     def _stop(self) -> None:
         """Abort the requests, remove the iframe (its frame and watchdog with it), drop
         the token."""
-        self._backend.cancel(self._out.actions)
+        self._backend.cancel()
         if self._resize.frame_requested:
             self._resize.take()
             self._out.add(act.CancelFrame())
@@ -384,11 +385,11 @@ class EmbedSession:
         it has been carried out), then everything this machine started is undone by hand,
         without trusting the helpers that may have raised. Every state may fail, so the
         move is not looked up: a bad table must not keep the machine from failing."""
-        self._out.actions = []
+        self._out.clear()
         out = self._out.actions
         if self._early_open:
             out.append(act.DiscardEarlyMint())
-        self._backend.cancel(out)
+        self._backend.cancel()
         out.append(act.CancelFrame())
         if self._watchdog.present:
             out.append(act.RemoveIframe())

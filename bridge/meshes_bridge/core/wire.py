@@ -179,6 +179,30 @@ BATCH_MESSAGES = 100
 BATCH_CHARS = 65536
 ENTRY_CHARS = 64
 
+# -- Requests: the bridge's POSTs, run by the loader ----------------------------------
+#
+# The adapter hands the relay each request as the core specified it:
+#   ticket = relay.request(answer, request_id, url, init)
+# `url` as the core wrote it (the loader resolves it against the page's URL when it
+# sends, as the core's same-origin check did), `init` the fetch options as JSON text
+# (method, headers, body, credentials, cache); the loader adds only the abort signal.
+# The loader's early mint, once the core adopts it, is followed the same way:
+#   ticket = relay.adopt(record, answer, request_id)
+# Either way the loader calls `answer` (one Python callable per container, kept for its
+# lifetime) exactly once: answer(request_id, status, text), the HTTP status and the body's
+# text, read at once; or `status` an Outcome and `text` "". Never after
+# relay.abort(ticket): an abort the adapter asked for is no news. The loader reads
+# nothing of the answer.
+
+
+class Outcome:
+    """`status` in a request's answer when there is no HTTP answer (never an HTTP status)."""
+
+    NETWORK_ERROR = -1  # fetch or reading the body failed (offline, refused, cut short)
+    BAD_URL = -2  # the URL does not resolve against the page's URL
+    ALL = (NETWORK_ERROR, BAD_URL)
+
+
 # Where the loader leaves what Python takes from it: `Symbol.for(key)` on globalThis.
 # Symbols, not names: nothing of the host page's can collide with them.
 LOADER_KEY = "meshes-bridge.loader"  # set by the copy of the loader that boots
