@@ -145,13 +145,21 @@ class Servers:
 
 
 def bind(port: int = 0, address: str = LOOPBACK) -> socket.socket:
-    """A listening socket on `address`:`port` (0: a free port), with an error naming it."""
+    """A listening socket on `address`:`port` (0: a free port), with an error naming it.
+
+    TCP_NODELAY is set here, and accepted connections inherit it: asyncio sets it only on
+    sockets it made itself (``create_server`` gives ``proto`` 0, which it skips), and a
+    server that sends a response's head and body as two writes on a kept-alive connection
+    would otherwise wait for the client's delayed ACK: 40 ms a request on Linux.
+    """
     try:
-        return socket.create_server((address, port))
+        sock = socket.create_server((address, port))
     except OSError as error:
         raise OSError(
             error.errno, f"cannot listen on {address}:{port}: {error.strerror}"
         ) from error
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 async def _start(apps: list[tuple[web.Application, socket.socket]]) -> list[web.AppRunner]:
