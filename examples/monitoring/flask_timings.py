@@ -7,17 +7,9 @@ import logging
 
 from flask import Blueprint, Response, request
 
+from meshes_bridge.server.timings import describe_timings, read_timings
+
 log = logging.getLogger("myapp.embed_timings")
-STEPS = (
-    "loader",
-    "runtime_ready",
-    "mint_sent",
-    "mint_answered",
-    "iframe_created",
-    "iframe_loaded",
-    "ready",
-    "auth",
-)
 
 timings = Blueprint("embed_timings", __name__)
 
@@ -25,12 +17,8 @@ timings = Blueprint("embed_timings", __name__)
 @timings.post("/monitoring/embed-timings")
 def embed_timings() -> Response:
     report = request.get_json(silent=True)
-    if not isinstance(report, dict) or not isinstance(report.get("auth"), int | float):
+    checked = read_timings(report)  # anyone may POST here: only the numbers
+    if checked is None:
         return Response(status=400)
-    # Anyone may POST here: log the numbers (ms since navigation start), not the raw body.
-    steps = {s: report[s] for s in STEPS if isinstance(report.get(s), int | float)}
-    runtime = report.get("runtime") if report.get("runtime") in ("micropython", "pyodide") else "?"
-    log.info(
-        "embed timings runtime=%s %s", runtime, " ".join(f"{k}={v:.0f}" for k, v in steps.items())
-    )
+    log.info("embed timings %s", describe_timings(checked))
     return Response(status=204)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_bridge.core.timings import RUNTIME, STEPS
-from meshes_bridge.core.wire import RUNTIMES, ErrorCode, State
+from meshes_bridge.core.wire import ErrorCode, State
 from meshes_bridge.doctor.checks.context import Context
 from meshes_bridge.doctor.report import OK, PROBLEM, Section
+from meshes_bridge.server.timings import read_timings
 
 # The fix for each error code, in the host's terms (docs/troubleshooting.md says more).
 FIXES = {
@@ -103,7 +103,7 @@ def _check_one(ctx: Context, section: Section, container: dict[str, Any]) -> Non
             {"name": e.get("name"), "t_ms": round(float(e.get("t") or 0), 1)}
             for e in container.get("events") or []
         ],
-        "timings": _timings(container.get("timings")),
+        "timings": read_timings(container.get("timings")),
         "removed": container.get("removed") is not None,
     }
     section.items.append(item)
@@ -152,19 +152,3 @@ def _error(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
         "message": ctx.red.text(str(detail.get("message") or "")),
         "t_ms": round(float(event.get("t") or 0), 1),
     }
-
-
-def _timings(detail: Any) -> dict[str, str | float | None] | None:
-    """The event's detail as the report keeps it: the steps the host interface names
-    (numbers or null) and the runtime's name; anything else the page sent is left out."""
-    if not isinstance(detail, dict):
-        return None
-    out: dict[str, str | float | None] = {}
-    runtime = detail.get(RUNTIME)
-    if isinstance(runtime, str):
-        out[RUNTIME] = runtime if runtime in RUNTIMES else "?"
-    for key in STEPS:
-        value = detail.get(key)
-        if value is None or isinstance(value, int | float) and not isinstance(value, bool):
-            out[key] = None if value is None else round(float(value), 1)
-    return out
