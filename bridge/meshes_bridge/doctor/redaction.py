@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from meshes_bridge.core.redact import redact_fields
+from meshes_bridge.core.redact import REDACTED, redact_fields
 from meshes_bridge.server.redaction import redact_credentials, redact_text
 
 # Body fields whose values are credentials (the core's list, and the launch URL).
@@ -66,7 +66,7 @@ class Redactor:
         if isinstance(blanked, dict):
             for name in _SECRET_FIELDS:
                 if name in blanked:
-                    blanked[name] = "[redacted]"
+                    blanked[name] = REDACTED
         return self.scrub(blanked)
 
     def scrub(self, value: Any) -> Any:
