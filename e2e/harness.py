@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -206,6 +207,25 @@ class HostPage:
             timeout=timeout,
         )
         return self.events(name, index)
+
+    def wait_console(
+        self, *texts: str, count: int = 1, timeout: int = STEP_TIMEOUT_MS
+    ) -> list[str]:
+        """Wait until `count` console lines contain every one of `texts`; return them.
+
+        Playwright's sync API hands console events to Python only while one of its calls
+        runs, so the wait is a Playwright wait (never a plain sleep, which would see none).
+        """
+        deadline = time.monotonic() + timeout / 1000
+        while True:
+            lines = [line for line in self.console if all(t in line for t in texts)]
+            if len(lines) >= count:
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no {count} console line(s) with {texts!r}; saw {self.console[-8:]}"
+                )
+            self.page.wait_for_timeout(20)
 
     def events(self, name: str | None = None, index: int | None = None) -> list[dict[str, Any]]:
         seen = self.page.evaluate("window.__meshesEvents")

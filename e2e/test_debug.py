@@ -5,11 +5,10 @@ console (ready, auth sent, resize, ...) with `[redacted]` in place of any token;
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from e2e.harness import HostPage, after_frames
+from e2e.harness import HostPage
 
 PREFIX = "[meshes-bridge] "
 FAKE_TOKEN = "mat_not_the_real_one_4c1d"
@@ -17,18 +16,6 @@ FAKE_TOKEN = "mat_not_the_real_one_4c1d"
 
 def _bridge_lines(host: HostPage) -> list[str]:
     return [line for line in host.console if PREFIX in line]
-
-
-def _wait_line(host: HostPage, *texts: str, count: int = 1) -> list[str]:
-    """Wait until `count` bridge console lines contain every one of `texts`; return them."""
-    # Console events reach Python asynchronously: check again after each rendered frame.
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        lines = [line for line in _bridge_lines(host) if all(t in line for t in texts)]
-        if len(lines) >= count:
-            return lines
-        after_frames(host.page, 1)
-    raise AssertionError(f"no {count} console line(s) with {texts!r}: {_bridge_lines(host)}")
 
 
 def _assert_no_token(host: HostPage) -> None:
@@ -44,19 +31,19 @@ def test_debug_logs_traffic_with_tokens_redacted(host: HostPage) -> None:
     host.wait_event("resize")
     embed = host.servers.embed_url
 
-    [ready] = _wait_line(host, "received {'type': 'meshes:ready'}")
-    [sent] = _wait_line(host, "sent meshes:auth")
+    [ready] = host.wait_console(PREFIX, "received {'type': 'meshes:ready'}")
+    [sent] = host.wait_console(PREFIX, "sent meshes:auth")
     assert sent.startswith("debug: ")
     assert sent.endswith(f"sent meshes:auth (token [redacted]) to {embed}")
     assert host.console.index(ready) < host.console.index(sent)
     height = host.events("resize")[0]["detail"]["height"]
-    _wait_line(host, "received {", "'type': 'meshes:resize'", f"'height': {height}")
+    host.wait_console(PREFIX, "received {", "'type': 'meshes:resize'", f"'height': {height}")
 
     # A refresh: the ask, then the new token sent, again redacted.
     host.stub("askRefresh()")
     host.wait_event("token-refreshed")
-    _wait_line(host, "received {'type': 'meshes:token-refresh'}")
-    _wait_line(host, "sent meshes:auth (token [redacted])", count=2)
+    host.wait_console(PREFIX, "received {'type': 'meshes:token-refresh'}")
+    host.wait_console(PREFIX, "sent meshes:auth (token [redacted])", count=2)
 
     # A message carrying token-like values: a field named token, and the real token under
     # another name. Both are [redacted] in the log line.
@@ -65,7 +52,7 @@ def test_debug_logs_traffic_with_tokens_redacted(host: HostPage) -> None:
     host.frame().evaluate("m => window.stub.postRaw(m)", message)
     [navigate] = host.wait_event("navigate")
     assert "note" not in navigate["detail"]  # the real token never reaches an event
-    [line] = _wait_line(host, "received {", "'type': 'meshes:navigate'")
+    [line] = host.wait_console(PREFIX, "received {", "'type': 'meshes:navigate'")
     assert "'token': '[redacted]'" in line and "'note': '[redacted]'" in line
     assert "'page': 'rules'" in line
     _assert_no_token(host)

@@ -21,17 +21,6 @@ from meshes_bridge.core.limits import BUDGET_WINDOW, MINT_BUDGET, REFRESH_BUDGET
 REMOVE_IFRAME = "() => document.querySelector('#embed-1 iframe').remove()"
 
 
-def _wait_console(host: HostPage, needle: str, timeout_s: float = STEP_TIMEOUT_MS / 1000) -> str:
-    """Wait for a console line containing `needle` (the bridge's own log); returns it."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for line in host.console:
-            if needle in line:
-                return line
-        host.page.wait_for_timeout(50)  # lets Playwright deliver console events
-    raise AssertionError(f"no console line with {needle!r}; saw {host.console[-5:]}")
-
-
 def test_iframe_swapped_out_again_and_again_stays_within_the_mint_budget(
     host: HostPage,
 ) -> None:
@@ -45,7 +34,7 @@ def test_iframe_swapped_out_again_and_again_stays_within_the_mint_budget(
         host.wait_authenticated()
     assert len(backend.calls("mint")) == MINT_BUDGET
     host.page.evaluate(REMOVE_IFRAME)
-    line = _wait_console(host, "next one in")
+    (line,) = host.wait_console("next one in")
     assert f"minted {MINT_BUDGET} sessions in {int(BUDGET_WINDOW)} s" in line
     host.wait_state("minting")
     # No sixth mint: the container waits for the window to free a slot.

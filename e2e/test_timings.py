@@ -189,7 +189,7 @@ def test_a_timings_url_on_another_origin_is_refused_at_boot(host: HostPage) -> N
     host.wait_authenticated()
     host.wait_event("timings")  # the event and the hook still work
     line = "data-timings-url: URL must be on the page's own origin; timings are not posted"
-    assert [c for c in host.console if line in c], host.console
+    host.wait_console(line)
     round_trip(host, 600)
     assert not [r for r in host.host_requests() if TIMINGS_PATH in r.url]
     assert host.events("error") == []
@@ -204,7 +204,7 @@ def test_a_failing_timings_url_changes_nothing(host: HostPage) -> None:
     (post,) = _posts(host, 1)
     assert post.status == 500
     line = "timings not posted to data-timings-url: HTTP 500"
-    wait_for(lambda: [c for c in host.console if line in c], what="the console line")
+    host.wait_console(line)
     # Not retried, no error, still authenticated.
     round_trip(host, 600)
     assert len(backend.timings_posts()) == 1
