@@ -5,7 +5,8 @@ Sources, all pinned:
 - node_modules/ (package.json + package-lock.json; `npm ci` is run first when the
   installed packages are missing or do not match the pins),
 - the installed pyodide-http distribution (its .py files),
-- static/loader.js and static/main.py.
+- static/loader.js (minified on the way by terser, an npm build dependency) and
+  static/main.py.
 
 Pyodide's python_stdlib.zip is precompiled to bytecode on the way (tools/pyodide_stdlib.py:
 Pyodide itself under Node compiles it, so Node.js is needed here, never at run time).
@@ -34,6 +35,8 @@ PYSCRIPT = "@pyscript/core"
 MICROPYTHON = "@micropython/micropython-webassembly-pyscript"
 PYODIDE = "pyodide"
 NPM_PACKAGES = (PYSCRIPT, MICROPYTHON, PYODIDE)
+# Build tools from package.json's devDependencies: they run here, nothing of them ships.
+TERSER = "terser"
 
 MICROPYTHON_FILES = ("micropython.mjs", "micropython.wasm")
 PYODIDE_FILES = (
@@ -52,8 +55,11 @@ class VendorError(RuntimeError):
 
 
 def _pinned_versions() -> dict[str, str]:
-    deps = json.loads((ROOT / "package.json").read_text())["dependencies"]
-    return {name: deps[name] for name in NPM_PACKAGES}
+    manifest = json.loads((ROOT / "package.json").read_text())
+    deps = manifest["dependencies"]
+    pins = {name: deps[name] for name in NPM_PACKAGES}
+    pins[TERSER] = manifest["devDependencies"][TERSER]
+    return pins
 
 
 def _installed_version(name: str) -> str | None:
@@ -132,6 +138,41 @@ def _copy(src: Path, dest: Path) -> None:
         shutil.copyfile(src, dest)
 
 
+# The lines `meshes-bridge static` fills in (meshes_bridge/assets.py, *_PLACEHOLDER): kept
+# out of the minifier, whole and first, so each stays exactly once and as written.
+_PLACEHOLDER_LINE_RE = re.compile(r"^const \w+ = /\*MESHES_BRIDGE_\w+\*/[^;\n]*;\n", re.M)
+
+
+def _minify_loader(src: Path, dest: Path) -> None:
+    """loader.js as the browser gets it: its placeholder lines, then the rest minified.
+
+    A cold load fetches it on every visit after each release (its name carries no hash),
+    and its comments are most of its size; the commented text stays static/loader.js.
+    """
+    if not src.is_file():
+        raise VendorError(f"missing file: {src}")
+    text = src.read_text(encoding="utf-8")
+    placeholders = _PLACEHOLDER_LINE_RE.findall(text)
+    if len(placeholders) != 3:
+        raise VendorError(f"{src} has {len(placeholders)} placeholder lines, not 3")
+    node = shutil.which("node")
+    if node is None:
+        raise VendorError("node is not on PATH: Node.js runs terser to minify loader.js")
+    terser = NODE_MODULES / TERSER / "bin" / "terser"
+    # The placeholders' names stay free names of the rest (module scope, never mangled).
+    done = subprocess.run(
+        [node, str(terser), "--module", "--ecma", "2020", "--compress", "passes=2", "--mangle"],
+        input=_PLACEHOLDER_LINE_RE.sub("", text),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise VendorError(f"terser could not minify {src}: {done.stderr.strip()}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("".join(placeholders) + done.stdout.rstrip("\n") + "\n", encoding="utf-8")
+
+
 def _populate(out: Path, previous: Path) -> dict[str, str]:
     """Fill `out`; `previous` is the tree it replaces (its precompiled stdlib may be reused)."""
     dist = NODE_MODULES / PYSCRIPT / "dist"
@@ -160,7 +201,7 @@ def _populate(out: Path, previous: Path) -> dict[str, str]:
     for p in http_files:
         _copy(p, out / "pyodide_http" / p.relative_to(http_dir))
 
-    _copy(ROOT / "static" / "loader.js", out / "loader.js")
+    _minify_loader(ROOT / "static" / "loader.js", out / "loader.js")
     _copy(ROOT / "static" / "main.py", out / "main.py")
 
     versions = {name: _installed_version(name) or "" for name in NPM_PACKAGES}
