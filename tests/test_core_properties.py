@@ -471,6 +471,7 @@ class EmbedMachine(RuleBasedStateMachine):
         self.answering = None  # (token, session_id) of the answer being fed
         self.mount_authed = False  # has the current mount posted its first auth
         self.timings_due = None  # the timings the current input reported, for the POST
+        self.reports = set()  # request ids of the timings POSTs out
         self._feed(Start())
         assert self.state == "minting"
 
@@ -529,7 +530,10 @@ class EmbedMachine(RuleBasedStateMachine):
                     assert action.url == REFRESH_URL.replace("{session_id}", quoted)
                     self.outstanding[action.request_id] = "refresh"
             elif isinstance(action, AbortRequest):
-                assert self.outstanding.pop(action.request_id, None) is not None, action
+                if action.request_id in self.reports:
+                    self.reports.discard(action.request_id)
+                else:
+                    assert self.outstanding.pop(action.request_id, None) is not None, action
             elif isinstance(action, MountIframe):
                 assert not self.iframe
                 self.iframe = True
@@ -582,8 +586,9 @@ class EmbedMachine(RuleBasedStateMachine):
                     self._check_timings(action.detail)
                     self.timings_due = action.detail
             elif isinstance(action, PostTimings):
-                assert action.url == "/timings" and action.timings == self.timings_due
+                assert action.url == "/timings" and action.body == self.timings_due
                 self.timings_due = None
+                self.reports.add(action.request_id)
             else:
                 assert isinstance(action, Log), action
                 assert action.level in ("debug", "info", "warn", "error")
@@ -804,6 +809,19 @@ class EmbedMachine(RuleBasedStateMachine):
         self.frame_pending = False
         self._feed(FrameTick())
 
+    @precondition(lambda self: self.reports)
+    @rule(status=st.sampled_from([200, 204, 302, 403, 500, 0]))
+    def answer_report(self, status):
+        # The host's collector: its answer changes nothing but, at most, one console line.
+        request_id = min(self.reports)
+        self.reports.discard(request_id)
+        if status:
+            out = self._feed(HttpAnswered(request_id, status, "<html>" + status * "x"))
+        else:
+            out = self._feed(HttpFailed(request_id, "network error"))
+        assert all(isinstance(a, Log) and a.level == "warn" for a in out), out
+        assert len(out) == (0 if 200 <= status < 300 else 1), out
+
     @rule(roll=st.integers(0, 19))
     def maybe_teardown(self, roll):
         if roll:
@@ -811,6 +829,7 @@ class EmbedMachine(RuleBasedStateMachine):
         out = self._feed(Teardown())
         assert not any(isinstance(a, (StartMint, StartRefresh, PostAuth, MountIframe)) for a in out)
         assert not self.outstanding and not self.frame_pending and not self.iframe
+        assert not self.reports
         assert self.session.next_deadline() is None
         self.closed = True
 

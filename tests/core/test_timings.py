@@ -6,19 +6,27 @@ a URL."""
 import json
 
 from meshes_bridge.core.actions import (
+    AbortRequest,
     AdoptEarlyMint,
     Emit,
+    Log,
     PostTimings,
+    SetState,
     StartMint,
+    StartRequest,
 )
 from meshes_bridge.core.config import parse_loader_options
 from meshes_bridge.core.inputs import (
     BootTimes,
     EarlyMint,
     HttpAnswered,
+    HttpFailed,
     IframeLoaded,
+    IframeLost,
     Start,
+    Teardown,
 )
+from meshes_bridge.core.limits import REPORT_TIMEOUT
 from meshes_bridge.core.session import EmbedSession
 from meshes_bridge.core.timings import RUNTIME, STEPS, Timings
 from tests.core.helpers import (
@@ -192,7 +200,7 @@ def test_timings_are_posted_to_data_timings_url_with_the_csrf_pair():
     out = session.handle(ready(), 1.0)
     (detail,) = timings_of(out)
     posts = only(out, PostTimings)
-    assert posts == [PostTimings("/monitoring/timings", detail, "csrftoken", "X-CSRFToken")]
+    assert posts == [PostTimings(2, "/monitoring/timings", detail, "csrftoken", "X-CSRFToken")]
     assert out.index(posts[0]) > out.index(only(out, Emit)[-1])  # after the event
     # Once per authentication: not again for a later auth of the same mount.
     assert only(session.handle(ready(), 2.0), PostTimings) == []
@@ -202,7 +210,55 @@ def test_timings_are_posted_to_data_timings_url_with_the_csrf_pair():
     assert only(session.handle(ready(), 1.0), PostTimings) == []
     session, out = booted(timings_url="/t")
     session.handle(HttpAnswered(1, 200, session_json()), 0.75)
-    assert only(session.handle(ready(), 1.0), PostTimings) == [PostTimings("/t", detail)]
+    assert only(session.handle(ready(), 1.0), PostTimings) == [PostTimings(2, "/t", detail)]
+
+
+def reported(timings_url="/t"):
+    """A session authenticated with data-timings-url, its report out; and the report."""
+    session, _ = booted(timings_url=timings_url)
+    session.handle(HttpAnswered(1, 200, session_json()), 0.75)
+    (post,) = only(session.handle(ready(), 1.0), PostTimings)
+    return session, post
+
+
+def warnings(out):
+    return [a.text for a in only(out, Log) if a.level == "warn"]
+
+
+def test_a_report_answered_2xx_says_nothing_and_anything_else_one_line():
+    session, post = reported()
+    assert session.next_deadline() == 1.0 + REPORT_TIMEOUT
+    assert session.handle(HttpAnswered(post.request_id, 204, ""), 1.1) == []
+    assert session.next_deadline() != 1.0 + REPORT_TIMEOUT  # its timeout is gone
+    session, post = reported()
+    out = session.handle(HttpAnswered(post.request_id, 500, "<h1>secret page</h1>"), 1.1)
+    assert warnings(out) == ["timings not posted to data-timings-url: HTTP 500"]
+    assert only(out, SetState) == [] and only(out, Emit) == []  # changes nothing
+    assert session.state == "authenticated"
+    # Never retried: no request later, at any time.
+    assert only(session.handle_timer(1000.0), StartRequest) == []
+    session, post = reported()
+    out = session.handle(HttpFailed(post.request_id, "network error"), 1.1)
+    assert warnings(out) == ["timings not posted to data-timings-url: network error"]
+
+
+def test_a_report_that_hangs_is_aborted_after_its_timeout():
+    session, post = reported()
+    assert session.next_deadline() == 1.0 + REPORT_TIMEOUT
+    out = session.handle_timer(1.0 + REPORT_TIMEOUT)
+    assert AbortRequest(post.request_id) in out
+    assert warnings(out) == ["timings not posted to data-timings-url: timed out"]
+    assert session.state == "authenticated"
+    # A late answer to it is not news.
+    assert session.handle(HttpAnswered(post.request_id, 500, ""), 12.0) == []
+
+
+def test_a_report_out_is_left_to_a_remount_and_aborted_at_teardown():
+    session, post = reported()
+    out = session.handle(IframeLost(), 1.1)  # a remount: the report is about a mount that did
+    assert AbortRequest(post.request_id) not in out
+    out = session.handle(Teardown(), 1.2)
+    assert AbortRequest(post.request_id) in out
 
 
 def test_no_token_or_url_in_the_timings():

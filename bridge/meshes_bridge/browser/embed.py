@@ -1,14 +1,11 @@
 """One container on the page: carries out its core machine's actions in the browser."""
 
-import asyncio
-
 import js
 
 from meshes_bridge.browser import ffi
 from meshes_bridge.browser.hooks import Hooks
 from meshes_bridge.browser.http import post_json, read_cookie
 from meshes_bridge.browser.log import Console
-from meshes_bridge.browser.timings import post_timings
 from meshes_bridge.core import actions as act
 from meshes_bridge.core import inputs as inp
 from meshes_bridge.core.config import CONTAINER_ATTRIBUTES
@@ -78,7 +75,6 @@ class BrowserEmbed:
         # By request id: the relay's ticket for each request out (ours, or the adopted
         # early mint), for aborting it; gone once answered.
         self._tickets: dict[int, int] = {}
-        self._reports: list[js.AbortController] = []  # timings POSTs under way
         self._on_load = ffi.create_proxy(self._loaded)
         # The one callable the relay answers every request of this container with.
         self._on_answer = ffi.create_proxy(self._answered)
@@ -127,9 +123,6 @@ class BrowserEmbed:
         # The core aborted its requests; none may answer a released callable.
         for request_id in list(self._tickets):
             ffi.abort(self._tickets.pop(request_id))
-        for controller in self._reports:
-            controller.abort()
-        self._reports = []
         if self._timer is not None:
             js.clearTimeout(self._timer)
             self._timer = None
@@ -238,7 +231,8 @@ class BrowserEmbed:
 
     def _perform(self, action: act.Action) -> None:
         # isinstance, not type() is: mypy narrows on it. No action class has a subclass but
-        # StartRequest (StartMint, StartRefresh), so each test still takes one class only.
+        # StartRequest (StartMint, StartRefresh, PostTimings), all sent the same way, so
+        # each test still takes one class only.
         if isinstance(action, act.SetState):
             ffi.set_state(self.element, action.state)
         elif isinstance(action, act.Emit):
@@ -260,14 +254,12 @@ class BrowserEmbed:
             self._mount(action)
         elif isinstance(action, act.RemoveIframe):
             self._unmount()
-        elif isinstance(action, (act.StartMint, act.StartRefresh)):
+        elif isinstance(action, act.StartRequest):
             self._start_request(action)
         elif isinstance(action, act.AdoptEarlyMint):
             self._adopt_early(action.request_id)
         elif isinstance(action, act.DiscardEarlyMint):
             self._discard_early()
-        elif isinstance(action, act.PostTimings):
-            self._post_timings(action)
         elif isinstance(action, act.AbortRequest):
             ticket = self._tickets.pop(action.request_id, None)
             if ticket is not None:
@@ -374,32 +366,6 @@ class BrowserEmbed:
         self._early = None
         if record is not None:
             record.abort()
-
-    def _post_timings(self, action: act.PostTimings) -> None:
-        # Resolved against the page's own URL, as the core's same-origin check did.
-        if not js.URL.canParse(action.url, js.location.href):
-            self.console.write("warn", "timings not posted: data-timings-url does not parse")
-            return
-        url = str(js.URL.new(action.url, js.location.href).href)
-        controller = js.AbortController.new()
-        self._reports.append(controller)
-        asyncio.create_task(self._report(url, action, controller))
-
-    async def _report(
-        self, url: str, action: act.PostTimings, controller: "js.AbortController"
-    ) -> None:
-        try:
-            await post_timings(
-                url,
-                action.timings,
-                action.csrf_cookie,
-                action.csrf_header,
-                controller,
-                self.console,
-            )
-        finally:
-            # By identity: JS proxies need not compare equal.
-            self._reports = [c for c in self._reports if c is not controller]
 
     # -- output to the host -------------------------------------------------------
 

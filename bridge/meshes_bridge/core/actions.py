@@ -121,24 +121,11 @@ class Emit(Action):
         self.detail = detail
 
 
-class PostTimings(Action):
-    """POST `timings` (the `timings` event's detail) as JSON to `url` (data-timings-url,
-    same-origin; resolved against the page's own URL), with the CSRF pair as StartRequest.
-    Once, no answer expected: a failure is a console line and changes nothing."""
-
-    _fields = ("url", "timings", "csrf_cookie", "csrf_header")
-
-    def __init__(
-        self,
-        url: str,
-        timings: "dict[str, object]",
-        csrf_cookie: "str | None" = None,
-        csrf_header: "str | None" = None,
-    ) -> None:
-        self.url = url
-        self.timings = timings
-        self.csrf_cookie = csrf_cookie
-        self.csrf_header = csrf_header
+class PostTimings(StartRequest):
+    """The timings report: a StartRequest to data-timings-url whose body is the `timings`
+    event's detail. Nobody waits on it, so it keeps its place in the step (after what
+    reports the authentication); its answer decides a console line at most, and it is
+    never retried."""
 
 
 class Log(Action):

@@ -1,4 +1,5 @@
-"""The session's requests to the host's backend: the mint and the refresh.
+"""The session's requests to the host's backend: the mint, the refresh and the timings
+report.
 
 Each is a `Flight` (one request out at a time, its timeout, retries and budget). Here they
 get their request ids, their URLs and CSRF pair from the config, and wait for their
@@ -16,6 +17,7 @@ from meshes_bridge.core.limits import (
     MINT_TIMEOUT,
     REFRESH_BUDGET,
     REFRESH_TIMEOUT,
+    REPORT_TIMEOUT,
 )
 from meshes_bridge.core.mint import is_same_request
 from meshes_bridge.core.origins import quote_component
@@ -28,6 +30,9 @@ class Backend:
     def __init__(self, out: Outbox, timings: Timings) -> None:
         self.mint = Flight(MINT_BUDGET, BUDGET_WINDOW, MINT_TIMEOUT)
         self.refresh = Flight(REFRESH_BUDGET, BUDGET_WINDOW, REFRESH_TIMEOUT)
+        # One report per authentication, and each authentication took a mint: the mint's
+        # budget bounds reports too, so this one is never waited for.
+        self.report = Flight(MINT_BUDGET, BUDGET_WINDOW, REPORT_TIMEOUT)
         self._out = out
         self._timings = timings
         self._next_id = 0
@@ -80,12 +85,26 @@ class Backend:
         url = config.refresh_url.replace("{session_id}", quote_component(session_id))
         self._send(flight, act.StartRefresh, url, {}, config, now)
 
+    def send_report(
+        self, url: str, timings: "dict[str, object]", config: ContainerConfig, now: float
+    ) -> None:
+        """POST a mount's timings to data-timings-url; a report still out (a remount
+        within its timeout) gives way to the newer one."""
+        self.cancel_report()
+        self._send(self.report, act.PostTimings, url, timings, config, now)
+
     def cancel(self) -> None:
-        """Forget both flights; the request out of each, if any, is aborted."""
+        """Forget the mint and the refresh; the request out of each, if any, is aborted.
+        A report out is left to finish: it is about a mount that did authenticate."""
         for flight in (self.mint, self.refresh):
             request_id = flight.cancel()
             if request_id is not None:
                 self._out.abort(request_id)
+
+    def cancel_report(self) -> None:
+        request_id = self.report.cancel()
+        if request_id is not None:
+            self._out.abort(request_id)
 
     def _send(
         self,

@@ -6,6 +6,8 @@ of fresh sessions, of console lines.
 
 MINT_TIMEOUT = 15.0
 REFRESH_TIMEOUT = 10.0
+# A host's timings collector that hangs must not keep a request open for good.
+REPORT_TIMEOUT = 10.0
 # Fresh sessions minted in a row without the iframe ever authenticating; then give up.
 MAX_REMOUNTS = 3
 # Backend requests per container, whatever asks for them (retries included), within any

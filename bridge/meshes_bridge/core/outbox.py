@@ -3,7 +3,8 @@
 What someone waits on goes first: the token posted to the embed (`PostAuth`, which the
 embed waits on) and a request to the backend (`StartRequest`, whose answer the embed or the
 host waits on), before the state changes, events and console lines of the same step, which
-only report it. Each group keeps the order in which the session planned it.
+only report it. The timings report (`PostTimings`) is a request nobody waits on: it keeps
+its place. Each group keeps the order in which the session planned it.
 
 Log lines and error messages are redacted here, of every token the embed has held, so
 that no part writing one can forget to.
@@ -23,7 +24,7 @@ class Outbox:
         self._tokens = tokens
 
     def add(self, action: act.Action) -> None:
-        if isinstance(action, _FIRST):
+        if isinstance(action, _FIRST) and not isinstance(action, act.PostTimings):
             self.first.append(action)
         else:
             self.actions.append(action)
@@ -31,6 +32,11 @@ class Outbox:
     def abort(self, request_id: int) -> None:
         """Abort a request. One this same step started is not sent at all: both go (a
         retry due in the step that remounts, say), as the request would go out first."""
+        for i in range(len(self.actions)):
+            action = self.actions[i]
+            if isinstance(action, act.PostTimings) and action.request_id == request_id:
+                del self.actions[i]
+                return
         first = self.first
         for i in range(len(first)):
             action = first[i]

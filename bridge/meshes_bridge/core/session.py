@@ -110,6 +110,9 @@ class EmbedSession:
         other = self._backend.refresh.wake_at
         if other is not None and (best is None or other < best):
             best = other
+        other = self._backend.report.wake_at
+        if other is not None and (best is None or other < best):
+            best = other
         other = self._watchdog.deadline
         if other is not None and (best is None or other < best):
             best = other
@@ -140,6 +143,8 @@ class EmbedSession:
                 self._mint_answered(event.status, event.body, now)
             elif self._backend.refresh.land(event.request_id):
                 self._refresh_answered(event.status, event.body, now)
+            elif self._backend.report.land(event.request_id) and not 200 <= event.status < 300:
+                self._report_failed("HTTP " + str(event.status))
         elif isinstance(event, inp.HttpFailed):
             self._on_http_failed(event.request_id, event.reason, now)
         elif isinstance(event, inp.IframeLoaded):
@@ -157,13 +162,14 @@ class EmbedSession:
             self._on_start(event, now)
         elif isinstance(event, inp.Teardown):
             self._stop()
+            self._backend.cancel_report()
             self._closed = True
         else:
             raise TypeError("unknown input " + type(event).__name__)
 
     def _timers_due(self, now: float) -> None:
         backend = self._backend
-        for flight in (backend.mint, backend.refresh):
+        for flight in (backend.mint, backend.refresh, backend.report):
             request_id = flight.overdue(now)
             if request_id is not None:
                 self._out.add(act.AbortRequest(request_id))
@@ -200,6 +206,13 @@ class EmbedSession:
             self._mint_failed(None, "session request failed: " + reason, now)
         elif self._backend.refresh.land(request_id):
             self._refresh_failed(None, "refresh request failed: " + reason, now)
+        elif self._backend.report.land(request_id):
+            self._report_failed(reason)
+
+    def _report_failed(self, reason: str) -> None:
+        # The host's collector: nothing of the embed depends on it, and what it answered
+        # is not ours to log.
+        self._out.log("warn", "timings not posted to data-timings-url: " + reason)
 
     def _on_message(self, event: inp.MessageReceived, now: float) -> None:
         present = self._watchdog.present
@@ -332,12 +345,7 @@ class EmbedSession:
         if timings is not None:
             self._out.emit("timings", timings)
             if self.timings_url is not None:
-                config = self.config
-                self._out.add(
-                    act.PostTimings(
-                        self.timings_url, dict(timings), config.csrf_cookie, config.csrf_header
-                    )
-                )
+                self._backend.send_report(self.timings_url, dict(timings), self.config, now)
 
     def _enter(self, state: str) -> None:
         """The one place `state` changes."""
@@ -390,6 +398,7 @@ class EmbedSession:
         if self._early_open:
             out.append(act.DiscardEarlyMint())
         self._backend.cancel()
+        self._backend.cancel_report()
         out.append(act.CancelFrame())
         if self._watchdog.present:
             out.append(act.RemoveIframe())
