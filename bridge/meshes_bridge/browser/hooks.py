@@ -73,6 +73,9 @@ class Hooks:
         # report(embed, code, message) for a hook that raised. A callable: no type says so
         # here (MicroPython has no `typing`), hence the ignore where it is called.
         self._report = report
+        # The hooks running: the event loop holds its tasks only weakly (on CPython, so
+        # Pyodide), and one collected halfway would never finish or report.
+        self._running: set[object] = set()
 
     def dispatch(self, embed: object, name: str, detail: "dict[str, object]") -> None:
         entry = HOOKS.get(name)
@@ -81,7 +84,7 @@ class Hooks:
         func = self._namespace.get(entry[0])
         if func is None:
             return
-        asyncio.create_task(self._call(embed, entry[0], func, entry[1](detail)))
+        self._running.add(asyncio.create_task(self._call(embed, entry[0], func, entry[1](detail))))
 
     async def _call(
         self, embed: object, hook_name: str, func: object, args: "tuple[object, ...]"
@@ -96,3 +99,5 @@ class Hooks:
                 self._report(embed, ErrorCode.HOOK, hook_name + " raised " + type(exc).__name__)  # type: ignore[operator]
             else:
                 js.console.error(CONSOLE_PREFIX + "on_error raised " + type(exc).__name__)
+        finally:
+            self._running.discard(asyncio.current_task())
