@@ -754,7 +754,8 @@ async function start() {
     removeEventListener("unhandledrejection", onRejection);
   };
 
-  // Which Python runs first, and when PyScript's own package is set up: see bridgeFirst().
+  // Without a hooks module the bridge's Python runs first: on MicroPython with no PyScript
+  // at all (bootMicroPython), on Pyodide before PyScript's own package (bridgeFirst).
   const first = opts.hooks === null;
   if (first && opts.runtime !== WIRE.PYODIDE) {
     const loading = import(interpreterUrl(opts)); // first: everything else waits for it
