@@ -78,11 +78,29 @@ def test_a_broken_bridge_file_is_reported(
 def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve, static_dir: Path) -> None:
     core = assets.tree_manifest()["core"]  # the module the loader imports
     loader = serve_tree("/no-pyscript/", {_tree_path(static_dir, "pyscript", core): None})
-    host.open(script_attrs={"src": loader})
+    # A hooks module is what makes MicroPython need PyScript (hooks may import `pyscript`);
+    # PyScript fails before the hooks module is ever asked for.
+    host.open(script_attrs={"src": loader, "data-hooks": "/no-such-hooks.py"})
     host.wait_state("error")
     (error,) = host.wait_event("error")
     assert error["detail"]["code"] == "boot"
     assert core in error["detail"]["message"]
+
+
+@pytest.mark.parametrize("runtime", ["micropython"])
+def test_micropython_without_hooks_needs_no_pyscript(
+    host: HostPage, serve_tree: Serve, static_dir: Path
+) -> None:
+    pyscript = {
+        path.relative_to(static_dir).as_posix(): None
+        for path in static_dir.glob("pyscript/*/*")
+        if path.is_file()
+    }
+    assert pyscript
+    host.open(script_attrs={"src": serve_tree("/without-pyscript/", pyscript)})
+    host.wait_authenticated()
+    assert not [r.url for r in host.host_requests() if "/pyscript/" in r.url]
+    assert host.errors == []
 
 
 def test_a_missing_python_file_is_reported(

@@ -70,10 +70,10 @@ def _pyscript_chunk(static_dir: Path) -> str:
     return "pyscript/" + found.name
 
 
-def _open_broken(host: HostPage, loader: str) -> float:
+def _open_broken(host: HostPage, loader: str, hooks: str | None = None) -> float:
     host.page.add_init_script(ARRIVALS)
     started = time.monotonic()
-    host.open(script_attrs={"src": loader}, containers=2)
+    host.open(script_attrs={"src": loader, "data-hooks": hooks}, containers=2)
     return started
 
 
@@ -138,7 +138,8 @@ def test_missing_bridge_python(host: HostPage, serve_tree: Serve) -> None:
 
 def test_missing_pyscript_chunk(host: HostPage, serve_tree: Serve, static_dir: Path) -> None:
     chunk = _pyscript_chunk(static_dir)
-    started = _open_broken(host, serve_tree({chunk: (ABSENT, None)}))
+    # With a hooks module, as MicroPython without one never asks for PyScript.
+    started = _open_broken(host, serve_tree({chunk: (ABSENT, None)}), hooks="/no-such-hooks.py")
     _assert_reported_fast(host, started)
 
 

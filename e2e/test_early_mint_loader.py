@@ -1,7 +1,7 @@
 """The loader's half of the early mint: at page load it sends each
 container's mint request exactly as the bridge's Python would, and keeps the answer for
 Python alone, behind a one-shot accessor. What Python then does with it is not tested
-here: these pages load a tree whose PyScript never starts, so nothing but the loader runs.
+here: these pages load a tree whose runtime never starts, so nothing but the loader runs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.host.pages import SESSION_PATH, render_attrs
 from tests.host.servers import HostServers
 
 STALLED = "/stalled-runtime/"
-# PyScript's entry point replaced by a module that never finishes evaluating.
+# The runtime's entry points replaced by a module that never finishes evaluating.
 NEVER = b"await new Promise(() => {});\n"
 
 TAKE = """async (el) => {
@@ -33,20 +33,21 @@ TAKE = """async (el) => {
 }"""
 
 
-# PyScript's module the loader imports (the chunk core.js re-exports), after its mints.
-CORE = assets.tree_manifest()["core"]
+# The module the loader imports first, after its mints: PyScript's (the chunk core.js
+# re-exports), or, on MicroPython without a hooks module, the interpreter's own.
+FIRST_IMPORTS = (assets.tree_manifest()["core"], "micropython.mjs")
 
 
 @pytest.fixture(scope="module")
 def stalled_loader(session_servers: HostServers, static_dir: Path) -> Iterator[str]:
-    """The tree under STALLED, with PyScript's core module never done: the loader runs,
-    Python never does."""
-    (core,) = static_dir.glob("pyscript/*/" + CORE)
+    """The tree under STALLED, with PyScript's core module and the interpreter's module
+    never done: the loader runs, Python never does."""
     paths = []
     for path in sorted(static_dir.rglob("*")):
         if path.is_file():
             url_path = STALLED + path.relative_to(static_dir).as_posix()
-            session_servers.backend.add_file(url_path, NEVER if path == core else path.read_bytes())
+            stalled = path.name in FIRST_IMPORTS
+            session_servers.backend.add_file(url_path, NEVER if stalled else path.read_bytes())
             paths.append(url_path)
     yield STALLED + "loader.js"
     for url_path in paths:
@@ -78,14 +79,14 @@ def open_page(host: HostPage, loader: str, containers: list[dict[str, Any]], **s
 def mint_calls(host: HostPage, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
     """The mint requests, once `count` have arrived and every POST the page sent has too.
 
-    The loader sends its early mints in one synchronous loop and only then asks for
-    PyScript's core module: once the page has asked for that, it has sent every mint it ever
-    will, so "nothing more" is a condition, not a pause."""
+    The loader sends its early mints in one synchronous loop and only then asks for its
+    first module: once the page has asked for that, it has sent every mint it ever will,
+    so "nothing more" is a condition, not a pause."""
     backend = host.servers.backend
     deadline = time.monotonic() + timeout
     while True:
         seen = host.requests
-        past_loop = any(r.url.split("?")[0].endswith("/" + CORE) for r in seen)
+        past_loop = any(r.url.split("?")[0].rsplit("/", 1)[-1] in FIRST_IMPORTS for r in seen)
         sent = len([r for r in seen if r.method == "POST"])
         arrived = backend.calls("mint")
         if past_loop and len(arrived) >= max(count, sent):

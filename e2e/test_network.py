@@ -27,11 +27,10 @@ RUNTIME_SUFFIXES = (".js", ".mjs", ".wasm", ".py", ".zip", ".json", ".css", ".wh
 # PyScript's module the loader imports (the chunk core.js re-exports).
 CORE = assets.tree_manifest()["core"]
 # The files each interpreter cannot start without, relative to the tree's root; `*` is the
-# folder named after its content.
+# folder named after its content. MicroPython without a hooks module needs no PyScript.
 KEY_FILES = {
     "micropython": (
         "loader.js",
-        "pyscript/*/" + CORE,
         "micropython/*/micropython.mjs",
         "python/*/micropython.bin",
     ),
@@ -94,6 +93,9 @@ def test_full_pass_talks_to_host_and_embed_only(host: HostPage) -> None:
     _full_pass(host)
     assert _foreign(host.requests, host.servers) == []
     _check_runtime_files(host, STATIC_PREFIX)
+    if host.runtime == "micropython":
+        # Nothing of PyScript's is fetched when nothing needs it (no hooks module).
+        assert not [r.url for r in host.host_requests() if "/pyscript/" in r.url]
     # The host page itself asks the embed origin for nothing but the iframe's document.
     embed_from_host = [
         r.url

@@ -3,8 +3,9 @@
 //   <script type="module" src="/static/meshes-bridge/loader.js"
 //           data-runtime="micropython|pyodide" data-hooks="..." data-debug></script>
 //
-// Its job is to start PyScript on the Python bridge with files from this very tree, as
-// early and with as few round trips as it can, and to say so at once when that fails.
+// Its job is to start the Python bridge (on PyScript, or on bare MicroPython when nothing
+// needs PyScript) with files from this very tree, as early and with as few round trips as
+// it can, and to say so at once when that fails.
 // Everything about containers, sessions, messages and tokens is decided in Python; the
 // one thing done here ahead of Python is to send each container's mint request (section
 // "Early mint"), whose answer Python alone reads, adopts or throws away.
@@ -529,9 +530,9 @@ function preload(href, kind) {
 
 // Everything the chosen interpreter's boot will ask for, requested now: PyScript would
 // otherwise find each only after the one before it arrived.
-function preloadAll(opts) {
+function preloadAll(opts, withPyScript) {
   const pyscript = BASE + TREE.pyscript;
-  for (const name of TREE.modules) preload(pyscript + name, "module");
+  if (withPyScript) for (const name of TREE.modules) preload(pyscript + name, "module");
   const interp = TREE.interpreters[opts.runtime];
   const dir = BASE + interp.dir;
   preload(dir + interp.module, "module");
@@ -623,11 +624,12 @@ function withoutWorkerHooks(hooks) {
 }
 
 // Before running any script, PyScript sets up its own `pyscript` Python package (writes a
-// dozen files, then imports them: some 80 ms of main-thread time on MicroPython). The
-// bridge uses none of it, so without a hooks module (which may import it) the bridge
-// starts first, straight on the interpreter, and PyScript's setup (the script element is
-// empty, so that is all it runs) waits until every container has its embed authenticated
-// (or failed), at most SETTLE_MS: the two do not add up.
+// dozen files, then imports them). The bridge uses none of it, so on Pyodide without a
+// hooks module (which may import it) the bridge starts first, straight on the interpreter,
+// and PyScript's setup (the script element is empty, so that is all it runs) waits until
+// every container has its embed authenticated (or failed), at most SETTLE_MS: the two do
+// not add up. (On MicroPython without hooks PyScript is not loaded at all: see
+// bootMicroPython().)
 const SETTLE_MS = 1000;
 
 function settled(cap) {
@@ -649,14 +651,48 @@ function settled(cap) {
   });
 }
 
-async function bridgeFirst(interpreter) {
+async function runMain(interpreter) {
   try {
     await interpreter.runPythonAsync(MAIN); // MAIN reports its own failures; this is a net
+    return true;
   } catch (e) {
     bootFailed(`the bridge could not start: ${(e && e.name) || "error"}`);
+    return false;
+  }
+}
+
+async function bridgeFirst(interpreter) {
+  if (await runMain(interpreter)) await settled(SETTLE_MS);
+}
+
+// Without a hooks module, MicroPython needs nothing of PyScript's: the bridge reads its
+// options and talks to the page through the interpreter's own `js` module and the relay.
+// So the loader starts the interpreter itself, as PyScript would (the same module, .wasm
+// and console output), and PyScript is never fetched: its core chunk (49 KB) is no longer
+// downloaded, evaluated and set up before the interpreter can start. The bridge finds its
+// options where PyScript puts them, in the `polyscript` module's `config`.
+async function bootMicroPython(opts, loading, bundle, up) {
+  let interpreter;
+  try {
+    const { loadMicroPython } = await loading;
+    interpreter = await loadMicroPython({
+      url: interpreterUrl(opts).replace(/\.m?js$/, ".wasm"),
+      stdout: (line) => console.log(line),
+      stderr: (line) => console.error(line),
+    });
+    interpreter.registerJsModule("polyscript", { config: pyscriptConfig(opts) });
+  } catch (e) {
+    bootFailed(`the Python runtime failed to load: ${(e && e.message) || e}`);
     return;
   }
-  await settled(SETTLE_MS);
+  const written = writeFiles(interpreter, await bundle);
+  up();
+  if (written) await runMain(interpreter);
+}
+
+function interpreterUrl(opts) {
+  const interp = TREE.interpreters[opts.runtime];
+  return BASE + interp.dir + interp.module;
 }
 
 async function start() {
@@ -698,28 +734,6 @@ async function start() {
     return;
   }
   addEventListener("unhandledrejection", onRejection);
-
-  // PyScript reads its config once, when core.js is first imported, from tags already in
-  // the document: so they must exist before the import below. PyScript also reads a
-  // config for its other script type; without one it would fetch every plugin chunk for
-  // it, so that type gets the same plugin list.
-  const type = opts.runtime === WIRE.PYODIDE ? "py" : "mpy";
-  const script = document.createElement("script");
-  script.type = type;
-  script.setAttribute("config", JSON.stringify(pyscriptConfig(opts)));
-  // Which Python runs first, and when PyScript's own package is set up: see bridgeFirst().
-  const first = opts.hooks === null;
-  // PyScript reads the text; a browser never runs a script of this type (no CSP applies).
-  script.textContent = first ? "" : MAIN;
-  const other = document.createElement(type === "py" ? "mpy-config" : "py-config");
-  other.textContent = JSON.stringify({ plugins: PLUGINS });
-  document.head.append(other, script);
-
-  const core = BASE + TREE.pyscript + TREE.core;
-  const loading = import(core); // first: everything else waits for it
-  preloadAll(opts);
-  const bundle = fetchBundle(opts);
-
   // Still the last resort: Python's first act is to give every container a state, so one
   // without much later means Python never ran. Pyodide is 13 MB:
   // give it time on slow links.
@@ -730,6 +744,44 @@ async function start() {
     );
     if (stuck.length) bootFailed(`the Python runtime did not start within ${patience / 1000} s`);
   }, patience);
+  let started = false;
+  const up = () => {
+    // The interpreter and the bridge's files are in: from here on Python reports its
+    // own failures.
+    started = true;
+    runtimeReadyAt = performance.now();
+    watching = false;
+    removeEventListener("unhandledrejection", onRejection);
+  };
+
+  // Without a hooks module the bridge's Python runs first: on MicroPython with no PyScript
+  // at all (bootMicroPython), on Pyodide before PyScript's own package (bridgeFirst).
+  const first = opts.hooks === null;
+  if (first && opts.runtime !== WIRE.PYODIDE) {
+    const loading = import(interpreterUrl(opts)); // first: everything else waits for it
+    preloadAll(opts, false);
+    await bootMicroPython(opts, loading, fetchBundle(opts), up);
+    return;
+  }
+
+  // PyScript reads its config once, when core.js is first imported, from tags already in
+  // the document: so they must exist before the import below. PyScript also reads a
+  // config for its other script type; without one it would fetch every plugin chunk for
+  // it, so that type gets the same plugin list.
+  const type = opts.runtime === WIRE.PYODIDE ? "py" : "mpy";
+  const script = document.createElement("script");
+  script.type = type;
+  script.setAttribute("config", JSON.stringify(pyscriptConfig(opts)));
+  // PyScript reads the text; a browser never runs a script of this type (no CSP applies).
+  script.textContent = first ? "" : MAIN;
+  const other = document.createElement(type === "py" ? "mpy-config" : "py-config");
+  other.textContent = JSON.stringify({ plugins: PLUGINS });
+  document.head.append(other, script);
+
+  const core = BASE + TREE.pyscript + TREE.core;
+  const loading = import(core); // first: everything else waits for it
+  preloadAll(opts, true);
+  const bundle = fetchBundle(opts);
 
   let pyscript;
   try {
@@ -744,15 +796,6 @@ async function start() {
   // The chunk core.js re-exports, imported straight away: `hooks` has a short name there.
   const hooks = pyscript[TREE.hooks || "hooks"];
   withoutWorkerHooks(hooks);
-  let started = false;
-  const up = () => {
-    // The interpreter and the bridge's files are in: from here on Python reports its
-    // own failures.
-    started = true;
-    runtimeReadyAt = performance.now();
-    watching = false;
-    removeEventListener("unhandledrejection", onRejection);
-  };
   hooks.main.onReady.add(async function ready(wrap, element) {
     if (element !== script) return;
     hooks.main.onReady.delete(ready);
