@@ -78,9 +78,10 @@ def test_a_broken_bridge_file_is_reported(
 def test_missing_pyscript_is_reported(host: HostPage, serve_tree: Serve, static_dir: Path) -> None:
     core = assets.tree_manifest()["core"]  # the module the loader imports
     loader = serve_tree("/no-pyscript/", {_tree_path(static_dir, "pyscript", core): None})
-    # A hooks module is what makes MicroPython need PyScript (hooks may import `pyscript`);
-    # PyScript fails before the hooks module is ever asked for.
-    host.open(script_attrs={"src": loader, "data-hooks": "/no-such-hooks.py"})
+    # On MicroPython a hooks module is what makes the bridge need PyScript (hooks may
+    # import `pyscript`); PyScript fails before the hooks module is ever asked for.
+    hooks = "/no-such-hooks.py" if host.runtime == "micropython" else None
+    host.open(script_attrs={"src": loader, "data-hooks": hooks})
     host.wait_state("error")
     (error,) = host.wait_event("error")
     assert error["detail"]["code"] == "boot"

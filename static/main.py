@@ -1,4 +1,5 @@
-"""The script PyScript runs: start the bridge, or say plainly on every container why not."""
+"""The script the loader (or PyScript) runs first: start the bridge, or say plainly on
+every container why not."""
 
 try:
     from meshes_bridge.browser.boot import boot

@@ -587,6 +587,8 @@ class EmbedMachine(RuleBasedStateMachine):
                     self.timings_due = action.detail
             elif isinstance(action, PostTimings):
                 assert action.url == "/timings" and action.body == self.timings_due
+                assert action.request_id > self.last_id
+                self.last_id = action.request_id
                 self.timings_due = None
                 self.reports.add(action.request_id)
             else:
@@ -631,7 +633,11 @@ class EmbedMachine(RuleBasedStateMachine):
         if which == "future":
             return self.last_id + 5
         if which == "stale" or not self.outstanding:
-            return max(0, self.last_id - 1)
+            live = set(self.outstanding) | self.reports
+            stale = self.last_id - 1
+            while stale > 0 and stale in live:
+                stale -= 1
+            return max(0, stale)
         return max(self.outstanding)
 
     # -- rules -------------------------------------------------------------------

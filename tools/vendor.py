@@ -82,8 +82,9 @@ def ensure_node_modules() -> None:
         raise VendorError("node_modules is missing or stale and npm is not on PATH")
     print("vendor: running npm ci", file=sys.stderr)
     # --ignore-scripts: these are data packages; nothing of theirs needs to run here.
+    # --include=dev: terser, the build's minifier, even where npm omits dev packages.
     subprocess.run(
-        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+        [npm, "ci", "--include=dev", "--ignore-scripts", "--no-audit", "--no-fund"],
         cwd=ROOT,
         check=True,
     )
@@ -160,13 +161,16 @@ def _minify_loader(src: Path, dest: Path) -> None:
         raise VendorError("node is not on PATH: Node.js runs terser to minify loader.js")
     terser = NODE_MODULES / TERSER / "bin" / "terser"
     # The placeholders' names stay free names of the rest (module scope, never mangled).
-    done = subprocess.run(
-        [node, str(terser), "--module", "--ecma", "2020", "--compress", "passes=2", "--mangle"],
-        input=_PLACEHOLDER_LINE_RE.sub("", text),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    try:
+        done = subprocess.run(
+            [node, str(terser), "--module", "--ecma", "2020", "--compress", "passes=2", "--mangle"],
+            input=_PLACEHOLDER_LINE_RE.sub("", text),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise VendorError(f"terser did not finish minifying {src} in {e.timeout} s") from e
     if done.returncode != 0:
         raise VendorError(f"terser could not minify {src}: {done.stderr.strip()}")
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -253,12 +253,32 @@ def test_a_report_that_hangs_is_aborted_after_its_timeout():
     assert session.handle(HttpAnswered(post.request_id, 500, ""), 12.0) == []
 
 
-def test_a_report_out_is_left_to_a_remount_and_aborted_at_teardown():
-    session, post = reported()
+def test_reports_out_are_left_to_a_remount_and_aborted_at_teardown():
+    session, first = reported()
     out = session.handle(IframeLost(), 1.1)  # a remount: the report is about a mount that did
-    assert AbortRequest(post.request_id) not in out
-    out = session.handle(Teardown(), 1.2)
+    assert AbortRequest(first.request_id) not in out
+    # The new mount authenticates within the first report's timeout: both are out.
+    (mint,) = only(out, StartMint)
+    session.handle(HttpAnswered(mint.request_id, 200, session_json(launch=LAUNCH2)), 1.2)
+    (second,) = only(session.handle(ready(), 1.5), PostTimings)
+    assert second.request_id > first.request_id
+    assert session.next_deadline() == 1.0 + REPORT_TIMEOUT  # the older one's, first
+    out = session.handle_timer(1.0 + REPORT_TIMEOUT)
+    assert only(out, AbortRequest) == [AbortRequest(first.request_id)]
+    assert session.next_deadline() == 1.5 + REPORT_TIMEOUT
+    out = session.handle(Teardown(), 12.0)
+    assert AbortRequest(second.request_id) in out
+    assert session.next_deadline() is None
+
+
+def test_a_container_given_up_aborts_its_reports():
+    session, post = reported()
+    session.handle(IframeLost(), 1.1)
+    # The fresh mint is refused for good (a 403): the container gives up.
+    out = session.handle(HttpAnswered(3, 403, "{}"), 1.2)
+    assert session.state == "error"
     assert AbortRequest(post.request_id) in out
+    assert session.next_deadline() is None
 
 
 def test_no_token_or_url_in_the_timings():

@@ -1,4 +1,4 @@
-"""Entry point: called once by the loader's main.py after PyScript has started."""
+"""Entry point: called once by the loader's main.py, once the interpreter is up."""
 
 import asyncio
 import json

@@ -22,6 +22,7 @@ from meshes_bridge.core.limits import (
 from meshes_bridge.core.mint import is_same_request
 from meshes_bridge.core.origins import quote_component
 from meshes_bridge.core.outbox import Outbox
+from meshes_bridge.core.reports import Reports
 from meshes_bridge.core.timings import MINT_SENT, Timings
 from meshes_bridge.core.transitions import StateError
 
@@ -30,9 +31,7 @@ class Backend:
     def __init__(self, out: Outbox, timings: Timings) -> None:
         self.mint = Flight(MINT_BUDGET, BUDGET_WINDOW, MINT_TIMEOUT)
         self.refresh = Flight(REFRESH_BUDGET, BUDGET_WINDOW, REFRESH_TIMEOUT)
-        # One report per authentication, and each authentication took a mint: the mint's
-        # budget bounds reports too, so this one is never waited for.
-        self.report = Flight(MINT_BUDGET, BUDGET_WINDOW, REPORT_TIMEOUT)
+        self.reports = Reports(REPORT_TIMEOUT)
         self._out = out
         self._timings = timings
         self._next_id = 0
@@ -88,22 +87,24 @@ class Backend:
     def send_report(
         self, url: str, timings: "dict[str, object]", config: ContainerConfig, now: float
     ) -> None:
-        """POST a mount's timings to data-timings-url; a report still out (a remount
-        within its timeout) gives way to the newer one."""
-        self.cancel_report()
-        self._send(self.report, act.PostTimings, url, timings, config, now)
+        """POST a mount's timings to data-timings-url (once; never retried)."""
+        self._next_id += 1
+        self.reports.send(self._next_id, now)
+        self._out.add(
+            act.PostTimings(self._next_id, url, timings, config.csrf_cookie, config.csrf_header)
+        )
 
     def cancel(self) -> None:
         """Forget the mint and the refresh; the request out of each, if any, is aborted.
-        A report out is left to finish: it is about a mount that did authenticate."""
+        The reports out are left to finish: each is about a mount that did authenticate."""
         for flight in (self.mint, self.refresh):
             request_id = flight.cancel()
             if request_id is not None:
                 self._out.abort(request_id)
 
-    def cancel_report(self) -> None:
-        request_id = self.report.cancel()
-        if request_id is not None:
+    def cancel_reports(self) -> None:
+        """Forget the reports out, each aborted."""
+        for request_id in self.reports.cancel():
             self._out.abort(request_id)
 
     def _send(

@@ -32,11 +32,6 @@ class Outbox:
     def abort(self, request_id: int) -> None:
         """Abort a request. One this same step started is not sent at all: both go (a
         retry due in the step that remounts, say), as the request would go out first."""
-        for i in range(len(self.actions)):
-            action = self.actions[i]
-            if isinstance(action, act.PostTimings) and action.request_id == request_id:
-                del self.actions[i]
-                return
         first = self.first
         for i in range(len(first)):
             action = first[i]

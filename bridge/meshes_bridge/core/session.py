@@ -110,7 +110,7 @@ class EmbedSession:
         other = self._backend.refresh.wake_at
         if other is not None and (best is None or other < best):
             best = other
-        other = self._backend.report.wake_at
+        other = self._backend.reports.deadline
         if other is not None and (best is None or other < best):
             best = other
         other = self._watchdog.deadline
@@ -143,7 +143,7 @@ class EmbedSession:
                 self._mint_answered(event.status, event.body, now)
             elif self._backend.refresh.land(event.request_id):
                 self._refresh_answered(event.status, event.body, now)
-            elif self._backend.report.land(event.request_id) and not 200 <= event.status < 300:
+            elif self._backend.reports.land(event.request_id) and not 200 <= event.status < 300:
                 self._report_failed("HTTP " + str(event.status))
         elif isinstance(event, inp.HttpFailed):
             self._on_http_failed(event.request_id, event.reason, now)
@@ -162,18 +162,21 @@ class EmbedSession:
             self._on_start(event, now)
         elif isinstance(event, inp.Teardown):
             self._stop()
-            self._backend.cancel_report()
+            self._backend.cancel_reports()
             self._closed = True
         else:
             raise TypeError("unknown input " + type(event).__name__)
 
     def _timers_due(self, now: float) -> None:
         backend = self._backend
-        for flight in (backend.mint, backend.refresh, backend.report):
+        for flight in (backend.mint, backend.refresh):
             request_id = flight.overdue(now)
             if request_id is not None:
                 self._out.add(act.AbortRequest(request_id))
                 self._on_http_failed(request_id, "timed out", now)
+        for request_id in backend.reports.overdue(now):
+            self._out.add(act.AbortRequest(request_id))
+            self._report_failed("timed out")
         if backend.mint.due(now):
             backend.start_mint(self.config, now)
         if backend.refresh.due(now):
@@ -206,7 +209,7 @@ class EmbedSession:
             self._mint_failed(None, "session request failed: " + reason, now)
         elif self._backend.refresh.land(request_id):
             self._refresh_failed(None, "refresh request failed: " + reason, now)
-        elif self._backend.report.land(request_id):
+        elif self._backend.reports.land(request_id):
             self._report_failed(reason)
 
     def _report_failed(self, reason: str) -> None:
@@ -385,6 +388,7 @@ class EmbedSession:
             self._early_open = False
             self._out.add(act.DiscardEarlyMint())
         self._stop()
+        self._backend.cancel_reports()  # nothing of a container given up stays out
         self._move(tr.FAIL)
         self._out.report(code, message)
 
@@ -398,7 +402,7 @@ class EmbedSession:
         if self._early_open:
             out.append(act.DiscardEarlyMint())
         self._backend.cancel()
-        self._backend.cancel_report()
+        self._backend.cancel_reports()
         out.append(act.CancelFrame())
         if self._watchdog.present:
             out.append(act.RemoveIframe())
