@@ -1,5 +1,6 @@
-"""The two POSTs the bridge makes, to the host's own origin: sent by the loader's relay
-(core/wire.py, "Requests"), which answers the container's callable."""
+"""The POSTs the bridge makes (mint, refresh, timings report), to the host's own origin:
+sent by the loader's relay (core/wire.py, "Requests"), which answers the container's
+callable."""
 
 import json
 
