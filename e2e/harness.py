@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import ConsoleMessage, Frame, Page, Request, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from meshes_bridge.testing.doubles.transcript import ACCESS_TOKEN_PREFIX
 from tests.host.pages import page_html
@@ -214,18 +215,27 @@ class HostPage:
         """Wait until `count` console lines contain every one of `texts`; return them.
 
         Playwright's sync API hands console events to Python only while one of its calls
-        runs, so the wait is a Playwright wait (never a plain sleep, which would see none).
+        runs, so the wait is Playwright's own wait for such a line (a plain sleep would see
+        none); `_on_console`, registered first, has recorded it by the time that returns.
         """
         deadline = time.monotonic() + timeout / 1000
+
+        def wanted(message: ConsoleMessage) -> bool:
+            return all(t in f"{message.type}: {message.text}" for t in texts)
+
         while True:
             lines = [line for line in self.console if all(t in line for t in texts)]
             if len(lines) >= count:
                 return lines
-            if time.monotonic() > deadline:
+            left_ms = (deadline - time.monotonic()) * 1000
+            try:
+                if left_ms <= 0:
+                    raise PlaywrightTimeoutError("deadline passed")
+                self.page.wait_for_event("console", predicate=wanted, timeout=left_ms)
+            except PlaywrightTimeoutError:
                 raise AssertionError(
                     f"no {count} console line(s) with {texts!r}; saw {self.console[-8:]}"
-                )
-            self.page.wait_for_timeout(20)
+                ) from None
 
     def events(self, name: str | None = None, index: int | None = None) -> list[dict[str, Any]]:
         seen = self.page.evaluate("window.__meshesEvents")
